@@ -1,0 +1,141 @@
+"""Profiles as a pandas DataFrame: the one input shape of the decision function.
+
+Canonical column types (what the rule compiler and the model rely on):
+  str, enum  -> object arrays of Python str, None where missing
+  int, float -> float64, NaN where missing (integers are exact below 2**53)
+  bool       -> float64 1.0 / 0.0, NaN where missing
+  date       -> datetime64, NaT where missing
+
+`coerce` checks a frame that did not come through the pydantic `Profile` (a parquet file of a
+million rows, say) with vectorised versions of the same checks, and reports bad rows instead
+of failing the whole batch: one bad row never hides the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from parkcredit.profile.schema import FIELDS, Profile
+from parkcredit.profile.uscc import ALPHABET, _WEIGHTS, normalise
+
+__all__ = ["COLUMNS", "RowError", "coerce", "to_frame", "uscc_valid_mask"]
+
+COLUMNS: list[str] = list(FIELDS)
+_NONNEG = {
+    name
+    for name, field in Profile.model_fields.items()
+    if any(getattr(m, "ge", None) == 0 for m in field.metadata)
+}
+_BOUNDS = {"hazard_rectification_rate": (0.0, 1.0)}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One refused value: 0-based row position in the input, the column, why."""
+
+    row: int
+    column: str
+    reason: str
+
+
+def to_frame(profiles: Iterable[Profile | Mapping[str, Any]]) -> pd.DataFrame:
+    """A canonical frame from validated profiles (or dicts already shaped like them)."""
+    rows = [p.model_dump(mode="python") if isinstance(p, Profile) else dict(p) for p in profiles]
+    frame, errors = coerce(pd.DataFrame(rows, columns=COLUMNS))
+    if errors:
+        raise ValueError(f"profiles do not coerce: {errors[:3]}")
+    return frame
+
+
+def uscc_valid_mask(codes: pd.Series) -> np.ndarray:
+    """Vectorised GB 32100 check: True where a code is 18 valid chars with the right check char."""
+    arr = codes.fillna("").astype(str).to_numpy().astype("U18")
+    ok = np.char.str_len(arr) == 18
+    raw = np.frombuffer(np.char.encode(np.where(ok, arr, "0" * 18), "ascii", "replace"), dtype=np.uint8)
+    raw = raw.reshape(len(arr), 18) if len(arr) else raw.reshape(0, 18)
+    lut = np.full(256, -1, dtype=np.int64)
+    for i, ch in enumerate(ALPHABET):
+        lut[ord(ch)] = i
+    vals = lut[raw]
+    ok &= (vals >= 0).all(axis=1)
+    ok &= ((raw[:, 2:8] >= ord("0")) & (raw[:, 2:8] <= ord("9"))).all(axis=1)
+    total = (np.clip(vals[:, :17], 0, None) * np.array(_WEIGHTS)).sum(axis=1)
+    ok &= vals[:, 17] == (31 - total % 31) % 31
+    return ok
+
+
+def _as_float(col: pd.Series) -> pd.Series:
+    if col.dtype == bool or pd.api.types.is_numeric_dtype(col.dtype):
+        return col.astype("float64")
+    mapped = col.map(
+        lambda v: {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, "是": 1.0, "否": 0.0}.get(str(v).strip().lower(), v)
+        if isinstance(v, str)
+        else v
+    )
+    return pd.to_numeric(mapped, errors="coerce").astype("float64")
+
+
+def _as_object(col: pd.Series) -> pd.Series:
+    obj = col.astype(object)
+    return obj.where(obj.notna(), None)
+
+
+def coerce(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
+    """Return (canonical frame of the good rows, errors of the bad ones).
+
+    Unknown columns are an error of the whole input (a typo must not pass silently).
+    """
+    unknown = [c for c in df.columns if c not in FIELDS]
+    if unknown:
+        raise ValueError(f"unknown profile columns: {', '.join(map(str, unknown))}")
+    n = len(df)
+    errors: list[RowError] = []
+    bad = np.zeros(n, dtype=bool)
+    out: dict[str, pd.Series] = {}
+
+    def flag(mask: np.ndarray, column: str, reason: str) -> None:
+        nonlocal bad
+        for i in np.flatnonzero(mask)[:1000]:
+            errors.append(RowError(int(i), column, reason))
+        bad |= mask
+
+    for name, info in FIELDS.items():
+        col = df[name].reset_index(drop=True) if name in df.columns else pd.Series([None] * n, dtype=object)
+        if info.kind in ("int", "float", "bool"):
+            raw_missing = col.isna().to_numpy()
+            val = _as_float(col)
+            flag(val.isna().to_numpy() & ~raw_missing, name, f"not a number: {info.kind} expected")
+            if name in _NONNEG:
+                flag((val < 0).to_numpy(), name, "must not be negative")
+            if name in _BOUNDS:
+                lo, hi = _BOUNDS[name]
+                flag(((val < lo) | (val > hi)).to_numpy(), name, f"must be between {lo} and {hi}")
+            if info.kind == "bool":
+                flag((val.notna() & ~val.isin([0.0, 1.0])).to_numpy(), name, "must be true or false")
+            out[name] = val
+        elif info.kind == "date":
+            raw_missing = col.isna().to_numpy()
+            val = pd.to_datetime(col, errors="coerce")
+            flag(val.isna().to_numpy() & ~raw_missing, name, "not a date (YYYY-MM-DD)")
+            out[name] = val.astype("datetime64[s]")
+        elif info.kind == "enum":
+            val = _as_object(col.map(lambda v: v.strip().upper() if isinstance(v, str) else v))
+            flag((val.notna() & ~val.isin(info.choices)).to_numpy(), name, f"must be one of {', '.join(info.choices)}")
+            out[name] = val
+        else:
+            out[name] = _as_object(col)
+
+    out["uscc"] = _as_object(out["uscc"].map(lambda v: normalise(v) if isinstance(v, str) else v))
+    flag(~uscc_valid_mask(out["uscc"]), "uscc", "not a valid unified social credit code (GB 32100)")
+    for req in ("name", "as_of"):
+        flag(out[req].isna().to_numpy(), req, "required")
+
+    frame = pd.DataFrame(out)
+    if bad.any():
+        frame = frame.loc[~bad].reset_index(drop=True)
+    return frame, errors
