@@ -177,7 +177,7 @@ class _Compiler:
     def visit(self, node: ast.AST) -> tuple[Fn, Type]:
         for banned, what in _FORBIDDEN.items():
             if isinstance(node, banned):
-                raise self.fail(node, f"{what} is not allowed in rule expressions")
+                raise self.fail(node, f"not allowed in rule expressions: {what}")
         method = getattr(self, "v_" + type(node).__name__, None)
         if method is None:
             raise self.fail(node, f"{type(node).__name__} is not part of the rule expression language")
@@ -359,7 +359,7 @@ class _Compiler:
     # -- functions
     def v_Call(self, node: ast.Call) -> tuple[Fn, Type]:
         if not isinstance(node.func, ast.Name):
-            raise self.fail(node, "only plain function calls are allowed")
+            raise self.fail(node, "not allowed in rule expressions: calling anything but a named function")
         if node.keywords:
             raise self.fail(node, "keyword arguments are not allowed")
         name = node.func.id

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 __all__ = [
     "Band", "Bin", "Case", "Category", "Characteristic", "Dimension", "Knockout", "LimitSpec",
@@ -24,7 +24,12 @@ __all__ = [
 
 RuleId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64, description="stable id, UPPER_SNAKE")]
 BinId = Annotated[str, Field(pattern=r"^[A-Z0-9][A-Z0-9_]*$", max_length=32)]
-Expr = Annotated[str, Field(min_length=1, max_length=2000, description="rule expression (see docs/rules.md)")]
+Expr = Annotated[
+    str,
+    # YAML reads a bare `true` / `false` as a boolean: keep it as the expression it is
+    BeforeValidator(lambda v: ("true" if v else "false") if isinstance(v, bool) else v),
+    Field(min_length=1, max_length=2000, description="rule expression (see docs/rules.md)"),
+]
 Points = Annotated[float, Field(ge=0, le=1000)]
 
 
