@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, repositories, the audit hash chain, Alembic migrations."""

@@ -1,0 +1,62 @@
+"""API keys: random 32-byte tokens shown once; only HMAC-SHA256(pepper, token) is stored.
+
+A plain (peppered) hash is enough here: the tokens are random, so there is nothing to
+brute-force that a slow password hash would protect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from parkcredit.store import audit
+from parkcredit.store.tables import ApiKey
+
+__all__ = ["ROLES", "create_key", "demo_token", "hash_token", "lookup"]
+
+ROLES = ("committee", "approver", "bank", "auditor", "admin")
+TOKEN_PREFIX = "pck_"
+
+
+def hash_token(token: str, pepper: str) -> str:
+    """The stored form of a token."""
+    return hmac.new(pepper.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def demo_token(role: str) -> str:
+    """A deterministic token for `--demo` only, so the README's curl examples work."""
+    return TOKEN_PREFIX + "demo_" + hashlib.sha256(f"parkcredit-demo-seed-7:{role}".encode()).hexdigest()[:32]
+
+
+def create_key(
+    session: Session,
+    role: str,
+    pepper: str,
+    *,
+    bank: str | None = None,
+    label: str = "",
+    actor: str = "cli",
+    token: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Store a new key for `role` (bank keys are bound to one bank); return (row, token)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if (role == "bank") != bool(bank):
+        raise ValueError("a bank key needs --bank, and only a bank key may have one")
+    token = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiKey(
+        id="key_" + secrets.token_hex(6), key_hash=hash_token(token, pepper), role=role, bank=bank, label=label
+    )
+    session.add(row)
+    audit.append(session, actor, "key.create", "api_key", row.id, {"role": role, "bank": bank, "label": label})
+    return row, token
+
+
+def lookup(session: Session, token: str, pepper: str) -> ApiKey | None:
+    """The active key for `token`, or None."""
+    row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(token, pepper)))
+    return row if row is not None and row.revoked_at is None else None

@@ -1,0 +1,230 @@
+"""The database tables (SQLAlchemy 2 typed ORM). Schema changes go through Alembic (`migrations/`).
+
+Append-only by convention and by code: snapshots, decisions, rule-set versions, bank queries,
+outcomes and the audit log are never updated or deleted by parkcredit. The two exceptions are
+deliberate: `snapshot_pii` rows may be erased (条例 art. 16, a natural person's data), and
+authorizations / API keys get a `revoked_at` instead of a deletion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "ApiKey",
+    "AuditEntry",
+    "Authorization",
+    "BankQuery",
+    "Base",
+    "Decision",
+    "IdempotencyKey",
+    "Job",
+    "LoanOutcome",
+    "Override",
+    "RuleSetVersion",
+    "Snapshot",
+    "SnapshotPii",
+    "utcnow",
+]
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now (UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, dt.datetime: DateTime(timezone=True)}
+
+
+class Snapshot(Base):
+    """One validated profile of one enterprise (企业画像快照), without its personal data."""
+
+    __tablename__ = "snapshots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    park_id: Mapped[str | None] = mapped_column(String(100), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SnapshotPii(Base):
+    """The legal representative's personal data of a snapshot; erasable without breaking replay."""
+
+    __tablename__ = "snapshot_pii"
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), primary_key=True)
+    legal_rep_name: Mapped[str | None] = mapped_column(String(100))
+    legal_rep_id_hash: Mapped[str | None] = mapped_column(Text)
+
+
+class RuleSetVersion(Base):
+    """The exact YAML text of every rule set a decision used, so replay needs no file."""
+
+    __tablename__ = "ruleset_versions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    product: Mapped[str] = mapped_column(String(50))
+    version: Mapped[str] = mapped_column(String(50))
+    content_hash: Mapped[str] = mapped_column(String(80), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Decision(Base):
+    """One decision; `record` is the canonical JSON text (byte for byte what replay compares)."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (Index("ix_decisions_uscc_product", "uscc", "product", "created_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18))
+    product: Mapped[str] = mapped_column(String(50))
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"), index=True)
+    ruleset_id: Mapped[int] = mapped_column(ForeignKey("ruleset_versions.id"))
+    ruleset_version: Mapped[str] = mapped_column(String(50))
+    ruleset_hash: Mapped[str] = mapped_column(String(80))
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    model_status: Mapped[str] = mapped_column(String(200))
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    limit_yuan: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str] = mapped_column(String(20))
+    total_score: Mapped[float] = mapped_column(Float)
+    valid_until: Mapped[dt.date | None] = mapped_column(Date)
+    record: Mapped[str] = mapped_column(Text)
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Authorization(Base):
+    """An enterprise's consent (授权) for one bank to query it for some products until a date."""
+
+    __tablename__ = "authorizations"
+    __table_args__ = (Index("ix_authorizations_uscc_bank", "uscc", "bank"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18))
+    bank: Mapped[str] = mapped_column(String(100))
+    products: Mapped[list[Any]] = mapped_column(JSON)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date] = mapped_column(Date)
+    scope: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(200))
+    evidence_ref: Mapped[str] = mapped_column(String(500))
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_by: Mapped[str | None] = mapped_column(String(40))
+
+
+class BankQuery(Base):
+    """Every eligibility query by a bank, answered or refused."""
+
+    __tablename__ = "bank_queries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bank: Mapped[str] = mapped_column(String(100), index=True)
+    key_id: Mapped[str] = mapped_column(String(40))
+    uscc: Mapped[str] = mapped_column(String(30))
+    product: Mapped[str] = mapped_column(String(50))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(String(200))
+    authorization_id: Mapped[str | None] = mapped_column(String(36))
+    decision_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LoanOutcome(Base):
+    """A loan outcome reported by a bank (for monitoring and model development)."""
+
+    __tablename__ = "loan_outcomes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bank: Mapped[str] = mapped_column(String(100), index=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    product: Mapped[str] = mapped_column(String(50))
+    decision_id: Mapped[str | None] = mapped_column(ForeignKey("decisions.id"))
+    disbursed_yuan: Mapped[int] = mapped_column(Integer)
+    disbursed_on: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    reported_by: Mapped[str] = mapped_column(String(40))
+    reported_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key: only the peppered HMAC-SHA256 of the token is kept."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    bank: Mapped[str | None] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class Override(Base):
+    """A committee override of a decision, with its reason (maker-checker; no endpoint yet)."""
+
+    __tablename__ = "overrides"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), index=True)
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    limit_yuan: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(40))
+    approved_by: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """The stored response of a POST carrying an `Idempotency-Key` header."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("key_id", "idem_key", name="uq_idempotency_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(40))
+    idem_key: Mapped[str] = mapped_column(String(200))
+    route: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """A background job (batch scoring); progress lives here so any worker can answer a poll."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """One link of the audit hash chain: hash = sha256(prev_hash + canonical entry)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(String(32))  # ISO 8601 UTC text: hashed as stored, no driver round trip
+    actor: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(60))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
