@@ -42,9 +42,14 @@ def sha256_hex(text_: str) -> str:
 def entry_hash(e: AuditEntry) -> str:
     """sha256(prev_hash + canonical entry) of `e`."""
     body = {
-        "seq": e.seq, "ts": e.ts, "actor": e.actor, "action": e.action,
-        "object_type": e.object_type, "object_id": e.object_id, "payload_sha256": e.payload_sha256,
-    }  # fmt: skip
+        "seq": e.seq,
+        "ts": e.ts,
+        "actor": e.actor,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "payload_sha256": e.payload_sha256,
+    }
     return sha256_hex(e.prev_hash + canonical(body))
 
 
@@ -63,10 +68,17 @@ def append(
     prev_seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
     payload = json.loads(canonical(payload))  # what is stored is exactly what is hashed
     entry = AuditEntry(
-        seq=prev_seq + 1, ts=utcnow().isoformat(timespec="microseconds"), actor=actor, action=action,
-        object_type=object_type, object_id=str(object_id), payload=payload,
-        payload_sha256=sha256_hex(canonical(payload)), prev_hash=prev_hash, hash="",
-    )  # fmt: skip
+        seq=prev_seq + 1,
+        ts=utcnow().isoformat(timespec="microseconds"),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        payload=payload,
+        payload_sha256=sha256_hex(canonical(payload)),
+        prev_hash=prev_hash,
+        hash="",
+    )
     entry.hash = entry_hash(entry)
     session.add(entry)
     session.flush()

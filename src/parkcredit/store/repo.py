@@ -26,13 +26,24 @@ from parkcredit.store.tables import (
     Snapshot,
     SnapshotPii,
     utcnow,
-)  # fmt: skip
+)
 
 __all__ = [
-    "PII_FIELDS", "add_authorization", "add_decision", "add_outcome", "add_snapshot", "authorization_in_force",
-    "latest_decision", "latest_snapshot", "latest_snapshots", "log_bank_query", "profile_of", "revoke_authorization",
-    "ruleset_version", "snapshots_of",
-]  # fmt: skip
+    "PII_FIELDS",
+    "add_authorization",
+    "add_decision",
+    "add_outcome",
+    "add_snapshot",
+    "authorization_in_force",
+    "latest_decision",
+    "latest_snapshot",
+    "latest_snapshots",
+    "log_bank_query",
+    "profile_of",
+    "revoke_authorization",
+    "ruleset_version",
+    "snapshots_of",
+]
 
 PII_FIELDS = ("legal_rep_name", "legal_rep_id_hash")  # the fields marked `pii` in profile.FIELDS
 
@@ -46,10 +57,14 @@ def add_snapshot(session: Session, profile: dict[str, Any], actor: str, *, audit
     public = {k: v for k, v in profile.items() if k not in PII_FIELDS}
     pii = {k: profile.get(k) for k in PII_FIELDS}
     snap = Snapshot(
-        uscc=public["uscc"], name=public["name"], park_id=public.get("park_id"),
-        as_of=dt.date.fromisoformat(public["as_of"]), profile=public,
-        content_sha256=sha256_hex(audit.canonical(public)), created_by=actor,
-    )  # fmt: skip
+        uscc=public["uscc"],
+        name=public["name"],
+        park_id=public.get("park_id"),
+        as_of=dt.date.fromisoformat(public["as_of"]),
+        profile=public,
+        content_sha256=sha256_hex(audit.canonical(public)),
+        created_by=actor,
+    )
     session.add(snap)
     session.flush()
     if any(v is not None for v in pii.values()):
@@ -126,14 +141,24 @@ def add_decision(
     """Store a decision record (already carrying its decision_id) and audit it."""
     model = record.get("model") or {}
     d = Decision(
-        id=record["decision_id"], uscc=record["uscc"], product=record["product"], snapshot_id=snapshot_id,
-        ruleset_id=rs.id, ruleset_version=rs.version, ruleset_hash=rs.content_hash,
-        model_version=model.get("version"), model_status=str(model.get("status", "none"))[:200],
-        eligible=bool(record["eligible"]), limit_yuan=int(record["limit_yuan"]), band=str(record["band"]),
+        id=record["decision_id"],
+        uscc=record["uscc"],
+        product=record["product"],
+        snapshot_id=snapshot_id,
+        ruleset_id=rs.id,
+        ruleset_version=rs.version,
+        ruleset_hash=rs.content_hash,
+        model_version=model.get("version"),
+        model_status=str(model.get("status", "none"))[:200],
+        eligible=bool(record["eligible"]),
+        limit_yuan=int(record["limit_yuan"]),
+        band=str(record["band"]),
         total_score=float(record["total_score"]),
         valid_until=dt.date.fromisoformat(record["valid_until"]) if record.get("valid_until") else None,
-        record=canonical_text, record_sha256=sha256_hex(canonical_text), created_by=actor,
-    )  # fmt: skip
+        record=canonical_text,
+        record_sha256=sha256_hex(canonical_text),
+        created_by=actor,
+    )
     session.add(d)
     audit.append(session, actor, "decision.create", "decision", d.id, {"uscc": d.uscc, "sha256": d.record_sha256})
     return d
@@ -142,9 +167,11 @@ def add_decision(
 def latest_decision(session: Session, uscc: str, product: str) -> Decision | None:
     """The newest decision of `uscc` for `product`."""
     q = (
-        select(Decision).where(Decision.uscc == uscc, Decision.product == product)
-        .order_by(Decision.created_at.desc(), Decision.id).limit(1)
-    )  # fmt: skip
+        select(Decision)
+        .where(Decision.uscc == uscc, Decision.product == product)
+        .order_by(Decision.created_at.desc(), Decision.id)
+        .limit(1)
+    )
     return session.scalar(q)
 
 
@@ -158,10 +185,20 @@ def add_authorization(session: Session, actor: str, **fields: Any) -> Authorizat
     row = Authorization(id=str(uuid.uuid4()), created_by=actor, **fields)
     session.add(row)
     audit.append(
-        session, actor, "authorization.create", "authorization", row.id,
-        {"uscc": row.uscc, "bank": row.bank, "products": row.products, "valid_from": row.valid_from,
-         "valid_to": row.valid_to, "evidence_sha256": row.evidence_sha256},
-    )  # fmt: skip
+        session,
+        actor,
+        "authorization.create",
+        "authorization",
+        row.id,
+        {
+            "uscc": row.uscc,
+            "bank": row.bank,
+            "products": row.products,
+            "valid_from": row.valid_from,
+            "valid_to": row.valid_to,
+            "evidence_sha256": row.evidence_sha256,
+        },
+    )
     return row
 
 
@@ -180,9 +217,12 @@ def authorization_in_force(
 ) -> Authorization | None:
     """An authorization of `uscc` for `bank` and `product` valid today and not revoked, or None."""
     q = select(Authorization).where(
-        Authorization.uscc == uscc, Authorization.bank == bank, Authorization.revoked_at.is_(None),
-        Authorization.valid_from <= today, Authorization.valid_to >= today,
-    )  # fmt: skip
+        Authorization.uscc == uscc,
+        Authorization.bank == bank,
+        Authorization.revoked_at.is_(None),
+        Authorization.valid_from <= today,
+        Authorization.valid_to >= today,
+    )
     return next((a for a in session.scalars(q) if product in a.products), None)
 
 
@@ -192,10 +232,20 @@ def log_bank_query(session: Session, **fields: Any) -> BankQuery:
     session.add(row)
     session.flush()
     audit.append(
-        session, row.key_id, "bank.query", "enterprise", row.uscc,
-        {"bank": row.bank, "product": row.product, "allowed": row.allowed, "reason": row.reason,
-         "decision_id": row.decision_id, "query_id": row.id},
-    )  # fmt: skip
+        session,
+        row.key_id,
+        "bank.query",
+        "enterprise",
+        row.uscc,
+        {
+            "bank": row.bank,
+            "product": row.product,
+            "allowed": row.allowed,
+            "reason": row.reason,
+            "decision_id": row.decision_id,
+            "query_id": row.id,
+        },
+    )
     return row
 
 

@@ -1,0 +1,334 @@
+"""Request and response models: the exact HTTP contract (api/openapi.json is generated from them)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from parkcredit.profile import Uscc
+
+ProductCode = Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$", examples=["chengxindai"])
+Role = Literal["committee", "approver", "bank", "auditor", "admin"]
+LoanStatus = Literal["current", "overdue_30", "overdue_90", "default", "repaid"]
+Sha256 = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# -- committee
+class SnapshotOut(Out):
+    """A stored profile snapshot (without the profile body)."""
+
+    snapshot_id: int
+    uscc: str
+    name: str
+    park_id: str | None
+    as_of: dt.date
+    content_sha256: str
+    created_at: dt.datetime
+
+
+class SnapshotDetail(SnapshotOut):
+    """A snapshot with its profile (personal data excluded)."""
+
+    profile: dict[str, Any]
+
+
+class RejectedRow(BaseModel):
+    """One refused value of an import: 1-based data row, column header as given, field, reason."""
+
+    row: int
+    column: str
+    field: str
+    reason: str
+    reason_zh: str | None = None
+
+
+class ImportOut(BaseModel):
+    """What an import stored and what it refused."""
+
+    rows_read: int
+    rows_stored: int
+    rows_rejected: int
+    strict: bool
+    rejected: list[RejectedRow]
+
+
+class DecisionRequest(BaseModel):
+    """Decide one enterprise on its latest snapshot."""
+
+    model_config = ConfigDict(extra="forbid")
+    uscc: Uscc
+    product: str = ProductCode
+
+
+class BatchRequest(BaseModel):
+    """Decide every enterprise (optionally of one park) on its latest snapshot, in the background."""
+
+    model_config = ConfigDict(extra="forbid")
+    product: str = ProductCode
+    park_id: str | None = Field(default=None, max_length=100)
+
+
+class Reason(BaseModel):
+    """A principal reason: stable code, Chinese and English text."""
+
+    code: str
+    zh: str
+    en: str
+
+
+class ReasonDetail(Reason):
+    kind: str | None = None
+    points_lost: float | None = None
+    logodds: float | None = None
+
+
+class DecisionRecord(BaseModel):
+    """The full decision (DESIGN §6). The stored canonical JSON of this is what replay compares."""
+
+    decision_id: str
+    snapshot_id: int
+    uscc: str
+    product: str
+    as_of: str
+    ruleset: dict[str, Any]
+    model: dict[str, Any]
+    status: str
+    eligible: bool
+    limit_yuan: int
+    band: str
+    total_score: float
+    dimension_scores: dict[str, float]
+    preconditions_failed: list[Reason]
+    knockouts: list[Reason]
+    pd: float | None
+    valid_until: str | None
+    reasons: list[ReasonDetail]
+    trace: list[dict[str, Any]]
+    contributions: dict[str, Any] | None
+
+
+class DecisionSummary(Out):
+    """A decision in a list."""
+
+    decision_id: str
+    product: str
+    snapshot_id: int
+    ruleset_version: str
+    eligible: bool
+    limit_yuan: int
+    band: str
+    total_score: float
+    valid_until: dt.date | None
+    created_at: dt.datetime
+
+
+class EnterpriseOut(BaseModel):
+    """An enterprise: its latest snapshot and latest decisions."""
+
+    snapshot: SnapshotDetail
+    decisions: list[DecisionSummary]
+
+
+class JobOut(Out):
+    """A background job and its progress."""
+
+    job_id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    params: dict[str, Any]
+    total: int
+    done: int
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class AuthorizationRequest(BaseModel):
+    """An enterprise's authorization (授权书) for one bank to query it."""
+
+    model_config = ConfigDict(extra="forbid")
+    uscc: Uscc
+    bank: str = Field(min_length=1, max_length=100, examples=["自贡银行"])
+    products: list[str] = Field(min_length=1, max_length=10, examples=[["chengxindai"]])
+    valid_from: dt.date
+    valid_to: dt.date
+    scope: str = Field(min_length=1, max_length=200, examples=["eligibility summary"])
+    purpose: str = Field(min_length=1, max_length=200, examples=["企业诚信贷 loan application"])
+    evidence_ref: str = Field(min_length=1, max_length=500, examples=["scan://auth/2025/0001.pdf"])
+    evidence_sha256: str | None = Sha256
+
+    @model_validator(mode="after")
+    def _dates(self) -> AuthorizationRequest:
+        if self.valid_to < self.valid_from:
+            raise ValueError("valid_to must not be before valid_from")
+        return self
+
+
+class AuthorizationOut(Out):
+    """A stored authorization."""
+
+    authorization_id: str
+    uscc: str
+    bank: str
+    products: list[str]
+    valid_from: dt.date
+    valid_to: dt.date
+    scope: str
+    purpose: str
+    evidence_ref: str
+    evidence_sha256: str | None
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+# -- bank
+class EligibilityOut(BaseModel):
+    """What a bank sees: the decision's summary, never the enterprise's raw data."""
+
+    uscc: str
+    product: str
+    eligible: bool
+    limit_yuan: int
+    band: str
+    valid_until: str | None
+    reasons: list[Reason]
+    decision_id: str
+    as_of: str
+    ruleset_version: str
+
+
+class OutcomeRequest(BaseModel):
+    """A loan outcome reported by a bank."""
+
+    model_config = ConfigDict(extra="forbid")
+    uscc: Uscc
+    product: str = ProductCode
+    decision_id: uuid.UUID | None = None
+    disbursed_yuan: int = Field(ge=0, le=2_000_000_000)
+    disbursed_on: dt.date
+    status: LoanStatus
+
+
+class OutcomeOut(Out):
+    """A stored loan outcome."""
+
+    outcome_id: int
+    bank: str
+    uscc: str
+    product: str
+    decision_id: str | None
+    disbursed_yuan: int
+    disbursed_on: dt.date
+    status: str
+    reported_at: dt.datetime
+
+
+class BankQueryOut(Out):
+    """One logged bank query."""
+
+    query_id: int
+    bank: str
+    key_id: str
+    uscc: str
+    product: str
+    allowed: bool
+    reason: str
+    decision_id: str | None
+    created_at: dt.datetime
+
+
+class BankQueryPage(BaseModel):
+    items: list[BankQueryOut]
+    next_after_id: int | None
+
+
+# -- auditor
+class ReplayOut(BaseModel):
+    """Replay of a stored decision: identical means the canonical JSON matched byte for byte."""
+
+    decision_id: str
+    identical: bool
+    stored_sha256: str
+    replayed_sha256: str
+    note: str | None
+    replayed: DecisionRecord
+
+
+class AuditEntryOut(Out):
+    """One audit-log entry."""
+
+    seq: int
+    ts: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    payload: dict[str, Any]
+    payload_sha256: str
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryOut]
+    next_after_seq: int | None
+
+
+class VerifyOut(BaseModel):
+    """Audit-chain check: `first_bad_seq` names the first edited, deleted or moved entry."""
+
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+    reason: str | None
+    head_hash: str | None
+
+
+# -- admin
+class KeyRequest(BaseModel):
+    """A new API key; bank keys are bound to one bank."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    bank: str | None = Field(default=None, min_length=1, max_length=100)
+    label: str = Field(default="", max_length=200)
+
+    @model_validator(mode="after")
+    def _bank(self) -> KeyRequest:
+        if (self.role == "bank") != (self.bank is not None):
+            raise ValueError("a bank key needs `bank`, and only a bank key may have one")
+        return self
+
+
+class KeyOut(Out):
+    """An API key (the token appears only in the response that created it)."""
+
+    key_id: str
+    role: str
+    bank: str | None
+    label: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    token: str | None = None
+
+
+# -- health
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    """Readiness: database reachable, rule sets loaded, model status."""
+
+    status: Literal["ready", "not_ready"]
+    database: str
+    rulesets: dict[str, str]
+    model: dict[str, Any]

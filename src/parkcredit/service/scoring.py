@@ -1,0 +1,80 @@
+"""Adapter between stored snapshots and the domain's `decide`: score, record, replay.
+
+The decision record stored and returned is `Decisions.record(i)` plus `decision_id` and
+`snapshot_id`; its canonical JSON (`decision.canonical_json`) is what replay compares byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from parkcredit.decision import canonical_json, decide
+from parkcredit.profile import to_frame
+from parkcredit.rules import RuleSet, parse_ruleset
+from parkcredit.store import repo
+from parkcredit.store.tables import Decision, Snapshot
+
+__all__ = ["Replay", "decide_and_store", "replay"]
+
+
+def _records(
+    profiles: list[dict[str, Any]], ruleset: RuleSet, model: Any, model_status: dict[str, Any]
+) -> list[dict[str, Any]]:
+    decisions = decide(to_frame(profiles), ruleset, model)
+    out = []
+    for i in range(len(decisions)):
+        rec = decisions.record(i)
+        if model is None and model_status.get("status") not in (None, "ok"):
+            # say why there is no model (DESIGN §6: the model's version or null, and its status)
+            rec["model"] = {**rec["model"], "status": str(model_status["status"])}
+        out.append(rec)
+    return out
+
+
+def decide_and_store(
+    session: Session, snapshots: list[Snapshot], ruleset: RuleSet, model: Any, model_status: dict[str, Any], actor: str
+) -> list[tuple[Decision, dict[str, Any]]]:
+    """Decide `snapshots` as one vectorised batch; store each decision and the rule-set version."""
+    rs_row = repo.ruleset_version(session, ruleset.product, ruleset.version, ruleset.content_hash, ruleset.text)
+    records = _records([repo.profile_of(session, s) for s in snapshots], ruleset, model, model_status)
+    out = []
+    for snap, rec in zip(snapshots, records, strict=True):
+        rec = {"decision_id": str(uuid.uuid4()), "snapshot_id": snap.id, **rec}
+        out.append((repo.add_decision(session, rec, canonical_json(rec), snap.id, rs_row, actor), rec))
+    return out
+
+
+@dataclass
+class Replay:
+    """Result of recomputing a stored decision."""
+
+    identical: bool
+    stored_sha256: str
+    replayed_sha256: str
+    replayed: dict[str, Any]
+    note: str | None = None
+
+
+def replay(session: Session, d: Decision, model: Any) -> Replay:
+    """Recompute `d` from its stored snapshot, stored rule-set text and model version."""
+    snap = session.get(Snapshot, d.snapshot_id)
+    rs_row = d.ruleset_id and session.get(repo.RuleSetVersion, d.ruleset_id)
+    assert snap is not None and rs_row
+    ruleset = parse_ruleset(rs_row.text, source=f"ruleset_versions/{rs_row.id}")
+    note = None
+    use_model = None
+    if d.model_version is not None:
+        if model is not None and getattr(model, "version", None) == d.model_version:
+            use_model = model
+        else:
+            note = f"model version {d.model_version} is not loaded; replayed without it"
+    (rec,) = _records([repo.profile_of(session, snap)], ruleset, use_model, {"status": d.model_status})
+    rec = {"decision_id": d.id, "snapshot_id": snap.id, **rec}
+    text = canonical_json(rec)
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Replay(text == d.record and sha == d.record_sha256, d.record_sha256, sha, rec, note)
