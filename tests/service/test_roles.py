@@ -1,0 +1,66 @@
+"""Every endpoint against every role: 401 without a valid key, 403 for a role that may not."""
+
+from __future__ import annotations
+
+import pytest
+from dbsupport import authorization, good_profile, make_uscc
+from fastapi.testclient import TestClient
+
+U = make_uscc(1)
+D = "00000000-0000-4000-8000-000000000000"
+
+# (method, path template, roles allowed, request body)
+MATRIX = [
+    ("POST", "/v1/enterprises", {"committee"}, good_profile(1)),
+    ("POST", "/v1/imports", {"committee"}, None),
+    ("GET", "/v1/enterprises/{uscc}", {"committee", "auditor"}, None),
+    ("GET", "/v1/enterprises/{uscc}/snapshots", {"committee", "auditor"}, None),
+    ("POST", "/v1/decisions", {"committee"}, {"uscc": U, "product": "chengxindai"}),
+    ("POST", "/v1/decisions/batch", {"committee"}, {"product": "chengxindai", "park_id": "none"}),
+    ("GET", "/v1/jobs/{job_id}", {"committee", "auditor"}, None),
+    ("GET", "/v1/decisions/{decision_id}", {"committee", "auditor"}, None),
+    ("POST", "/v1/decisions/{decision_id}/replay", {"auditor"}, None),
+    ("POST", "/v1/authorizations", {"committee"}, authorization(U)),
+    ("DELETE", "/v1/authorizations/{authorization_id}", {"committee"}, None),
+    ("GET", "/v1/eligibility/{uscc}", {"bank"}, None),
+    ("POST", "/v1/outcomes", {"bank"}, {"uscc": U, "product": "chengxindai", "disbursed_yuan": 1,
+                                        "disbursed_on": "2025-07-01", "status": "current"}),
+    ("GET", "/v1/bank-queries", {"bank", "auditor"}, None),
+    ("GET", "/v1/audit/log", {"auditor"}, None),
+    ("GET", "/v1/audit/verify", {"auditor"}, None),
+    ("POST", "/v1/admin/keys", {"admin"}, {"role": "auditor", "label": "matrix"}),
+    ("GET", "/v1/admin/keys", {"admin"}, None),
+    ("DELETE", "/v1/admin/keys/{key_id}", {"admin"}, None),
+]  # fmt: skip
+ROLES = ["committee", "approver", "bank", "auditor", "admin"]
+PARAMS = {"uscc": U, "job_id": D, "decision_id": D, "authorization_id": D, "key_id": "key_missing"}
+
+
+def test_matrix_covers_every_v1_route(client: TestClient) -> None:
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    routes = {(m.upper(), p) for p, ops in paths.items() if p.startswith("/v1") for m in ops}
+    assert routes == {(m, p) for m, p, _, _ in MATRIX}
+
+
+def _call(client: TestClient, method: str, path: str, body: object, headers: dict[str, str]) -> int:
+    url = path.format(**PARAMS)
+    if path == "/v1/imports":
+        files = {"file": ("p.csv", b"uscc,name,as_of\n", "text/csv")}
+        return client.request(method, url, files=files, headers=headers).status_code
+    return client.request(method, url, json=body, headers=headers).status_code
+
+
+@pytest.mark.parametrize(("method", "path", "allowed", "body"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX])
+def test_each_role_is_admitted_or_refused(
+    client: TestClient, keys: dict[str, dict[str, str]], method: str, path: str, allowed: set[str], body: object
+) -> None:
+    assert _call(client, method, path, body, {}) == 401
+    assert _call(client, method, path, body, {"Authorization": "Bearer pck_not_a_key"}) == 401
+    for role in ROLES:
+        status = _call(client, method, path, body, keys[role])
+        if role in allowed:
+            # admitted: whatever the outcome, not an auth failure (a bank without authorization is 403 by design)
+            if not (role == "bank" and path.startswith("/v1/eligibility")):
+                assert status not in (401, 403), (role, status)
+        else:
+            assert status == 403, (role, status)
