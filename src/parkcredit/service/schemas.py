@@ -84,9 +84,10 @@ class Reason(BaseModel):
 
 
 class ReasonDetail(Reason):
-    kind: str | None = None
-    points_lost: float | None = None
-    logodds: float | None = None
+    """A reason in the full record: `kind`, plus `points_lost` (score) or `logodds` (model) when they apply."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
 
 
 class DecisionRecord(BaseModel):
