@@ -1,4 +1,4 @@
-"""Shared by tests/service and tests/store: a fresh migrated database per test (SQLite and PostgreSQL), an app, keys per role."""
+"""Shared by tests/service and tests/store: a fresh migrated database per test (SQLite, PostgreSQL), app, keys."""
 
 from __future__ import annotations
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dbsupport import good_profile
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+
+from dbsupport import good_profile
 
 
 def test_writes_are_chained_and_verify(client: TestClient, keys, sessions) -> None:

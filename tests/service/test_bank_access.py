@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dbsupport import BANK, authorization, good_profile, make_uscc
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from dbsupport import BANK, authorization, good_profile, make_uscc
 from parkcredit.store.tables import AuditEntry, BankQuery
 
 U = make_uscc(1)

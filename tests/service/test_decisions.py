@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from dbsupport import good_profile, make_uscc
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
+from dbsupport import good_profile, make_uscc
 from parkcredit.store.tables import Decision, RuleSetVersion, SnapshotPii
 
 

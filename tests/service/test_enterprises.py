@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dbsupport import good_profile, make_uscc
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from dbsupport import good_profile, make_uscc
 from parkcredit.store.tables import Snapshot, SnapshotPii
 
 
@@ -79,7 +79,9 @@ def test_import_stores_good_rows_and_reports_bad_ones(client: TestClient, keys, 
 def test_strict_import_stores_nothing_when_a_row_is_bad(client: TestClient, keys, sessions) -> None:
     rows = [good_profile(i) for i in range(1, 5)]
     rows[0]["uscc"] = "not-a-code"
-    r = client.post("/v1/imports?strict=true", files={"file": ("p.csv", _csv(rows), "text/csv")}, headers=keys["committee"])
+    r = client.post(
+        "/v1/imports?strict=true", files={"file": ("p.csv", _csv(rows), "text/csv")}, headers=keys["committee"]
+    )
     assert r.status_code == 422 and r.json()["rows_stored"] == 0
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Snapshot)) == 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from dbsupport import authorization, good_profile, make_uscc
 from fastapi.testclient import TestClient
+
+from dbsupport import authorization, good_profile, make_uscc
 
 U = make_uscc(1)
 D = "00000000-0000-4000-8000-000000000000"

@@ -51,7 +51,10 @@ def test_edited_payload_is_found(sessions) -> None:
 def test_edited_payload_with_recomputed_sha_is_found(sessions) -> None:
     _fill(sessions)
     forged = audit.canonical({"n": 99})
-    _sql(sessions, f"UPDATE audit_log SET payload = '{forged}', payload_sha256 = '{audit.sha256_hex(forged)}' WHERE seq = 4")
+    _sql(
+        sessions,
+        f"UPDATE audit_log SET payload = '{forged}', payload_sha256 = '{audit.sha256_hex(forged)}' WHERE seq = 4",
+    )
     assert _verify(sessions).first_bad_seq == 4
 
 

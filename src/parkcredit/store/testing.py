@@ -18,7 +18,16 @@ from parkcredit.store.db import make_engine
 from parkcredit.store.migrate import upgrade
 from parkcredit.store.tables import Base
 
-__all__ = ["PG_URL", "drop_pg", "pg_available", "pg_schema_url", "prepare_pg", "prepare_sqlite_template", "reset_pg", "sqlite_copy"]
+__all__ = [
+    "PG_URL",
+    "drop_pg",
+    "pg_available",
+    "pg_schema_url",
+    "prepare_pg",
+    "prepare_sqlite_template",
+    "reset_pg",
+    "sqlite_copy",
+]
 
 PG_URL = os.environ.get("PARKCREDIT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
