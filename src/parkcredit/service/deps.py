@@ -48,6 +48,9 @@ def _write_session(request: Request) -> Iterator[Session]:
 
 
 ReadSession = Annotated[Session, Depends(_read_session)]
+# Routes that compute a decision read and decide first, then call `begin_write` to store: the
+# SQLite write lock is not held during the ~70 ms of a decision.
+LazyWriteSession = Annotated[Session, Depends(_read_session)]
 WriteSession = Annotated[Session, Depends(_write_session)]
 
 Committee = Annotated[Caller, Depends(require("committee"))]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parkcredit.service.scoring import decide_and_store
+from parkcredit.service.scoring import compute, store
 from parkcredit.store import repo
 from parkcredit.store.db import write_session
 from parkcredit.store.tables import Job, utcnow
@@ -42,16 +42,18 @@ def run_batch(state: Any, job_id: str) -> None:
         _update(state, job_id, status="running", total=total)
         after, done, eligible, limit_sum = 0, 0, 0, 0
         while True:
-            with write_session(state.sessions) as session:
+            with state.sessions() as session:  # read and decide outside the write lock
                 snaps = repo.latest_snapshots(session, params.get("park_id"), after, CHUNK)
                 if not snaps:
                     break
-                stored = decide_and_store(session, snaps, ruleset, services.model, services.model_status, actor)
+                records = compute(session, snaps, ruleset, services.model, services.model_status)
+            with write_session(state.sessions) as session:
+                stored = store(session, records, ruleset, actor)
                 job = session.get(Job, job_id)
                 assert job is not None
                 done += len(stored)
-                eligible += sum(1 for d, _ in stored if d.eligible)
-                limit_sum += sum(d.limit_yuan for d, _ in stored)
+                eligible += sum(1 for d in stored if d.eligible)
+                limit_sum += sum(d.limit_yuan for d in stored)
                 job.done, job.updated_at = done, utcnow()
                 after = snaps[-1].id
         result = {"decided": done, "eligible": eligible, "total_limit_yuan": limit_sum}

@@ -19,7 +19,7 @@ from parkcredit.rules import RuleSet, parse_ruleset
 from parkcredit.store import repo
 from parkcredit.store.tables import Decision, Snapshot
 
-__all__ = ["Replay", "decide_and_store", "replay"]
+__all__ = ["Replay", "compute", "replay", "store"]
 
 
 def _records(
@@ -36,17 +36,21 @@ def _records(
     return out
 
 
-def decide_and_store(
-    session: Session, snapshots: list[Snapshot], ruleset: RuleSet, model: Any, model_status: dict[str, Any], actor: str
-) -> list[tuple[Decision, dict[str, Any]]]:
-    """Decide `snapshots` as one vectorised batch; store each decision and the rule-set version."""
-    rs_row = repo.ruleset_version(session, ruleset.product, ruleset.version, ruleset.content_hash, ruleset.text)
+def compute(
+    session: Session, snapshots: list[Snapshot], ruleset: RuleSet, model: Any, model_status: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Decision records of `snapshots` as one vectorised batch (reads only; run it outside the write lock)."""
     records = _records([repo.profile_of(session, s) for s in snapshots], ruleset, model, model_status)
-    out = []
-    for snap, rec in zip(snapshots, records, strict=True):
-        rec = {"decision_id": str(uuid.uuid4()), "snapshot_id": snap.id, **rec}
-        out.append((repo.add_decision(session, rec, canonical_json(rec), snap.id, rs_row, actor), rec))
-    return out
+    return [
+        {"decision_id": str(uuid.uuid4()), "snapshot_id": snap.id, **rec}
+        for snap, rec in zip(snapshots, records, strict=True)
+    ]
+
+
+def store(session: Session, records: list[dict[str, Any]], ruleset: RuleSet, actor: str) -> list[Decision]:
+    """Store computed records and the rule-set version they used (inside a write transaction)."""
+    rs_row = repo.ruleset_version(session, ruleset.product, ruleset.version, ruleset.content_hash, ruleset.text)
+    return [repo.add_decision(session, rec, canonical_json(rec), rec["snapshot_id"], rs_row, actor) for rec in records]
 
 
 @dataclass

@@ -11,11 +11,19 @@ from sqlalchemy import select
 
 from parkcredit.profile import Uscc
 from parkcredit.service import schemas as s
-from parkcredit.service import views
-from parkcredit.service.deps import BankCaller, BankOrAuditor, IdempotencyDep, ReadSession, ServicesDep, WriteSession
+from parkcredit.service import scoring, views
+from parkcredit.service.deps import (
+    BankCaller,
+    BankOrAuditor,
+    IdempotencyDep,
+    LazyWriteSession,
+    ReadSession,
+    ServicesDep,
+    WriteSession,
+)
 from parkcredit.service.errors import Forbidden, NotFound
-from parkcredit.service.scoring import decide_and_store
 from parkcredit.store import repo
+from parkcredit.store.db import begin_write
 from parkcredit.store.tables import BankQuery, Decision
 
 router = APIRouter(prefix="/v1", tags=["bank"])
@@ -28,7 +36,7 @@ Product = Annotated[str, Query(min_length=1, max_length=50, description="product
     responses={403: {"description": "no authorization in force"}},
 )
 def read_eligibility(
-    uscc: Uscc, session: WriteSession, caller: BankCaller, services: ServicesDep, product: Product = "chengxindai"
+    uscc: Uscc, session: LazyWriteSession, caller: BankCaller, services: ServicesDep, product: Product = "chengxindai"
 ) -> Any:
     """The bank's summary view of an enterprise that authorized this bank for this product."""
     ruleset = services.ruleset(product)
@@ -36,19 +44,26 @@ def read_eligibility(
     log = {"bank": caller.bank, "key_id": caller.key_id, "uscc": uscc, "product": product}
     auth = repo.authorization_in_force(session, uscc, caller.bank, product, dt.date.today())
     snap = repo.latest_snapshot(session, uscc) if auth else None
+    d = repo.latest_decision(session, uscc, product) if snap else None
+    new: list[dict[str, Any]] = []
     if auth is None or snap is None:
         reason = "no authorization in force for this bank and product" if auth is None else "no profile on record"
+    elif d is not None and d.snapshot_id == snap.id and d.ruleset_hash == ruleset.content_hash:
+        record = json.loads(d.record)
+    else:  # decide now, outside the write lock
+        new = scoring.compute(session, [snap], ruleset, services.model, services.model_status)
+        record = new[0]
+    auth_id = auth.id if auth else None
+    session.rollback()
+    begin_write(session)
+    if auth_id is None or snap is None:
         repo.log_bank_query(session, allowed=False, reason=reason, **log)
         session.commit()
-        raise Forbidden(reason) if auth is None else NotFound(reason)
-    d = repo.latest_decision(session, uscc, product)
-    if d is not None and d.snapshot_id == snap.id and d.ruleset_hash == ruleset.content_hash:
-        record = json.loads(d.record)
-    else:
-        ((d, record),) = decide_and_store(
-            session, [snap], ruleset, services.model, services.model_status, caller.key_id
-        )
-    repo.log_bank_query(session, allowed=True, reason="authorized", authorization_id=auth.id, decision_id=d.id, **log)
+        raise Forbidden(reason) if auth_id is None else NotFound(reason)
+    scoring.store(session, new, ruleset, caller.key_id)
+    repo.log_bank_query(
+        session, allowed=True, reason="authorized", authorization_id=auth_id, decision_id=record["decision_id"], **log
+    )
     session.commit()
     return s.EligibilityOut(
         uscc=uscc,
@@ -57,7 +72,7 @@ def read_eligibility(
         limit_yuan=record["limit_yuan"],
         band=record["band"],
         valid_until=record["valid_until"],
-        decision_id=d.id,
+        decision_id=record["decision_id"],
         as_of=record["as_of"],
         ruleset_version=record["ruleset"]["version"],
         reasons=[s.Reason(code=r["code"], zh=r["zh"], en=r["en"]) for r in record["reasons"]],

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 
 from parkcredit.profile import Profile, Uscc
 from parkcredit.service import schemas as s
-from parkcredit.service import views
+from parkcredit.service import scoring, views
 from parkcredit.service.deps import (
     Committee,
     CommitteeOrAuditor,
     IdempotencyDep,
+    LazyWriteSession,
     ReadSession,
     ServicesDep,
     WriteSession,
@@ -21,8 +22,8 @@ from parkcredit.service.deps import (
 from parkcredit.service.errors import NotFound
 from parkcredit.service.imports import parse_upload
 from parkcredit.service.jobs import run_batch
-from parkcredit.service.scoring import decide_and_store
 from parkcredit.store import audit, repo
+from parkcredit.store.db import begin_write
 from parkcredit.store.tables import Authorization, Decision, Job
 
 router = APIRouter(prefix="/v1", tags=["committee"])
@@ -91,7 +92,7 @@ def read_snapshots(uscc: Uscc, session: ReadSession, caller: CommitteeOrAuditor)
 
 @router.post("/decisions", status_code=201, response_model=s.DecisionRecord)
 def create_decision(
-    body: s.DecisionRequest, session: WriteSession, caller: Committee, idem: IdempotencyDep, services: ServicesDep
+    body: s.DecisionRequest, session: LazyWriteSession, caller: Committee, idem: IdempotencyDep, services: ServicesDep
 ) -> Any:
     """Decide the enterprise on its latest snapshot with the product's bundled rule set."""
     if (hit := idem.replay(session, caller, body)) is not None:
@@ -100,8 +101,13 @@ def create_decision(
     snap = repo.latest_snapshot(session, body.uscc)
     if snap is None:
         raise NotFound(f"no snapshot of {body.uscc}; POST /v1/enterprises first")
-    ((_, record),) = decide_and_store(session, [snap], ruleset, services.model, services.model_status, caller.key_id)
-    return idem.finish(session, 201, s.DecisionRecord.model_validate(record))
+    records = scoring.compute(session, [snap], ruleset, services.model, services.model_status)
+    session.rollback()
+    begin_write(session)
+    if (hit := idem.replay(session, caller, body)) is not None:  # a concurrent retry finished first
+        return hit
+    scoring.store(session, records, ruleset, caller.key_id)
+    return idem.finish(session, 201, s.DecisionRecord.model_validate(records[0]))
 
 
 @router.post("/decisions/batch", status_code=202, response_model=s.JobOut)
