@@ -115,7 +115,7 @@ def seed_demo(sessions, pepper: str) -> dict[str, str]:  # type: ignore[no-untyp
         snaps = [repo.add_snapshot(session, p, "demo", audit_entry=False) for p in profiles]
         repo.audit.append(session, "demo", "snapshot.import", "import", "demo", {"snapshots": len(snaps)})
         today = dt.date.today()
-        for p in profiles[:: max(1, len(profiles) // 20)]:
+        for p in _demo_authorizing(profiles):
             repo.add_authorization(
                 session,
                 "demo",
@@ -140,6 +140,38 @@ def seed_demo(sessions, pepper: str) -> dict[str, str]:  # type: ignore[no-untyp
                 token=tokens[role],
             )
     return tokens
+
+
+def _demo_authorizing(profiles: list[dict]) -> list[dict]:  # type: ignore[type-arg]
+    """The demo enterprises that authorize the demo bank: 10 eligible ones first, then 5 refused ones."""
+    from parkcredit.catalog import load_product
+    from parkcredit.decision import decide
+    from parkcredit.profile import to_frame
+
+    eligible = decide(to_frame(profiles), load_product("chengxindai")).summary["eligible"].tolist()
+    yes = [p for p, ok in zip(profiles, eligible, strict=True) if ok]
+    no = [p for p, ok in zip(profiles, eligible, strict=True) if not ok]
+    return yes[:10] + no[:5]
+
+
+def _demo_authorized(sessions) -> list[str]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from parkcredit.store.tables import Authorization
+
+    with sessions() as session:
+        q = select(Authorization.uscc).where(Authorization.bank == DEMO_BANK).order_by(Authorization.created_at)
+        return list(session.scalars(q))
+
+
+def _demo_unauthorized(sessions) -> str | None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from parkcredit.store.tables import Authorization, Snapshot
+
+    with sessions() as session:
+        q = select(Snapshot.uscc).where(Snapshot.uscc.not_in(select(Authorization.uscc))).order_by(Snapshot.id)
+        return session.scalars(q.limit(1)).first()
 
 
 def _demo_profiles() -> list[dict]:  # type: ignore[type-arg]
@@ -195,6 +227,11 @@ def serve(
         typer.echo("demo keys (DEMO ONLY — deterministic, never use in production):")
         for role, token in tokens.items():
             typer.echo(f"  {role:<10} {token}" + (f"   (bank: {DEMO_BANK})" if role == "bank" else ""))
+        authorized = _demo_authorized(sessions)
+        if authorized:
+            typer.echo(f"enterprises that authorized {DEMO_BANK} for chengxindai: {', '.join(authorized[:3])} …")
+            typer.echo(f"one that did not: {_demo_unauthorized(sessions)}")
+        typer.echo(f"API on http://{host or settings.host}:{port or settings.port}  (docs: /docs)")
     engine.dispose()
     uvicorn.run(
         "parkcredit.service.app:create_app", factory=True, host=host or settings.host, port=port or settings.port,
