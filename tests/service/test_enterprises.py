@@ -101,3 +101,13 @@ def test_idempotent_retry_returns_the_stored_response_and_creates_nothing(client
         assert s.scalar(select(func.count()).select_from(Snapshot)) == 1
     other = client.post("/v1/enterprises", json=good_profile(2), headers=h)
     assert other.status_code == 409
+
+
+def test_number_too_large_for_the_decision_frame_is_422(client: TestClient, keys) -> None:
+    status, detail = _error(client, keys, registered_capital_yuan=10**400)
+    assert status == 422 and detail[0]["loc"] == ["body", "registered_capital_yuan"]
+
+
+def test_text_the_database_cannot_store_is_422_not_500(client: TestClient, keys) -> None:
+    status, _ = _error(client, keys, name="自贡\x00机械")
+    assert status in (201, 422)  # SQLite stores NUL; PostgreSQL refuses it -> 422

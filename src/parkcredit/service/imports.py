@@ -12,6 +12,7 @@ from typing import Any
 from parkcredit.profile.importer import ProfileImportError, import_table
 from parkcredit.service.errors import FieldError
 from parkcredit.service.schemas import RejectedRow
+from parkcredit.service.scoring import check_numbers
 
 __all__ = ["parse_upload"]
 
@@ -34,4 +35,13 @@ def parse_upload(data: bytes, filename: str) -> tuple[list[dict[str, Any]], list
         RejectedRow(row=e.row, column=e.column or "", field=e.field or "", reason=e.reason_en, reason_zh=e.reason_zh)
         for e in res.errors
     ]
-    return [p.model_dump(mode="json") for p in res.profiles], rejected, res.rows_read
+    profiles = []
+    for p in res.profiles:
+        data = p.model_dump(mode="json")
+        try:
+            check_numbers(data)
+        except FieldError as exc:
+            rejected.append(RejectedRow(row=0, column=str(exc.loc[-1]), field=str(exc.loc[-1]), reason=str(exc)))
+            continue
+        profiles.append(data)
+    return profiles, rejected, res.rows_read

@@ -16,16 +16,31 @@ from sqlalchemy.orm import Session
 from parkcredit.decision import canonical_json, decide
 from parkcredit.profile import to_frame
 from parkcredit.rules import RuleSet, parse_ruleset
+from parkcredit.service.errors import FieldError
 from parkcredit.store import repo
 from parkcredit.store.tables import Decision, Snapshot
 
-__all__ = ["Replay", "compute", "replay", "store"]
+__all__ = ["Replay", "check_numbers", "compute", "replay", "store"]
+
+
+MAX_EXACT = 2**53  # the decision frame holds numbers as float64: integers are exact below this
+
+
+def check_numbers(profile: dict[str, Any]) -> None:
+    """Refuse (422, naming the field) a number the decision frame cannot hold exactly."""
+    for name, value in profile.items():
+        if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) >= MAX_EXACT:
+            raise FieldError(("body", name), f"must be below 2**53 (9,007,199,254,740,992), got {str(value)[:20]}…")
 
 
 def _records(
     profiles: list[dict[str, Any]], ruleset: RuleSet, model: Any, model_status: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    decisions = decide(to_frame(profiles), ruleset, model)
+    try:
+        frame = to_frame(profiles)
+    except (OverflowError, ValueError) as exc:  # snapshots stored before check_numbers existed
+        raise FieldError(("snapshot",), f"the stored profile cannot be decided: {exc}") from None
+    decisions = decide(frame, ruleset, model)
     out = []
     for i in range(len(decisions)):
         rec = decisions.record(i)

@@ -34,7 +34,9 @@ def create_snapshot(profile: Profile, session: WriteSession, caller: Committee, 
     """Store a validated profile as a new snapshot of the enterprise."""
     if (hit := idem.replay(session, caller, profile)) is not None:
         return hit
-    snap = repo.add_snapshot(session, profile.model_dump(mode="json"), caller.key_id)
+    data = profile.model_dump(mode="json")
+    scoring.check_numbers(data)
+    snap = repo.add_snapshot(session, data, caller.key_id)
     return idem.finish(session, 201, views.snapshot(snap))
 
 
