@@ -1,0 +1,68 @@
+"""Profile frame -> the model's numeric feature matrix (float64, NaN where missing).
+
+Ordered enums become ordinal codes (so a monotone constraint can say "a better grade never
+raises risk"); only enums without an order become LightGBM native categoricals (integer codes).
+The matrix is a plain numpy array: the booster's DataFrame path costs ~4 ms a call (DESIGN §10).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from parkcredit.model.spec import FeatureSpec, ModelSpec
+
+__all__ = ["categorical_indices", "encode", "fit_categories"]
+
+
+def _text(frame: pd.DataFrame, f: FeatureSpec) -> pd.Series:
+    col = frame[f.source]
+    if f.prefix:
+        col = col.astype(object).map(lambda v: v[: f.prefix] if isinstance(v, str) else None)
+    return col
+
+
+def fit_categories(frame: pd.DataFrame, spec: ModelSpec) -> ModelSpec:
+    """The spec with every `category` feature's categories learned from `frame` (sorted, stable)."""
+    feats = []
+    for f in spec.features:
+        if f.encoding == "category" and f.categories is None:
+            values = sorted({v for v in _text(frame, f) if isinstance(v, str)})
+            f = f.model_copy(update={"categories": values})
+        feats.append(f)
+    return spec.model_copy(update={"features": feats})
+
+
+def categorical_indices(spec: ModelSpec) -> list[int]:
+    return [i for i, f in enumerate(spec.features) if f.encoding == "category"]
+
+
+def _column(frame: pd.DataFrame, f: FeatureSpec) -> np.ndarray:
+    if f.encoding == "numeric":
+        col = frame[f.source]
+        if col.dtype == object:
+            col = pd.to_numeric(col, errors="coerce")
+        return col.to_numpy(dtype="float64", na_value=np.nan)
+    if f.encoding == "indicator":
+        col = frame[f.source].astype(object)
+        out = (col == f.value).to_numpy(dtype="float64")
+        out[col.isna().to_numpy()] = np.nan
+        return out
+    if f.encoding == "ordinal":
+        mapping = {v: float(i) for i, v in enumerate(f.order or ())}
+    else:
+        if f.categories is None:
+            raise ValueError(f"feature {f.name}: categories not fitted (call fit_categories on training data)")
+        mapping = {v: float(i) for i, v in enumerate(f.categories)}
+    return _text(frame, f).map(mapping).to_numpy(dtype="float64", na_value=np.nan)
+
+
+def encode(frame: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
+    """(n, n_features) float64 matrix in spec order; missing profile columns raise KeyError."""
+    missing = sorted({f.source for f in spec.features} - set(frame.columns))
+    if missing:
+        raise KeyError(f"frame lacks model input columns: {', '.join(missing)}")
+    out = np.empty((len(frame), len(spec.features)), dtype="float64")
+    for j, f in enumerate(spec.features):
+        out[:, j] = _column(frame, f)
+    return out
