@@ -24,7 +24,7 @@ app.add_typer(rules_app, name="rules")
 console = Console()
 err = Console(stderr=True)
 
-_PLUGINS: list[str] = ["parkcredit.service.commands"]
+_PLUGINS: list[str] = ["parkcredit.service.commands", "parkcredit.model.commands"]
 CHUNK_ROWS = 100_000
 
 
