@@ -29,7 +29,7 @@ def test_tables_equal_pred_contrib_within_1e_9(depth: int, extra: dict) -> None:
     y = (np.nan_to_num(X[:, 0]) + (np.nan_to_num(X[:, 3]) % 3 == 0) + rng.normal(size=len(X)) > 0.5).astype(int)
     ds = lgb.Dataset(X, y, categorical_feature=[3], params={"verbose": -1})
     params = {"objective": "binary", "max_depth": depth, "num_leaves": 2**depth, "verbose": -1,
-              "min_data_in_leaf": 5, "learning_rate": 0.1, **extra}  # fmt: skip
+              "min_data_in_leaf": 5, "learning_rate": 0.1, "num_threads": 1, **extra}  # fmt: skip
     booster = lgb.train(params, ds, num_boost_round=60)
     tables = TreeShapTables.from_booster(booster)
     Xt = _data(rng, 2000)

@@ -32,7 +32,7 @@ def pip_requirements() -> list[str]:
 class DecisionModel(mlflow.pyfunc.PythonModel):
     """Decide (or, without a rule set, score) profile rows: PD, raw score, eligibility, limit, reasons."""
 
-    def load_context(self, context: Any) -> None:
+    def load_context(self, context):  # type: ignore[no-untyped-def]
         import pathlib
 
         from parkcredit.model.registry import load_model_dir
@@ -41,7 +41,7 @@ class DecisionModel(mlflow.pyfunc.PythonModel):
         root = pathlib.Path(context.artifacts["booster"]).parent.parent
         self.model, self.ruleset, self.meta = load_model_dir(root)
 
-    def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]  # no hints: MLflow infers schemas from them
         if not self.model.spec.profile:
             contrib = self.model.contributions(self.model.matrix(model_input))
             raw = contrib.sum(axis=1)

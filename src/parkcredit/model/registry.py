@@ -219,6 +219,8 @@ def log_run(result: Any, model_dir: Path, *, tracking_uri: str, register: bool, 
     """Log params, metrics, spec, plots and the model to MLflow; register it unless told not to."""
     import mlflow
 
+    if tracking_uri.startswith("sqlite:///"):
+        Path(tracking_uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_experiment("parkcredit")
     with mlflow.start_run() as run:

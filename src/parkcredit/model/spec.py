@@ -122,7 +122,9 @@ class ModelSpec(_Strict):
         mono = [f.monotone for f in self.features]
         if any(mono):
             params["monotone_constraints"] = mono
-            params.setdefault("monotone_constraints_method", "advanced")
+            # "advanced" broke the constraints here (PD fell as debt_ratio rose; tests/model
+            # test_monotone_*); "intermediate" keeps them and is less conservative than "basic"
+            params.setdefault("monotone_constraints_method", "intermediate")
         return params
 
     def group_text(self) -> dict[str, tuple[str, str]]:

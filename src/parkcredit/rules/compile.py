@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 from pydantic import ValidationError
 
@@ -125,7 +126,7 @@ class CompiledCharacteristic:
             missing = self.missing(ctx)
         else:
             assert value is not None
-            missing = np.isnan(value) if value.dtype.kind == "f" else np.asarray([v is None for v in value])
+            missing = np.asarray(pd.isna(value), dtype=bool)
         idx = np.where(missing | (idx < 0), np.int16(-1), idx)
         return idx, self.points[idx]  # idx -1 picks the missing bin, stored last
 

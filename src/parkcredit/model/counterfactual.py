@@ -1,0 +1,178 @@
+"""Path to eligibility (达标路径): the smallest sets of actionable changes that make an enterprise eligible.
+
+Only fields an enterprise can change by acting are touched — rectify hazards, clear arrears,
+pay tax arrears, settle enforcement, repair penalty records, obtain permits, raise a grade one
+step, leave the abnormal-operation list — never industry, age, identity or history (accidents,
+bank overdue days, arrears in the past 24 months). Grades move one step, as a real re-rating
+would.
+
+The search is vectorised: round k builds every k-combination of applicable actions (skipping
+supersets of combinations that already worked, so each option is minimal) as rows of one frame
+and calls `decide` once for the round, with the model when one is given — so a model PD
+ceiling or limit scaling in the rule file is honoured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["ACTIONS", "Action", "path_to_eligibility"]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One actionable change: `changes(row)` gives field -> new value, or {} when not applicable."""
+
+    code: str
+    zh: str
+    en: str
+    changes: Callable[[pd.Series], dict[str, Any]]
+
+
+def _isna(v: Any) -> bool:
+    return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
+
+
+def _positive(row: pd.Series, *fields: str) -> bool:
+    return any(not _isna(row.get(f)) and float(row[f]) > 0 for f in fields)
+
+
+def _step_up(order: list[str], value: Any) -> Any:
+    """The next better value in `order` (worst first), or None at the top / unknown."""
+    if _isna(value) or value not in order:
+        return None
+    i = order.index(value)
+    return order[i + 1] if i + 1 < len(order) else None
+
+
+def _hazards(row: pd.Series) -> dict[str, Any]:
+    rate = row.get("hazard_rectification_rate")
+    if (_isna(rate) or float(rate) >= 1.0) and not _positive(row, "major_hazards_open", "major_hazards_overdue"):
+        return {}
+    return {"hazard_rectification_rate": 1.0, "major_hazards_open": 0.0, "major_hazards_overdue": 0.0}
+
+
+def _arrears(row: pd.Series) -> dict[str, Any]:
+    fields = ("utility_arrears_months", "rent_arrears_months", "ss_arrears_months", "utility_arrears_yuan")
+    return {f: 0.0 for f in fields} if _positive(row, *fields) else {}
+
+
+def _tax_grade(row: pd.Series) -> dict[str, Any]:
+    up = _step_up(["D", "C", "M", "B", "A"], row.get("tax_credit_grade"))
+    return {"tax_credit_grade": up} if up else {}
+
+
+def _env_level(row: pd.Series) -> dict[str, Any]:
+    up = _step_up(["BLACK", "RED", "YELLOW", "BLUE", "GREEN"], row.get("env_credit_level"))
+    return {"env_credit_level": up} if up else {}
+
+
+def _safety_grade(row: pd.Series) -> dict[str, Any]:
+    as_of = pd.Timestamp(row["as_of"])
+    grade = row.get("safety_std_grade")
+    until = row.get("safety_std_valid_until")
+    expired = not _isna(until) and pd.Timestamp(until) < as_of
+    new = "L3" if _isna(grade) or grade == "NONE" or expired else _step_up(["NONE", "L3", "L2", "L1"], grade)
+    if not new:
+        return {}
+    return {"safety_std_grade": new, "safety_std_valid_until": as_of + pd.DateOffset(years=3)}
+
+
+def _permits(row: pd.Series) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if row.get("eia_status") == "MISSING":
+        out["eia_status"] = "REGISTERED"
+    if row.get("discharge_permit") == "MISSING":
+        out["discharge_permit"] = "REGISTRATION"
+    return out
+
+
+def _simple(field: str, value: Any, when: Callable[[pd.Series], bool]) -> Callable[[pd.Series], dict[str, Any]]:
+    return lambda row: {field: value} if when(row) else {}
+
+
+ACTIONS: list[Action] = [
+    Action("RECTIFY_HAZARDS", "整改全部隐患（整改率100%，无未整改重大隐患）", "Rectify all hazards", _hazards),
+    Action("CLEAR_ARREARS", "结清水电气、租金和社保欠费", "Clear utility, rent and social-insurance arrears", _arrears),
+    Action("PAY_TAX_ARREARS", "缴清欠税", "Pay tax arrears",
+           _simple("tax_arrears_yuan", 0.0, lambda r: _positive(r, "tax_arrears_yuan"))),
+    Action("TAX_GRADE_UP", "纳税信用等级提升一级", "Raise the tax credit grade one step", _tax_grade),
+    Action("ENV_LEVEL_UP", "环境信用评价提升一级", "Raise the environmental credit level one step", _env_level),
+    Action("SAFETY_GRADE_UP", "取得或提升安全生产标准化等级", "Obtain or raise the work-safety standardisation grade",
+           _safety_grade),
+    Action("OBTAIN_PERMITS", "补办环评或排污许可（登记）", "Obtain the missing EIA / discharge registration", _permits),
+    Action("SETTLE_ENFORCEMENT", "履行未结执行案件", "Settle open court enforcement",
+           _simple("enforcement_open_yuan", 0.0, lambda r: _positive(r, "enforcement_open_yuan"))),
+    Action("REPAIR_PENALTY_RECORDS", "行政处罚信用修复", "Credit repair of general administrative penalties",
+           _simple("admin_penalties_general_36m", 0.0, lambda r: _positive(r, "admin_penalties_general_36m"))),
+    Action("LEAVE_ABNORMAL_LIST", "申请移出经营异常名录", "Get removed from the abnormal-operation list",
+           _simple("abnormal_operation_list", 0.0, lambda r: r.get("abnormal_operation_list") == 1.0)),
+]  # fmt: skip
+
+
+def path_to_eligibility(
+    profile_row_frame: pd.DataFrame,
+    ruleset: Any,
+    model: Any = None,
+    max_changes: int = 3,
+    *,
+    actions: list[Action] | None = None,
+    max_options: int = 10,
+) -> list[dict[str, Any]]:
+    """Minimal sets of actionable changes (≤ max_changes) that make the enterprise eligible.
+
+    Each option: ``{"changes": [{"code", "zh", "en", "fields": {field: new value}}], "n_changes",
+    "total_score", "limit_yuan", "band", "pd"}``, fewest changes first, then highest limit.
+    An already eligible enterprise, or one no combination helps (e.g. a knock-out on history),
+    gets an empty list.
+    """
+    from parkcredit.decision import decide
+    from parkcredit.profile import COLUMNS, derive
+
+    if len(profile_row_frame) != 1:
+        raise ValueError("path_to_eligibility takes a frame of exactly one profile row")
+    base = profile_row_frame[[c for c in COLUMNS if c in profile_row_frame.columns]].reset_index(drop=True)
+    if decide(derive(base), ruleset, model).summary["eligible"].iloc[0]:
+        return []
+    row = base.iloc[0]
+    applicable = [(a, ch) for a in actions or ACTIONS if (ch := a.changes(row))]
+    found: list[frozenset[int]] = []
+    options: list[dict[str, Any]] = []
+    for k in range(1, max_changes + 1):
+        combos = [c for c in combinations(range(len(applicable)), k) if not any(f <= set(c) for f in found)]
+        if not combos:
+            continue
+        frame = pd.concat([base] * len(combos), ignore_index=True)
+        for i, (_, changes) in enumerate(applicable):
+            rows = np.array([i in c for c in combos])
+            if rows.any():
+                for field, value in changes.items():
+                    frame.loc[rows, field] = value
+        summary = decide(derive(frame), ruleset, model).summary
+        for r in np.flatnonzero(summary["eligible"].to_numpy()):
+            combo = combos[r]
+            found.append(frozenset(combo))
+            s = summary.iloc[r]
+            options.append({
+                "changes": [{"code": applicable[i][0].code, "zh": applicable[i][0].zh, "en": applicable[i][0].en,
+                             "fields": {f: _jsonable(v) for f, v in applicable[i][1].items()}} for i in combo],
+                "n_changes": k,
+                "total_score": round(float(s["total_score"]), 4),
+                "limit_yuan": int(s["limit_yuan"]),
+                "band": s["band"],
+                "pd": None if pd.isna(s["pd"]) else round(float(s["pd"]), 6),
+            })  # fmt: skip
+    options.sort(key=lambda o: (o["n_changes"], -o["limit_yuan"], o["pd"] if o["pd"] is not None else 0.0))
+    return options[:max_options]
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, pd.Timestamp):
+        return v.date().isoformat()
+    return v
