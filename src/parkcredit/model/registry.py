@@ -250,7 +250,7 @@ def _log_saved_model(model_dir: Path, registered_name: str | None) -> str:
 
     m = Model.load(str(model_dir / "MLmodel"))
     example = (
-        pd.read_json(model_dir / "input_example.json", orient="split")
+        pd.read_json(model_dir / "input_example.json", orient="split", dtype=False, convert_dates=False)
         if (model_dir / "input_example.json").exists()
         else None
     )
