@@ -66,15 +66,34 @@ class SnapshotPii(Base):
 
 
 class RuleSetVersion(Base):
-    """The exact YAML text of every rule set a decision used, so replay needs no file."""
+    """One version of a rule set: its exact YAML text (by content hash) and its lifecycle.
+
+    draft -> approved -> published (in force from `effective_from`, compared with a snapshot's
+    as_of) -> retired. The approver is a different key than the author (maker-checker). Only a
+    draft's text may change; once approved the text, hash, product, version and effective date
+    are frozen (checked in `store.repo` and by database triggers, migration 0002).
+    """
 
     __tablename__ = "ruleset_versions"
+    __table_args__ = (Index("ix_ruleset_versions_product_status", "product", "status"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     product: Mapped[str] = mapped_column(String(50))
     version: Mapped[str] = mapped_column(String(50))
     content_hash: Mapped[str] = mapped_column(String(80), unique=True)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="published")  # draft|approved|published|retired
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(200), default="")  # file name of the upload or bundled file
+    note: Mapped[str] = mapped_column(Text, default="")  # the author's change note
+    created_by: Mapped[str] = mapped_column(String(40), default="system")
+    approved_by: Mapped[str | None] = mapped_column(String(40))
+    approved_at: Mapped[dt.datetime | None] = mapped_column()
+    published_by: Mapped[str | None] = mapped_column(String(40))
+    published_at: Mapped[dt.datetime | None] = mapped_column()
+    retired_by: Mapped[str | None] = mapped_column(String(40))
+    retired_at: Mapped[dt.datetime | None] = mapped_column()
+    retire_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Decision(Base):
@@ -169,7 +188,11 @@ class ApiKey(Base):
 
 
 class Override(Base):
-    """A committee override of a decision, with its reason (maker-checker; no endpoint yet)."""
+    """A committee override of a decision: a new record beside it (the decision is never changed).
+
+    `eligible` / `limit_yuan` are the overridden outcome, `original_*` the decision's; `reason_code`
+    is one of `governance.overrides.REASON_CODES`, `reason` the officer's text.
+    """
 
     __tablename__ = "overrides"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -180,6 +203,12 @@ class Override(Base):
     created_by: Mapped[str] = mapped_column(String(40))
     approved_by: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    product: Mapped[str] = mapped_column(String(50))
+    reason_code: Mapped[str] = mapped_column(String(40))
+    direction: Mapped[str] = mapped_column(String(20))  # to_eligible | to_ineligible | limit_up | limit_down
+    original_eligible: Mapped[bool] = mapped_column(Boolean)
+    original_limit_yuan: Mapped[int] = mapped_column(Integer)
 
 
 class IdempotencyKey(Base):
