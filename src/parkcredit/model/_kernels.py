@@ -20,45 +20,58 @@ BLOCK = 128
 
 @njit(cache=True, parallel=True)
 def shap_rows(X, feat, thr, nan_left, default_left, zero_type, cat_row, cat_left,
-              path_node, path_dir, leaf_m, leaf_feat, table, outT):  # fmt: skip
-    """outT (n_features, n) += contributions; path_node pads point at node n_nodes (always left)."""
+              path_node, path_dir, leaf_m, leaf_feat, table, tree_nodes, tree_leaves, outT):  # fmt: skip
+    """outT (n_features, n) += contributions, tree by tree.
+
+    Tree t owns nodes tree_nodes[t]:tree_nodes[t+1] and leaves tree_leaves[t]:tree_leaves[t+1];
+    path_node pads hold n_nodes (an always-left node). A tree's split decisions for a block
+    (<= 63 nodes x 128 rows) stay in L1 while its leaves are evaluated.
+    """
     n = X.shape[0]
     n_nodes = feat.shape[0]
-    n_leaves, P = path_node.shape
+    P = path_node.shape[1]
     n_cat = cat_left.shape[1]
+    n_trees = tree_nodes.shape[0] - 1
+    max_nodes = 1
+    for t in range(n_trees):
+        max_nodes = max(max_nodes, tree_nodes[t + 1] - tree_nodes[t])
     n_blocks = (n + BLOCK - 1) // BLOCK
     for b in prange(n_blocks):
         i0 = b * BLOCK
         nb = min(n, i0 + BLOCK) - i0
-        left = np.ones((n_nodes + 1, nb), dtype=np.bool_)
-        for node in range(n_nodes):
-            f = feat[node]
-            r_cat = cat_row[node]
-            t = thr[node]
-            for r in range(nb):
-                x = X[i0 + r, f]
-                if r_cat >= 0:
-                    if np.isnan(x):
-                        left[node, r] = False
-                    else:
-                        c = np.trunc(x)
-                        left[node, r] = c >= 0 and c < n_cat and cat_left[r_cat, int(c)]
-                elif np.isnan(x):
-                    left[node, r] = nan_left[node]
-                elif zero_type[node] and abs(x) <= _ZERO_THRESHOLD:
-                    left[node, r] = default_left[node]
-                else:
-                    left[node, r] = x <= t
+        left = np.ones((max_nodes + 1, nb), dtype=np.bool_)  # last row: the always-left pad
         pattern = np.empty(nb, dtype=np.intp)
-        for leaf in range(n_leaves):
-            pattern[:] = 0
-            for j in range(P):
-                node = path_node[leaf, j]
-                d = path_dir[leaf, j]
+        for t in range(n_trees):
+            ns = tree_nodes[t]
+            for node in range(ns, tree_nodes[t + 1]):
+                f = feat[node]
+                r_cat = cat_row[node]
+                th = thr[node]
+                row = node - ns
                 for r in range(nb):
-                    pattern[r] |= np.intp(left[node, r] == d) << j
-            for k in range(leaf_m[leaf]):
-                f = leaf_feat[leaf, k]
-                tab = table[leaf, k]
-                for r in range(nb):
-                    outT[f, i0 + r] += tab[pattern[r]]
+                    x = X[i0 + r, f]
+                    if r_cat >= 0:
+                        if np.isnan(x):
+                            left[row, r] = False
+                        else:
+                            c = np.trunc(x)
+                            left[row, r] = c >= 0 and c < n_cat and cat_left[r_cat, int(c)]
+                    elif np.isnan(x):
+                        left[row, r] = nan_left[node]
+                    elif zero_type[node] and abs(x) <= _ZERO_THRESHOLD:
+                        left[row, r] = default_left[node]
+                    else:
+                        left[row, r] = x <= th
+            for leaf in range(tree_leaves[t], tree_leaves[t + 1]):
+                pattern[:] = 0
+                for j in range(P):
+                    node = path_node[leaf, j]
+                    row = max_nodes if node == n_nodes else node - ns
+                    d = path_dir[leaf, j]
+                    for r in range(nb):
+                        pattern[r] |= np.intp(left[row, r] == d) << j
+                for k in range(leaf_m[leaf]):
+                    f = leaf_feat[leaf, k]
+                    tab = table[leaf, k]
+                    for r in range(nb):
+                        outT[f, i0 + r] += tab[pattern[r]]

@@ -84,6 +84,7 @@ class TreeShapTables:
                 c = float(child["internal_count"] if "split_index" in child else child["leaf_count"])
                 walk(child, [*path, (gid, left, f, c / count)])
 
+        tree_nodes, tree_leaves = [0], [0]  # per-tree node and leaf ranges (for the kernel)
         for tree in model["tree_info"]:
             root = tree["tree_structure"]
             if "split_index" not in root:
@@ -91,6 +92,10 @@ class TreeShapTables:
                 continue
             walk(root, [])
             expected += _tree_expected(root, float(root["internal_count"]))
+            tree_nodes.append(len(feat))
+            tree_leaves.append(len(leaves))
+        self._tree_nodes = np.asarray(tree_nodes, dtype=np.int64)
+        self._tree_leaves = np.asarray(tree_leaves, dtype=np.int64)
 
         self.expected_value = expected
         self.n_nodes = len(feat)
@@ -200,7 +205,7 @@ class TreeShapTables:
             _kernel()(  # type: ignore[misc]
                 X, self._feat64, self._thr, self._nan_left, self._default_left, self._zero_type,
                 self._cat_row, self._cat_left[:, :-1], self._path_node, self._path_dir, self._leaf_m,
-                self._leaf_feat, self._table_t, out_t,
+                self._leaf_feat, self._table_t, self._tree_nodes, self._tree_leaves, out_t,
             )  # fmt: skip
             out = np.ascontiguousarray(out_t.T)
         else:

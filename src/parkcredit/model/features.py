@@ -49,12 +49,15 @@ def _column(frame: pd.DataFrame, f: FeatureSpec) -> np.ndarray:
         out[col.isna().to_numpy()] = np.nan
         return out
     if f.encoding == "ordinal":
-        mapping = {v: float(i) for i, v in enumerate(f.order or ())}
+        levels = list(f.order or ())
     else:
         if f.categories is None:
             raise ValueError(f"feature {f.name}: categories not fitted (call fit_categories on training data)")
-        mapping = {v: float(i) for i, v in enumerate(f.categories)}
-    return _text(frame, f).map(mapping).to_numpy(dtype="float64", na_value=np.nan)
+        levels = list(f.categories)
+    # position in `levels` (one hash lookup per row), NaN for missing or unknown values (-1)
+    codes = pd.Index(levels, dtype=object).get_indexer(_text(frame, f).astype(object)).astype("float64")
+    codes[codes < 0] = np.nan
+    return codes
 
 
 def encode(frame: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
