@@ -24,7 +24,7 @@ app.add_typer(rules_app, name="rules")
 console = Console()
 err = Console(stderr=True)
 
-_PLUGINS: list[str] = ["parkcredit.service.commands", "parkcredit.model.commands"]
+_PLUGINS: list[str] = ["parkcredit.service.commands", "parkcredit.model.commands", "parkcredit.reports.commands"]
 CHUNK_ROWS = 100_000
 
 

@@ -19,6 +19,7 @@ from parkcredit.service.deps import Services
 from parkcredit.service.routers import admin, auditor, bank, committee
 from parkcredit.settings import Settings, get_settings
 from parkcredit.store.db import make_engine, make_sessionmaker
+from parkcredit.web import install as install_web
 
 __all__ = ["create_app", "load_model"]
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     for r in (committee.router, bank.router, auditor.router, admin.router):
         app.include_router(r)
+    install_web(app)  # the report endpoint and the web pages (parkcredit.web)
 
     @app.get("/healthz", response_model=schemas.Health, tags=["health"])
     async def healthz() -> schemas.Health:

@@ -1,0 +1,28 @@
+"""Server-rendered web pages (committee, auditor, bank) and the report endpoint, added to the app by `install`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+__all__ = ["install"]
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI) -> None:
+    """Add the report API route, the pages, their static files and their error pages to `app`."""
+    from parkcredit.web import api, pages
+    from parkcredit.web.render import install_handlers, set_request_lang
+
+    app.include_router(api.router)
+    app.include_router(pages.router, dependencies=[Depends(set_request_lang)])
+    app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
+    install_handlers(app)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/web/", 303)

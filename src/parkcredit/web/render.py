@@ -1,0 +1,112 @@
+"""Page rendering: the Jinja2 environment, the language of a request, error pages.
+
+The language is Chinese unless the browser chose English (`pc_lang` cookie, set by the switch
+in the header) or the URL says `?lang=en`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from parkcredit.reports.i18n import DEPT_EN, LANGS, industry_label, translator
+from parkcredit.reports.render import fmt_value
+from parkcredit.service.auth import Caller
+from parkcredit.web.auth import LANG_COOKIE, LoginRequired, PageForbidden, csrf_token
+
+__all__ = ["WebError", "install_handlers", "page", "request_lang"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+class WebError(Exception):
+    """An error shown as a page: HTTP status, catalog key of the headline, detail text."""
+
+    def __init__(self, status: int, key: str, detail: str = "") -> None:
+        super().__init__(detail or key)
+        self.status, self.key, self.detail = status, key, detail
+
+
+def _yuan(v: Any) -> str:
+    return "—" if v is None else f"{int(v):,}"
+
+
+def _when(v: Any) -> str:
+    if isinstance(v, dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M")
+    return "—" if v is None else str(v)
+
+
+_ENV = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters.update(yuan=_yuan, when=_when, value=fmt_value)
+_ENV.globals.update(industry_label=industry_label, dept_en=DEPT_EN, quote=quote)
+
+
+def request_lang(request: Request) -> str:
+    """'zh' (default) or 'en', from ?lang= or the language cookie."""
+    lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"
+    return lang if lang in LANGS else "zh"
+
+
+def set_request_lang(request: Request) -> None:
+    """Router dependency: put the language and its translator on `request.state`."""
+    request.state.lang = request_lang(request)
+    request.state.t = translator(request.state.lang)
+
+
+def page(request: Request, template: str, caller: Caller | None, *, status: int = 200, **ctx: Any) -> HTMLResponse:
+    """Render `template` with the common page context (language, translator, caller, CSRF token)."""
+    lang = getattr(request.state, "lang", None) or request_lang(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    html = _ENV.get_template(template).render(
+        request=request, lang=lang, t=translator(lang), caller=caller, here=here,
+        csrf=csrf_token(request) if caller else "", **ctx,
+    )  # fmt: skip
+    return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _error_page(request: Request, status: int, key: str, detail: str) -> HTMLResponse:
+    from parkcredit.web.auth import web_caller
+
+    try:
+        caller = web_caller(request)
+    except Exception:  # the error page must render even when the database is the problem
+        caller = None
+    return page(request, "error.html", caller, status=status, key=key, detail=detail, code=status)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Sign-in redirects, 403/404/422 pages for /web; JSON validation errors stay JSON for the API."""
+
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/web/login?next=" + quote(request.url.path, safe="/"), 303)
+
+    @app.exception_handler(PageForbidden)
+    async def _forbidden(request: Request, exc: PageForbidden) -> Response:
+        return _error_page(request, 403, "err.forbidden", f"role {exc.args[0]!r}")
+
+    @app.exception_handler(WebError)
+    async def _web(request: Request, exc: WebError) -> Response:
+        return _error_page(request, exc.status, exc.key, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/web/"):
+            detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+            return _error_page(request, 422, "err.bad_request", detail)
+        return await request_validation_exception_handler(request, exc)
