@@ -10,16 +10,16 @@ from fastapi.testclient import TestClient
 from dbsupport import _pg_schema, _sqlite_template, client, db_url, keys, sessions, settings  # noqa: F401
 
 
-def sign_in(client: TestClient, headers: dict[str, str]) -> TestClient:
-    """Sign `client` in through the form with the key of `headers`; the key is now its cookie."""
+def sign_in(tc: TestClient, headers: dict[str, str]) -> TestClient:
+    """Sign `tc` in through the form with the key of `headers`; the key is now its cookie."""
     token = headers["Authorization"].removeprefix("Bearer ")
-    r = client.post("/web/login", data={"key": token, "next": "/web/"}, follow_redirects=False)
+    r = tc.post("/web/login", data={"key": token, "next": "/web/"}, follow_redirects=False)
     assert r.status_code == 303, r.text
-    return client
+    return tc
 
 
 @pytest.fixture
-def as_role(client: TestClient, keys: dict[str, dict[str, str]]) -> Any:
+def as_role(client: TestClient, keys: dict[str, dict[str, str]]) -> Any:  # noqa: F811
     """as_role("committee") -> the client signed in with that role's key."""
 
     def _as(role: str) -> TestClient:
