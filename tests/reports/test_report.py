@@ -86,7 +86,8 @@ def test_an_override_is_shown_with_its_reason(park) -> None:
     d = park.good
     values = {"decision_id": d["decision_id"], "eligible": False, "limit_yuan": 0, "reason": "现场核查发现隐瞒担保",
               "created_by": "key_officer", "uscc": d["uscc"], "product": d["product"], "reason_code": "OTHER",
-              "direction": "to_ineligible", "original_eligible": d["eligible"], "original_limit_yuan": d["limit_yuan"]}  # fmt: skip
+              "direction": "to_ineligible", "original_eligible": d["eligible"],
+              "original_limit_yuan": d["limit_yuan"]}  # fmt: skip
     cols = {c.key for c in Override.__table__.columns}
     engine = make_engine(park.url)
     with make_sessionmaker(engine)() as session:
