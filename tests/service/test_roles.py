@@ -32,9 +32,30 @@ MATRIX = [
     ("POST", "/v1/admin/keys", {"admin"}, {"role": "auditor", "label": "matrix"}),
     ("GET", "/v1/admin/keys", {"admin"}, None),
     ("DELETE", "/v1/admin/keys/{key_id}", {"admin"}, None),
+    # governance (issue 7): committee and approver draft, only an approver approves and publishes
+    ("GET", "/v1/rulesets", {"committee", "approver", "auditor"}, None),
+    ("POST", "/v1/rulesets", {"committee", "approver"}, {"filename": "x.yaml", "text": "x: 1"}),
+    ("GET", "/v1/rulesets/{ruleset_id}", {"committee", "approver", "auditor"}, None),
+    ("PUT", "/v1/rulesets/{ruleset_id}", {"committee", "approver"}, {"filename": "x.yaml", "text": "x: 1"}),
+    ("POST", "/v1/rulesets/validate", {"committee", "approver", "auditor"}, {"text": "x: 1"}),
+    ("POST", "/v1/rulesets/{ruleset_id}/validate", {"committee", "approver", "auditor"}, None),
+    ("POST", "/v1/rulesets/{ruleset_id}/approve", {"approver"}, None),
+    ("POST", "/v1/rulesets/{ruleset_id}/publish", {"approver"}, None),
+    ("POST", "/v1/rulesets/{ruleset_id}/retire", {"committee", "approver"}, {"reason": "matrix"}),
+    ("GET", "/v1/rulesets/{ruleset_id}/diff", {"committee", "approver", "auditor"}, None),
+    ("GET", "/v1/rulesets/{ruleset_id}/backtest", {"committee", "approver", "auditor"}, None),
+    ("GET", "/v1/monitoring/psi", {"committee", "approver", "auditor"}, None),
+    ("GET", "/v1/monitoring/performance", {"committee", "approver", "auditor"}, None),
+    ("POST", "/v1/decisions/{decision_id}/overrides", {"committee"},
+     {"eligible": False, "limit_yuan": 0, "reason_code": "OTHER", "reason": "matrix test reason"}),
+    ("GET", "/v1/decisions/{decision_id}/overrides", {"committee", "auditor"}, None),
+    ("GET", "/v1/overrides", {"committee", "auditor"}, None),
+    ("GET", "/v1/overrides/report", {"committee", "approver", "auditor"}, None),
+    ("POST", "/v1/enterprises/{uscc}/personal-data/erase", {"committee"}, {"legal_basis": "matrix test"}),
+    ("GET", "/v1/governance/retention", {"committee", "approver", "auditor"}, None),
 ]  # fmt: skip
 ROLES = ["committee", "approver", "bank", "auditor", "admin"]
-PARAMS = {"uscc": U, "job_id": D, "decision_id": D, "authorization_id": D, "key_id": "key_missing"}
+PARAMS = {"uscc": U, "job_id": D, "decision_id": D, "authorization_id": D, "key_id": "key_missing", "ruleset_id": 999}
 
 
 def test_matrix_covers_every_v1_route(client: TestClient) -> None:

@@ -6,22 +6,28 @@ are rows in the database; the rule sets and the model are read-only copies of fi
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from parkcredit.catalog import load_product, product_codes
+from parkcredit.rules import RuleSet, RuleSetError
 from parkcredit.service import errors, schemas
 from parkcredit.service.deps import Services
-from parkcredit.service.routers import admin, auditor, bank, committee
+from parkcredit.service.routers import admin, auditor, bank, committee, governance
 from parkcredit.settings import Settings, get_settings
-from parkcredit.store.db import make_engine, make_sessionmaker
+from parkcredit.store import repo
+from parkcredit.store.db import make_engine, make_sessionmaker, write_session
 from parkcredit.web import install as install_web
 
 __all__ = ["create_app", "load_model"]
+
+log = logging.getLogger("parkcredit")
 
 
 def load_model(settings: Settings) -> tuple[Any, dict[str, Any]]:
@@ -39,11 +45,35 @@ def load_model(settings: Settings) -> tuple[Any, dict[str, Any]]:
     return model, dict(status)
 
 
-def load_services(settings: Settings) -> Services:
-    """Rule sets of every bundled product, and the optional model."""
-    rulesets = {code: load_product(code, settings.rules_dir) for code in product_codes(settings.rules_dir)}
+def load_services(settings: Settings, sessions: Any = None) -> Services:
+    """Rule sets and the optional model.
+
+    Bundled files (`scoring_rules/*.yaml`) are checked; one that fails is refused (logged and shown
+    by /readyz, naming file, line, rule and reason) and the store's last good published version of
+    its product keeps serving. With `sessions`, valid bundled files of products the store does not
+    know yet are seeded as their first published versions, and each product's latest published
+    version is what the service knows it by.
+    """
+    bundled: dict[str, RuleSet] = {}
+    errors: list[str] = []
+    for code in product_codes(settings.rules_dir):
+        try:
+            bundled[code] = load_product(code, settings.rules_dir)
+        except RuleSetError as exc:
+            log.error("bundled rule set refused: %s", exc)
+            errors.append(str(exc))
     model, status = load_model(settings)
-    return Services(rulesets, model, status)
+    services = Services(dict(bundled), model, status, errors)
+    if sessions is None:
+        return services
+    try:
+        with write_session(sessions) as session:
+            repo.seed_rulesets(session, [bundled[c] for c in sorted(bundled)])
+            for product, row in repo.latest_published(session).items():
+                services.rulesets[product] = services.compiled(row)
+    except SQLAlchemyError as exc:  # not migrated or unreachable: /readyz says so; decide with the files
+        log.error("rule sets not read from the store: %s", exc)
+    return services
 
 
 @asynccontextmanager
@@ -52,7 +82,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings.database_url)
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
-    app.state.services = load_services(settings)
+    app.state.services = load_services(settings, app.state.sessions)
     try:
         yield
     finally:
@@ -69,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings or get_settings()
     errors.install(app)
-    for r in (committee.router, bank.router, auditor.router, admin.router):
+    for r in (committee.router, bank.router, auditor.router, admin.router, governance.router):
         app.include_router(r)
     install_web(app)  # the report endpoint and the web pages (parkcredit.web)
 
@@ -94,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database=database,
             rulesets={k: v.version for k, v in services.rulesets.items()},
             model=services.model_status,
+            rule_errors=services.rule_errors,
         )
         if ok:
             return body

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from typing import Annotated, Any
@@ -12,12 +13,13 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parkcredit.rules import RuleSet
+from parkcredit.rules import RuleSet, parse_ruleset
 from parkcredit.service.auth import Caller, require
 from parkcredit.service.errors import Conflict, UnknownProduct
+from parkcredit.store import repo
 from parkcredit.store.audit import canonical
 from parkcredit.store.db import begin_write
-from parkcredit.store.tables import IdempotencyKey
+from parkcredit.store.tables import IdempotencyKey, RuleSetVersion
 
 __all__ = [
     "AnyReader",
@@ -63,18 +65,52 @@ AnyReader = CommitteeOrAuditor
 
 
 class Services:
-    """Per-process, read-only things loaded at startup: rule sets by product, the optional model."""
+    """Per-process things loaded at startup: rule sets by product, the optional model.
 
-    def __init__(self, rulesets: dict[str, RuleSet], model: Any, model_status: dict[str, Any]) -> None:
+    `rulesets` holds each product's latest published version (for validating product codes);
+    deciding asks for the version in force at the snapshot's as_of, read from the store
+    (`ruleset(product, session=..., as_of=...)`), so a version published by another worker counts
+    at once. Compiled rule sets are cached by content hash (they never change).
+    """
+
+    def __init__(
+        self,
+        rulesets: dict[str, RuleSet],
+        model: Any,
+        model_status: dict[str, Any],
+        rule_errors: list[str] | None = None,
+    ) -> None:
         self.rulesets, self.model, self.model_status = rulesets, model, model_status
+        self.rule_errors = list(rule_errors or [])  # bundled files refused at startup (file, line, rule, reason)
+        self._compiled: dict[str, RuleSet] = {rs.content_hash: rs for rs in rulesets.values()}
 
-    def ruleset(self, product: str, loc: tuple[str | int, ...] = ("query", "product")) -> RuleSet:
-        """The bundled rule set of `product`, or a 422 naming the field."""
+    def ruleset(
+        self,
+        product: str,
+        loc: tuple[str | int, ...] = ("query", "product"),
+        *,
+        session: Session | None = None,
+        as_of: dt.date | None = None,
+    ) -> RuleSet:
+        """The rule set of `product` — with `session` and `as_of`, the published version in force on
+        that date — or a 422 naming the field."""
+        if session is not None and as_of is not None:
+            row = repo.ruleset_in_force(session, product, as_of)
+            if row is not None:
+                return self.compiled(row)
         try:
             return self.rulesets[product]
         except KeyError:
             known = ", ".join(sorted(self.rulesets))
             raise UnknownProduct(f"unknown product {product!r}; known: {known}", loc) from None
+
+    def compiled(self, row: RuleSetVersion) -> RuleSet:
+        """The compiled rule set of a stored version (cached by content hash)."""
+        rs = self._compiled.get(row.content_hash)
+        if rs is None:
+            rs = parse_ruleset(row.text, source=f"ruleset_versions/{row.id}")
+            self._compiled[row.content_hash] = rs
+        return rs
 
 
 def _services(request: Request) -> Services:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parkcredit.service.scoring import compute, store
+from parkcredit.service.scoring import compute_in_force, store
 from parkcredit.store import repo
 from parkcredit.store.db import write_session
 from parkcredit.store.tables import Job, utcnow
@@ -38,7 +38,7 @@ def run_batch(state: Any, job_id: str) -> None:
         params, actor = dict(job.params), job.created_by
         total = repo.count_latest_snapshots(session, params.get("park_id"))
     try:
-        ruleset = services.ruleset(params["product"])
+        services.ruleset(params["product"])
         _update(state, job_id, status="running", total=total)
         after, done, eligible, limit_sum = 0, 0, 0, 0
         while True:
@@ -46,9 +46,10 @@ def run_batch(state: Any, job_id: str) -> None:
                 snaps = repo.latest_snapshots(session, params.get("park_id"), after, CHUNK)
                 if not snaps:
                     break
-                records = compute(session, snaps, ruleset, services.model, services.model_status)
+                # each snapshot is decided by the version in force at its as_of
+                groups = compute_in_force(session, snaps, params["product"], services)
             with write_session(state.sessions) as session:
-                stored = store(session, records, ruleset, actor)
+                stored = [d for ruleset, records in groups for d in store(session, records, ruleset, actor)]
                 job = session.get(Job, job_id)
                 assert job is not None
                 done += len(stored)

@@ -333,3 +333,4 @@ class Ready(BaseModel):
     database: str
     rulesets: dict[str, str]
     model: dict[str, Any]
+    rule_errors: list[str] = Field(default_factory=list, description="bundled rule files refused at startup")

@@ -20,7 +20,7 @@ from parkcredit.service.errors import FieldError
 from parkcredit.store import repo
 from parkcredit.store.tables import Decision, Snapshot
 
-__all__ = ["Replay", "check_numbers", "compute", "replay", "store"]
+__all__ = ["Replay", "check_numbers", "compute", "compute_in_force", "replay", "store"]
 
 
 MAX_EXACT = 2**53  # the decision frame holds numbers as float64: integers are exact below this
@@ -64,8 +64,22 @@ def compute(
 
 def store(session: Session, records: list[dict[str, Any]], ruleset: RuleSet, actor: str) -> list[Decision]:
     """Store computed records and the rule-set version they used (inside a write transaction)."""
-    rs_row = repo.ruleset_version(session, ruleset.product, ruleset.version, ruleset.content_hash, ruleset.text)
+    rs_row = repo.ruleset_version(
+        session, ruleset.product, ruleset.version, ruleset.content_hash, ruleset.text, ruleset.spec.effective_from
+    )
     return [repo.add_decision(session, rec, canonical_json(rec), rec["snapshot_id"], rs_row, actor) for rec in records]
+
+
+def compute_in_force(
+    session: Session, snapshots: list[Snapshot], product: str, services: Any
+) -> list[tuple[RuleSet, list[dict[str, Any]]]]:
+    """Decision records of `snapshots`, each decided by the version of `product` in force at its as_of,
+    as (rule set, records) groups (one vectorised batch per version)."""
+    groups: dict[str, tuple[RuleSet, list[Snapshot]]] = {}
+    for snap in snapshots:
+        rs = services.ruleset(product, session=session, as_of=snap.as_of)
+        groups.setdefault(rs.content_hash, (rs, []))[1].append(snap)
+    return [(rs, compute(session, snaps, rs, services.model, services.model_status)) for rs, snaps in groups.values()]
 
 
 @dataclass

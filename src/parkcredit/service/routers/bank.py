@@ -44,6 +44,8 @@ def read_eligibility(
     log = {"bank": caller.bank, "key_id": caller.key_id, "uscc": uscc, "product": product}
     auth = repo.authorization_in_force(session, uscc, caller.bank, product, dt.date.today())
     snap = repo.latest_snapshot(session, uscc) if auth else None
+    if snap is not None:  # the version in force at the snapshot's as_of
+        ruleset = services.ruleset(product, session=session, as_of=snap.as_of)
     d = repo.latest_decision(session, uscc, product) if snap else None
     new: list[dict[str, Any]] = []
     if auth is None or snap is None:

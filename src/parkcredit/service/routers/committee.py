@@ -96,13 +96,14 @@ def read_snapshots(uscc: Uscc, session: ReadSession, caller: CommitteeOrAuditor)
 def create_decision(
     body: s.DecisionRequest, session: LazyWriteSession, caller: Committee, idem: IdempotencyDep, services: ServicesDep
 ) -> Any:
-    """Decide the enterprise on its latest snapshot with the product's bundled rule set."""
+    """Decide the enterprise on its latest snapshot with the product's rule set in force at its as_of."""
     if (hit := idem.replay(session, caller, body)) is not None:
         return hit
-    ruleset = services.ruleset(body.product, ("body", "product"))
+    services.ruleset(body.product, ("body", "product"))
     snap = repo.latest_snapshot(session, body.uscc)
     if snap is None:
         raise NotFound(f"no snapshot of {body.uscc}; POST /v1/enterprises first")
+    ruleset = services.ruleset(body.product, ("body", "product"), session=session, as_of=snap.as_of)
     records = scoring.compute(session, [snap], ruleset, services.model, services.model_status)
     session.rollback()
     begin_write(session)

@@ -1,0 +1,140 @@
+"""Frames for the governance functions, read from the store (the adapter; the rest of the package is pure).
+
+Personal data is never read here: the rules do not use it, and monitoring must not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from parkcredit.governance.performance import BAD_STATUSES, loans_from_reports
+from parkcredit.profile import COLUMNS, coerce
+from parkcredit.store.tables import Decision, LoanOutcome, Override, Snapshot
+
+__all__ = ["decisions_frame", "linked_loans", "outcome_labels", "overrides_frame", "portfolio", "snapshot_window"]
+
+_PAGE = 5000
+
+
+def _frame(profiles: list[dict[str, Any]]) -> pd.DataFrame:
+    """The canonical frame of stored public profiles (stored snapshots passed validation once)."""
+    frame, errors = coerce(pd.DataFrame(profiles, columns=COLUMNS))
+    if errors:  # not expected: a snapshot is validated before it is stored
+        raise ValueError(f"stored profiles do not coerce: {errors[:3]}")
+    return frame
+
+
+def _newest(session: Session, where: list[Any]) -> pd.DataFrame:
+    newest = select(func.max(Snapshot.id)).where(*where).group_by(Snapshot.uscc)
+    profiles: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        q = select(Snapshot.id, Snapshot.profile).where(Snapshot.id.in_(newest), Snapshot.id > after)
+        rows = session.execute(q.order_by(Snapshot.id).limit(_PAGE)).all()
+        if not rows:
+            break
+        profiles.extend(r.profile for r in rows)
+        after = rows[-1].id
+    return _frame(profiles)
+
+
+def portfolio(session: Session, park_id: str | None = None) -> pd.DataFrame:
+    """The latest snapshot of every enterprise (optionally of one park) as a canonical frame."""
+    return _newest(session, [] if park_id is None else [Snapshot.park_id == park_id])
+
+
+def snapshot_window(session: Session, date_from: dt.date, date_to: dt.date, park_id: str | None = None) -> pd.DataFrame:
+    """Each enterprise's newest snapshot with as_of in [date_from, date_to]."""
+    where = [Snapshot.as_of >= date_from, Snapshot.as_of <= date_to]
+    if park_id is not None:
+        where.append(Snapshot.park_id == park_id)
+    return _newest(session, where)
+
+
+def _reports(session: Session, product: str | None, usccs: list[str] | None = None) -> pd.DataFrame:
+    q = select(
+        LoanOutcome.bank, LoanOutcome.uscc, LoanOutcome.product, LoanOutcome.disbursed_on, LoanOutcome.status,
+        LoanOutcome.reported_at, LoanOutcome.decision_id, LoanOutcome.disbursed_yuan, LoanOutcome.id,
+    )  # fmt: skip
+    if product is not None:
+        q = q.where(LoanOutcome.product == product)
+    rows = session.execute(q.order_by(LoanOutcome.id)).all()
+    frame = pd.DataFrame(rows, columns=["bank", "uscc", "product", "disbursed_on", "status", "reported_at",
+                                        "decision_id", "disbursed_yuan", "id"])  # fmt: skip
+    if usccs is not None:
+        frame = frame[frame["uscc"].isin(set(usccs))]
+    # reported_at ties (same transaction) keep report order
+    return frame.sort_values(["reported_at", "id"], kind="stable")
+
+
+def outcome_labels(session: Session, product: str, usccs: Any) -> np.ndarray:
+    """Per enterprise: 1 if any loan of `product` went bad, 0 if it has outcomes and none did, NaN if none."""
+    reports = _reports(session, product)
+    keys = pd.Series(np.asarray(usccs, dtype=object))
+    if reports.empty:
+        return np.full(len(keys), np.nan)
+    bad = reports.assign(b=reports["status"].isin(BAD_STATUSES).astype(float)).groupby("uscc")["b"].max()
+    return keys.map(bad).to_numpy("float64")
+
+
+def linked_loans(session: Session, product: str | None = None) -> pd.DataFrame:
+    """One row per loan (see `performance.loans_from_reports`) with the band, score and PD of its decision.
+
+    The decision is the report's `decision_id`, else the enterprise's latest decision for the
+    product made on or before the disbursement date.
+    """
+    loans = loans_from_reports(_reports(session, product))
+    for col in ("band", "total_score", "pd", "linked_decision_id"):
+        loans[col] = np.nan if col in ("total_score", "pd") else None
+    if loans.empty:
+        return loans
+    usccs = sorted(set(loans["uscc"]))
+    q = select(Decision.id, Decision.uscc, Decision.product, Decision.created_at, Decision.band,
+               Decision.total_score, Decision.record).where(Decision.uscc.in_(usccs))  # fmt: skip
+    decisions = pd.DataFrame(
+        session.execute(q.order_by(Decision.created_at)).all(),
+        columns=["id", "uscc", "product", "created_at", "band", "total_score", "record"],
+    )
+    if decisions.empty:
+        return loans
+    by_id = decisions.set_index("id")
+    created = pd.to_datetime(decisions["created_at"], utc=True).dt.date
+    chosen = []
+    for row in loans.itertuples(index=False):  # per loan, not a hot path (hundreds to thousands of loans)
+        if isinstance(row.decision_id, str) and row.decision_id in by_id.index:
+            chosen.append(row.decision_id)
+            continue
+        ok = (decisions["uscc"] == row.uscc) & (decisions["product"] == row.product) & (created <= row.disbursed_on)
+        chosen.append(decisions.loc[ok, "id"].iloc[-1] if ok.any() else None)
+    loans["linked_decision_id"] = chosen
+    hit = loans["linked_decision_id"].notna()
+    ids = loans.loc[hit, "linked_decision_id"]
+    loans.loc[hit, "band"] = by_id.loc[ids, "band"].to_numpy()
+    loans.loc[hit, "total_score"] = by_id.loc[ids, "total_score"].to_numpy("float64")
+    loans.loc[hit, "pd"] = [json.loads(t).get("pd") for t in by_id.loc[ids, "record"]]
+    loans["pd"] = pd.to_numeric(loans["pd"], errors="coerce")
+    return loans
+
+
+def decisions_frame(session: Session, product: str | None = None) -> pd.DataFrame:
+    """Decision rows for approval-rate series: created_at, product, eligible, limit_yuan."""
+    q = select(Decision.created_at, Decision.product, Decision.eligible, Decision.limit_yuan)
+    if product is not None:
+        q = q.where(Decision.product == product)
+    return pd.DataFrame(session.execute(q).all(), columns=["created_at", "product", "eligible", "limit_yuan"])
+
+
+def overrides_frame(session: Session) -> pd.DataFrame:
+    """Every override: created_by, direction, reason_code, product, limit_yuan, original_limit_yuan."""
+    q = select(Override.created_by, Override.direction, Override.reason_code, Override.product, Override.limit_yuan,
+               Override.original_limit_yuan)  # fmt: skip
+    return pd.DataFrame(session.execute(q).all(),
+                        columns=["created_by", "direction", "reason_code", "product", "limit_yuan",
+                                 "original_limit_yuan"])  # fmt: skip
