@@ -155,61 +155,56 @@ def _coerce_tracking_rows(raw: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, 
     return frame, positions, {i: "; ".join(w) for i, w in why.items()}
 
 
-def _dates(values: Any) -> pd.Series:
-    """Python dates (None where missing): what Arrow writes as a Spark `date`."""
-    s = pd.to_datetime(pd.Series(values), errors="coerce")
-    return pd.Series([None if pd.isna(v) else v.date() for v in s], dtype=object)
-
-
 def score_pandas(
     raw: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None = None, *, records: bool = False
 ) -> pd.DataFrame:
     """One output row per row of `raw` (profile columns, unknown ones ignored), columns `output_columns`.
 
     This is what every Spark task runs on each batch; it is plain pandas, so it is tested and
-    timed without Spark too.
+    timed without Spark too. Vectorised: no Python call per row unless `records`.
     """
     raw = raw.reset_index(drop=True)
     n = len(raw)
-    known = raw[[c for c in raw.columns if c in COLUMNS]]
-    frame, positions, bad = _coerce_tracking_rows(known)
+    frame, positions, bad = _coerce_tracking_rows(raw[[c for c in raw.columns if c in COLUMNS]])
     cols = output_columns(ruleset, records=records)
-    out: dict[str, Any] = {name: pd.Series([None] * n, dtype=object) for name, _ in cols}
-    out["uscc"] = (
-        raw["uscc"].astype(object).where(raw["uscc"].notna(), None) if "uscc" in raw else out["uscc"]
-    ).reset_index(drop=True)
-    out["product"] = pd.Series([ruleset.product] * n, dtype=object)
-    out["ruleset_version"] = pd.Series([ruleset.version] * n, dtype=object)
-    out["ruleset_hash"] = pd.Series([ruleset.content_hash] * n, dtype=object)
-    model_version = getattr(model, "version", None) if ruleset.spec.model.mode != "off" else None
-    out["model_version"] = pd.Series([model_version] * n, dtype=object)
-    out["status"] = pd.Series([REJECTED] * n, dtype=object)
-    for i, why in bad.items():
-        out["error"].iat[i] = why
+    names = [c for c, _ in cols]
+    decided: dict[str, Any] = {}
     if len(frame):
         d = decide(frame, ruleset, model)
-        s = d.summary
-        at = positions
-        for name, _ in cols:
-            if name in s.columns:
-                values = s[name].to_numpy(dtype=object)
-                if name in ("as_of", "valid_until"):
-                    values = _dates(values).to_numpy(dtype=object)
-                elif name == "pd":
-                    values = np.where(pd.isna(s[name]), None, s[name].astype(float)).astype(object)
-                elif name.startswith("reason_") or name == "knockouts":
-                    values = np.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                                       for v in values], dtype=object)  # fmt: skip
-                out[name].iloc[at] = values
+        summary = d.summary
+        for name in names:
+            if name in ("as_of", "valid_until"):  # datetime64: Arrow writes it as a Spark date
+                decided[name] = pd.to_datetime(summary[name]).astype("datetime64[s]").to_numpy()
+            elif name in summary.columns:
+                col = summary[name]
+                decided[name] = col.where(col.notna(), None).to_numpy(dtype=object) if col.dtype == object else col
         if records:
-            out["record"].iloc[at] = np.array([canonical_json(d.record(i)) for i in range(len(d))], dtype=object)
-    result = pd.DataFrame(out, columns=[c for c, _ in cols])
-    # typed columns so Arrow writes the declared Spark types (nullable where a row was rejected)
+            decided["record"] = [canonical_json(d.record(i)) for i in range(len(d))]
+    part = pd.DataFrame({k: (v.to_numpy() if isinstance(v, pd.Series) else v) for k, v in decided.items()},
+                        index=positions[: len(frame)])  # fmt: skip
+    result = part.reindex(index=range(n), columns=names) if bad or not len(frame) else part.reindex(columns=names)
+    result = result.reset_index(drop=True)
+    result["uscc"] = raw["uscc"].astype(object).where(raw["uscc"].notna(), None) if "uscc" in raw else None
+    result["product"] = ruleset.product
+    result["ruleset_version"] = ruleset.version
+    result["ruleset_hash"] = ruleset.content_hash
+    result["model_version"] = getattr(model, "version", None) if ruleset.spec.model.mode != "off" else None
+    if bad:
+        rows = np.fromiter(bad, dtype=np.int64, count=len(bad))
+        for name, values in (("status", REJECTED), ("error", list(bad.values()))):
+            col = result[name].astype(object)
+            col.iloc[rows] = values
+            result[name] = col
+    # declared Spark types, nullable where a row was rejected
     result["eligible"] = result["eligible"].astype("boolean")
     result["limit_yuan"] = result["limit_yuan"].astype("Int64")
     for name, kind in cols:
         if kind == "double":
             result[name] = result[name].astype("Float64")
+        elif kind == "date":
+            result[name] = result[name].astype("datetime64[s]")
+        elif kind == "string":
+            result[name] = result[name].astype(object).where(result[name].notna(), None)
     return result
 
 

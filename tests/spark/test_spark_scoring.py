@@ -35,7 +35,8 @@ PARTITIONS = 8
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[object]:
-    session = local_session("local[2]")
+    # small files split by row group: several partitions without a shuffle
+    session = local_session("local[2]", conf={"spark.sql.files.maxPartitionBytes": str(32 * 1024)})
     yield session
     session.stop()
 
@@ -55,7 +56,7 @@ def park() -> pd.DataFrame:
 def park_path(park: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> str:
     """The park as a parquet file: how profiles reach Spark in practice (spark.read.parquet)."""
     path = tmp_path_factory.mktemp("spark") / "park.parquet"
-    park.to_parquet(path, index=False)
+    park.to_parquet(path, index=False, row_group_size=150)
     return str(path)
 
 
@@ -90,14 +91,14 @@ def _check_summary(out: pd.DataFrame, decisions: object) -> None:
 
 def test_rules_only_decisions_equal_single_process_decide(spark, park: pd.DataFrame, park_path: str) -> None:  # type: ignore[no-untyped-def]
     scorer = SparkScorer(spark, "chengxindai")
-    out = scorer.score(spark.read.parquet(park_path).repartition(PARTITIONS)).toArrow().to_pandas()
+    out = scorer.score(spark.read.parquet(park_path)).toArrow().to_pandas()
     assert len(out) == len(park)  # one output row per input row, rejected ones included
     out = out.set_index(out["uscc"].astype(str)).loc[park["uscc"].astype(str)].reset_index(drop=True)
     _, decisions = _expected(park)
     _check_summary(out, decisions)
     assert out["model_version"].isna().all() and out["pd"].isna().all()
     # the rule set and model are loaded once per executor Python process, not once per task
-    assert 1 <= scorer.loads.value <= 2 < PARTITIONS
+    assert 1 <= scorer.loads.value <= 2 < PARTITIONS <= spark.read.parquet(park_path).rdd.getNumPartitions()
 
 
 def test_model_decisions_and_full_records_equal_single_process_decide(
@@ -106,7 +107,7 @@ def test_model_decisions_and_full_records_equal_single_process_decide(
     from parkcredit.model.registry import load_model_dir
 
     scorer = SparkScorer(spark, "chengxindai", model_dir=MODEL_DIR, records=True)
-    out = scorer.score(spark.read.parquet(park_path).repartition(PARTITIONS)).toArrow().to_pandas()
+    out = scorer.score(spark.read.parquet(park_path)).toArrow().to_pandas()
     out = out.set_index(out["uscc"].astype(str)).loc[park["uscc"].astype(str)].reset_index(drop=True)
     model, _, _ = load_model_dir(MODEL_DIR)
     _, decisions = _expected(park, model)
