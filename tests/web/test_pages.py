@@ -187,3 +187,15 @@ def test_bad_input_gives_a_page_never_a_server_error(client, as_role) -> None:
     assert c.get("/web/decisions/nope/report").status_code == 404
     assert c.get("/web/jobs/nope").status_code == 404
     assert c.get("/web/lang/fr").status_code == 404
+
+
+def test_monitoring_page_shows_psi_from_the_governance_package(client, keys, as_role) -> None:
+    for i in range(1, 7):  # three enterprises in the reference window, three in the current one
+        as_of = "2025-01-15" if i <= 3 else "2025-06-30"
+        p = good_profile(i, as_of=as_of, tax_credit_grade="A" if i <= 3 else "B")
+        assert client.post("/v1/enterprises", json=p, headers=keys["committee"]).status_code == 201
+    r = as_role("auditor").get("/web/monitoring")
+    assert r.status_code == 200
+    assert 'id="psi-table"' in r.text, r.text[-2000:]
+    assert "tax_credit_grade" in r.text and "PSI" in r.text
+    assert "(n = 3)" in r.text  # window sizes are shown (and warned about: PSI rises on small windows)

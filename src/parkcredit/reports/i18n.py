@@ -251,6 +251,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "rs.stored": ("决策所用规则集的存档版本", "Rule-set versions stored with decisions"),
     "rs.bundled": ("当前加载的规则集", "Rule sets loaded now"),
     "mon.title": ("监测（PSI）", "Monitoring (PSI)"),
+    "mon.reference": ("基准窗口", "Reference window"),
+    "mon.current": ("当前窗口", "Current window"),
+    "mon.approval": ("通过率", "Approval rate"),
+    "mon.approval_over_time": ("通过率随时间变化", "Approval rate over time"),
+    "mon.level": ("预警级别", "Level"),
+    "mon.period": ("期间", "Period"),
     "mon.unavailable": ("监测模块尚未提供：{why}", "Monitoring is not available yet: {why}"),
     "empty": ("暂无数据。", "Nothing yet."),
 }

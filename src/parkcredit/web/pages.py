@@ -368,7 +368,11 @@ def rulesets_page(request: Request, session: ReadSession, caller: ReaderPage, se
 
 
 @router.get("/monitoring")
-def monitoring_page(request: Request, session: ReadSession, caller: ReaderPage, services: ServicesDep) -> Response:
+def monitoring_page(
+    request: Request, session: ReadSession, caller: ReaderPage, services: ServicesDep, product: str | None = None
+) -> Response:
     from parkcredit.web.monitoring import monitoring_view
 
-    return page(request, "monitoring.html", caller, view=monitoring_view(session, services))
+    product = _product(services, product)
+    view = monitoring_view(session, services, product)
+    return page(request, "monitoring.html", caller, view=view, product=product, products=sorted(services.rulesets))
