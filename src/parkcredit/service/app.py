@@ -15,10 +15,10 @@ from fastapi import FastAPI, Request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from parkcredit.catalog import load_product, product_codes
+from parkcredit.catalog import product_codes
 from parkcredit.rules import RuleSet, RuleSetError
 from parkcredit.service import errors, schemas
-from parkcredit.service.deps import Services
+from parkcredit.service.deps import Services, compile_text
 from parkcredit.service.routers import admin, auditor, bank, committee, governance
 from parkcredit.settings import Settings, get_settings
 from parkcredit.store import repo
@@ -57,8 +57,11 @@ def load_services(settings: Settings, sessions: Any = None) -> Services:
     bundled: dict[str, RuleSet] = {}
     errors: list[str] = []
     for code in product_codes(settings.rules_dir):
+        path = settings.rules_dir / f"{code}.yaml"
         try:
-            bundled[code] = load_product(code, settings.rules_dir)
+            bundled[code] = compile_text(path.read_text(encoding="utf-8"), str(path))
+        except OSError as exc:
+            errors.append(f"{path}: cannot read: {exc.strerror}")
         except RuleSetError as exc:
             log.error("bundled rule set refused: %s", exc)
             errors.append(str(exc))

@@ -177,7 +177,7 @@ class OverrideIn(_In):
     eligible: bool
     limit_yuan: int = Field(ge=0, le=2_000_000_000, description="0 when not eligible")
     reason_code: ReasonCode
-    reason: str = Field(min_length=10, max_length=2000, examples=["已核实2025年纳税数据，原数据录入错误"])
+    reason: str = Field(min_length=5, max_length=2000, examples=["已核实2025年纳税数据，原数据录入错误"])
 
     @model_validator(mode="after")
     def _consistent(self) -> OverrideIn:

@@ -415,9 +415,8 @@ def erase_personal_data(
 @router.get("/governance/retention", response_model=g.RetentionOut)
 def read_retention(request: Request, caller: Reader) -> Any:
     """The retention policy, and the API's DELETE routes (none touches decisions, audit entries or outcomes)."""
-    deletes = sorted(
-        r.path for r in request.app.routes if "DELETE" in (getattr(r, "methods", None) or set())
-    )  # fmt: skip
+    paths = request.app.openapi()["paths"]
+    deletes = sorted(p for p, ops in paths.items() if "delete" in ops)
     kept = [{"object": o, "zh": zh, "en": en} for o, zh, en in _KEPT]
     erasable = [{
         "object": "snapshot_pii", "zh": "法定代表人姓名及身份证件哈希：依法（征信业管理条例第十六条）可删除",
