@@ -24,7 +24,12 @@ app.add_typer(rules_app, name="rules")
 console = Console()
 err = Console(stderr=True)
 
-_PLUGINS: list[str] = ["parkcredit.service.commands", "parkcredit.model.commands", "parkcredit.reports.commands"]
+_PLUGINS: list[str] = [
+    "parkcredit.service.commands",
+    "parkcredit.model.commands",
+    "parkcredit.reports.commands",
+    "parkcredit.governance.commands",
+]
 CHUNK_ROWS = 100_000
 
 

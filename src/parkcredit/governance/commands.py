@@ -1,0 +1,446 @@
+"""CLI of rule governance: `parkcredit rulesets …` (lifecycle, diff, backtest) and `parkcredit governance …`
+(monitoring, performance, overrides report, erasure of personal data, seeding the bundled rule sets).
+
+Writes act as an API key (`--key`, or PARKCREDIT_API_KEY): the same roles and the same maker-checker
+rule as over HTTP, and every write is in the audit chain under that key's id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["register"]
+
+rulesets_app = typer.Typer(help="Rule-set versions in the store: list, show, draft, validate, approve, publish, "
+                                "retire, diff, backtest.", no_args_is_help=True)  # fmt: skip
+governance_app = typer.Typer(help="Monitoring (PSI), performance on outcomes, overrides report, erasure of "
+                                  "personal data.", no_args_is_help=True)  # fmt: skip
+
+KeyOpt = Annotated[
+    str | None, typer.Option("--key", envvar="PARKCREDIT_API_KEY", help="API key acting (its role counts)")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _sessions():  # type: ignore[no-untyped-def]
+    from parkcredit.settings import get_settings
+    from parkcredit.store.db import make_engine, make_sessionmaker
+
+    settings = get_settings()
+    return settings, make_sessionmaker(make_engine(settings.database_url))
+
+
+def _caller(session: Any, token: str | None, roles: tuple[str, ...], pepper: str) -> Any:
+    from parkcredit.store import keys
+
+    if not token:
+        raise _fail("this command writes: pass --key (or set PARKCREDIT_API_KEY)")
+    row = keys.lookup(session, token, pepper)
+    if row is None:
+        raise _fail("invalid or revoked API key")
+    if row.role not in roles:
+        raise _fail(f"role {row.role!r} may not do this (needs {' or '.join(roles)})", 3)
+    return row
+
+
+def _echo_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+def _row_dict(row: Any) -> dict[str, Any]:
+    cols = ("id", "product", "version", "effective_from", "status", "content_hash", "source", "note", "created_by",
+            "created_at", "approved_by", "approved_at", "published_by", "published_at", "retired_by", "retired_at",
+            "retire_reason")  # fmt: skip
+    return {c: getattr(row, c) for c in cols}
+
+
+def _store_call(fn: Any, *args: Any, **kw: Any) -> Any:
+    from parkcredit.store import repo
+
+    try:
+        return fn(*args, **kw)
+    except repo.StoreConflict as exc:
+        raise _fail(str(exc), 4) from None
+    except repo.NotPermitted as exc:
+        raise _fail(str(exc), 3) from None
+
+
+def _load(session: Any, ref: str) -> tuple[Any, Any]:
+    """(compiled rule set, stored row or None) of a stored version id or a YAML file path."""
+    from parkcredit.rules import RuleSetError, load_ruleset, parse_ruleset
+    from parkcredit.store.tables import RuleSetVersion
+
+    try:
+        if ref.isdigit():
+            row = session.get(RuleSetVersion, int(ref))
+            if row is None:
+                raise _fail(f"no rule set {ref}")
+            return parse_ruleset(row.text, source=f"ruleset_versions/{row.id}"), row
+        return load_ruleset(ref), None
+    except RuleSetError as exc:
+        raise _fail(str(exc), 1) from None
+
+
+# -- rulesets -------------------------------------------------------------------------------------
+@rulesets_app.command("list")
+def list_cmd(
+    product: Annotated[str | None, typer.Option(help="one product")] = None,
+    status: Annotated[str | None, typer.Option(help="draft | approved | published | retired")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Rule-set versions with their lifecycle."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from parkcredit.store import repo
+
+    _, sessions = _sessions()
+    with sessions() as session:
+        rows = [_row_dict(r) for r in repo.list_rulesets(session, product, status)]
+    if as_json:
+        _echo_json(rows)
+        return
+    t = Table(title="规则版本 / rule-set versions")
+    for col in ("id", "product", "version", "effective", "status", "author", "approver", "publisher", "hash"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(str(r["id"]), r["product"], r["version"], str(r["effective_from"]), r["status"], r["created_by"],
+                  r["approved_by"] or "", r["published_by"] or "", r["content_hash"][7:19] + "…")  # fmt: skip
+    Console().print(t)
+
+
+@rulesets_app.command("show")
+def show_cmd(ruleset_id: int, text: Annotated[bool, typer.Option(help="print the YAML text")] = False) -> None:
+    """One version: lifecycle as JSON, or its exact YAML text."""
+    from parkcredit.store.tables import RuleSetVersion
+
+    _, sessions = _sessions()
+    with sessions() as session:
+        row = session.get(RuleSetVersion, ruleset_id)
+        if row is None:
+            raise _fail(f"no rule set {ruleset_id}")
+        if text:
+            typer.echo(row.text, nl=False)
+        else:
+            _echo_json(_row_dict(row))
+
+
+@rulesets_app.command("draft")
+def draft_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="rule-set YAML")],
+    key: KeyOpt = None,
+    note: Annotated[str, typer.Option(help="change note (what and why)")] = "",
+) -> None:
+    """Store a checked rule-set file as a draft (a bad file is refused: exit 1 naming file, line, rule, reason)."""
+    from parkcredit.rules import RuleSetError, load_ruleset
+    from parkcredit.store import repo
+    from parkcredit.store.db import write_session
+
+    try:
+        rs = load_ruleset(file)
+    except RuleSetError as exc:
+        raise _fail(str(exc), 1) from None
+    settings, sessions = _sessions()
+    with write_session(sessions) as session:
+        who = _caller(session, key, ("committee", "approver"), settings.api_key_pepper)
+        row = _store_call(
+            repo.add_draft, session, product=rs.product, version=rs.version, content_hash=rs.content_hash,
+            text=rs.text, effective_from=rs.spec.effective_from, source=file.name, note=note, actor=who.id,
+        )  # fmt: skip
+        typer.echo(f"draft {row.id}: {row.product} v{row.version}, effective {row.effective_from} ({row.content_hash})")
+
+
+@rulesets_app.command("validate")
+def validate_cmd(refs: Annotated[list[str], typer.Argument(help="stored version ids or YAML files")]) -> None:
+    """Check stored versions or files with today's checks; exit 1 if any fails."""
+    from parkcredit.rules import RuleSetError, load_ruleset, parse_ruleset
+    from parkcredit.store.tables import RuleSetVersion
+
+    _, sessions = _sessions()
+    failed = False
+    with sessions() as session:
+        for ref in refs:
+            try:
+                if ref.isdigit():
+                    row = session.get(RuleSetVersion, int(ref))
+                    if row is None:
+                        raise _fail(f"no rule set {ref}")
+                    rs = parse_ruleset(row.text, source=f"ruleset_versions/{row.id}")
+                else:
+                    rs = load_ruleset(ref)
+            except RuleSetError as exc:
+                typer.echo(f"✗ {exc}", err=True)
+                failed = True
+                continue
+            typer.echo(f"✓ {ref}: {rs.product} v{rs.version}, effective {rs.spec.effective_from} ({rs.content_hash})")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _transition(ruleset_id: int, key: str | None, roles: tuple[str, ...], action: str, **kw: Any) -> None:
+    from parkcredit.store import repo
+    from parkcredit.store.db import write_session
+    from parkcredit.store.tables import RuleSetVersion
+
+    settings, sessions = _sessions()
+    with write_session(sessions) as session:
+        who = _caller(session, key, roles, settings.api_key_pepper)
+        row = session.get(RuleSetVersion, ruleset_id)
+        if row is None:
+            raise _fail(f"no rule set {ruleset_id}")
+        if action == "retire" and who.role != "approver" and not (row.status == "draft" and row.created_by == who.id):
+            raise _fail("only an approver retires an approved or published rule set", 3)
+        fn = {"approve": repo.approve_ruleset, "publish": repo.publish_ruleset, "retire": repo.retire_ruleset}[action]
+        _store_call(fn, session, row, who.id, *kw.values())
+        typer.echo(f"rule set {row.id} ({row.product} v{row.version}) is now {row.status}")
+
+
+@rulesets_app.command("approve")
+def approve_cmd(ruleset_id: int, key: KeyOpt = None, note: Annotated[str, typer.Option()] = "") -> None:
+    """Approve a draft (an approver key other than the author's)."""
+    _transition(ruleset_id, key, ("approver",), "approve", note=note)
+
+
+@rulesets_app.command("publish")
+def publish_cmd(ruleset_id: int, key: KeyOpt = None) -> None:
+    """Publish an approved version: it decides snapshots whose as_of is on or after its effective_from."""
+    _transition(ruleset_id, key, ("approver",), "publish")
+
+
+@rulesets_app.command("retire")
+def retire_cmd(
+    ruleset_id: int, reason: Annotated[str, typer.Option(help="why (kept with the version)")], key: KeyOpt = None
+) -> None:
+    """Retire a version (kept for replay); the last published version of a product cannot be retired."""
+    _transition(ruleset_id, key, ("approver", "committee"), "retire", reason=reason)
+
+
+@rulesets_app.command("diff")
+def diff_cmd(
+    old: Annotated[str, typer.Argument(help="version id or YAML file")],
+    new: Annotated[str, typer.Argument(help="version id or YAML file")],
+    lang: Annotated[str, typer.Option(help="zh | en")] = "zh",
+    as_json: JsonOpt = False,
+) -> None:
+    """What changed from OLD to NEW: thresholds, weights, bins, knock-outs added, removed or changed."""
+    from parkcredit.governance.diff import diff_rulesets, render
+
+    _, sessions = _sessions()
+    with sessions() as session:
+        a, _ = _load(session, old)
+        b, _ = _load(session, new)
+    changes = diff_rulesets(a, b)
+    if as_json:
+        _echo_json([c.to_dict() for c in changes])
+    else:
+        typer.echo(render(changes, "en" if lang == "en" else "zh"))
+
+
+@rulesets_app.command("backtest")
+def backtest_cmd(
+    candidate: Annotated[str, typer.Argument(help="version id or YAML file")],
+    against: Annotated[
+        str | None, typer.Option(help="baseline: version id or file (default: latest published)")
+    ] = None,
+    profiles: Annotated[
+        Path | None, typer.Option(exists=True, dir_okay=False, help="a profile file instead of the store's portfolio")
+    ] = None,
+    outcome_column: Annotated[str, typer.Option(help="0/1 outcome column of --profiles")] = "default_12m",
+    park_id: Annotated[str | None, typer.Option(help="one park of the store's portfolio")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the JSON report here")] = None,
+) -> None:
+    """What-if: CANDIDATE against the baseline on the latest snapshots (or --profiles) and recorded outcomes."""
+    import time
+
+    import numpy as np
+
+    from parkcredit.governance import store_io
+    from parkcredit.governance.backtest import backtest
+    from parkcredit.store import repo
+
+    started = time.perf_counter()
+    _, sessions = _sessions()
+    with sessions() as session:
+        cand, _ = _load(session, candidate)
+        if against is not None:
+            base, _ = _load(session, against)
+        else:
+            others = [r for r in repo.list_rulesets(session, cand.product, "published")
+                      if r.content_hash != cand.content_hash]  # fmt: skip
+            if not others:
+                raise _fail(f"no other published version of {cand.product}; pass --against")
+            row = max(others, key=lambda r: (r.effective_from, r.id))
+            base, _ = _load(session, str(row.id))
+        if profiles is not None:
+            from parkcredit.profile import COLUMNS, coerce
+            from parkcredit.tableio import read_table
+
+            raw = read_table(profiles)
+            bad = raw[outcome_column].to_numpy("float64") if outcome_column in raw else None
+            frame, errors = coerce(raw[[c for c in raw.columns if c in COLUMNS]])
+            if errors:
+                raise _fail(f"{profiles}: {len(errors)} rows refused, first: row {errors[0].row + 2}, "
+                            f"{errors[0].column}: {errors[0].reason}")  # fmt: skip
+        else:
+            frame = store_io.portfolio(session, park_id)
+            bad = store_io.outcome_labels(session, cand.product, frame["uscc"])
+    report = backtest(frame, base, cand, bad=bad if bad is None else np.asarray(bad))
+    text = json.dumps(report, ensure_ascii=False, indent=2, default=str)
+    if out is not None:
+        out.write_text(text + "\n", encoding="utf-8")
+    b, a, d = report["before"], report["after"], report["discrimination"]
+    typer.echo(f"{report['n']:,} enterprises · {base.product} v{base.version} → {cand.product} v{cand.version}")
+    typer.echo(f"approved 通过: {b['approved']:,} → {a['approved']:,} ({report['change']['approved']:+,})")
+    typer.echo(f"total limit 授信总额 (yuan): {b['total_limit_yuan']:,} → {a['total_limit_yuan']:,} "
+               f"({report['change']['total_limit_yuan']:+,})")  # fmt: skip
+    s = report["swap"]
+    typer.echo(f"swap-in 新增: {s['swap_in']:,} ({s['swap_in_limit_yuan']:,} yuan) · swap-out 移出: {s['swap_out']:,} "
+               f"({s['swap_out_limit_yuan']:,} yuan)")  # fmt: skip
+    typer.echo(f"with outcome 有结果: {d['with_outcome']:,} ({d['bad']:,} bad) · AUC {d['before']['auc']} → "
+               f"{d['after']['auc']} · KS {d['before']['ks']} → {d['after']['ks']}")  # fmt: skip
+    typer.echo(f"backtest {report['elapsed_s']:.2f} s, total {time.perf_counter() - started:.2f} s"
+               + (f"; report written to {out}" if out else ""))  # fmt: skip
+
+
+# -- governance -----------------------------------------------------------------------------------
+@governance_app.command("seed")
+def seed_cmd() -> None:
+    """Store the bundled scoring_rules/*.yaml as first published versions of products the store lacks."""
+    from parkcredit.catalog import load_product, product_codes
+    from parkcredit.rules import RuleSetError
+    from parkcredit.store import repo
+    from parkcredit.store.db import write_session
+
+    settings, sessions = _sessions()
+    good = []
+    for code in product_codes(settings.rules_dir):
+        try:
+            good.append(load_product(code, settings.rules_dir))
+        except RuleSetError as exc:
+            typer.echo(f"refused: {exc}", err=True)
+    with write_session(sessions) as session:
+        added = repo.seed_rulesets(session, good)
+    typer.echo(f"seeded {len(added)} rule set(s): {', '.join(f'{r.product} v{r.version}' for r in added) or 'none'}")
+
+
+@governance_app.command("monitor")
+def monitor_cmd(
+    product: Annotated[str, typer.Option()] = "chengxindai",
+    park_id: Annotated[str | None, typer.Option()] = None,
+    ref_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    ref_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    cur_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    cur_to: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """PSI of every input, characteristic and score (current vs reference window, by snapshot as_of)."""
+    from sqlalchemy import func, select
+
+    from parkcredit.governance import store_io
+    from parkcredit.governance.monitoring import approval_over_time, monitoring_report
+    from parkcredit.store import repo
+    from parkcredit.store.tables import Snapshot
+
+    def day(s: str | None) -> dt.date | None:
+        return dt.date.fromisoformat(s) if s else None
+
+    _, sessions = _sessions()
+    with sessions() as session:
+        q = select(func.max(Snapshot.as_of))
+        newest = session.scalar(q if park_id is None else q.where(Snapshot.park_id == park_id)) or dt.date.today()
+        ct = day(cur_to) or newest
+        cf = day(cur_from) or ct - dt.timedelta(days=89)
+        rt = day(ref_to) or cf - dt.timedelta(days=1)
+        rf = day(ref_from) or rt - dt.timedelta(days=364)
+        row = repo.ruleset_in_force(session, product, ct)
+        if row is None:
+            raise _fail(f"no published rule set of {product}")
+        rs, _ = _load(session, str(row.id))
+        report = monitoring_report(store_io.snapshot_window(session, rf, rt, park_id),
+                                   store_io.snapshot_window(session, cf, ct, park_id), rs)  # fmt: skip
+        report["approval_over_time"] = approval_over_time(store_io.decisions_frame(session, product))
+    report["reference"], report["current"] = {"from": rf, "to": rt}, {"from": cf, "to": ct}
+    if as_json:
+        _echo_json(report)
+        return
+    w = report["windows"]
+    typer.echo(f"{product} v{rs.version} · reference {rf}..{rt} ({w['reference_n']:,}) · current {cf}..{ct} "
+               f"({w['current_n']:,})")  # fmt: skip
+    for warn in report["warnings"]:
+        typer.echo(f"! {warn['zh']} / {warn['en']}")
+    for part in ("scores", "characteristics", "inputs"):
+        for x in report[part]:
+            if x["psi"] is not None and x["level"] != "stable":
+                typer.echo(f"{x['level']:>6}  PSI {x['psi']:.4f}  {part[:-1]} {x['name']}")
+    summary = report.get("summary", {})
+    typer.echo(f"alert ≥ 0.25: {len(summary.get('alert', []))}, watch ≥ 0.1: {len(summary.get('watch', []))}, "
+               f"stable: {summary.get('stable', 0)}")  # fmt: skip
+
+
+@governance_app.command("performance")
+def performance_cmd(
+    product: Annotated[str | None, typer.Option()] = None,
+    freq: Annotated[str, typer.Option(help="month | quarter | year")] = "quarter",
+) -> None:
+    """Realised default rates by band and product over time; AUC/KS of rules, model and blend (JSON)."""
+    from parkcredit.governance import store_io
+    from parkcredit.governance.performance import performance_report
+
+    _, sessions = _sessions()
+    with sessions() as session:
+        _echo_json(performance_report(store_io.linked_loans(session, product), freq=freq))
+
+
+@governance_app.command("overrides")
+def overrides_cmd() -> None:
+    """Overrides counted by officer, direction, reason and product (JSON)."""
+    from sqlalchemy import func, select
+
+    from parkcredit.governance import store_io
+    from parkcredit.governance.overrides import overrides_report
+    from parkcredit.store.tables import Decision
+
+    _, sessions = _sessions()
+    with sessions() as session:
+        n = int(session.scalar(select(func.count(Decision.id))) or 0)
+        _echo_json(overrides_report(store_io.overrides_frame(session), n))
+
+
+@governance_app.command("erase-pii")
+def erase_cmd(
+    uscc: Annotated[str, typer.Argument(help="统一社会信用代码")],
+    legal_basis: Annotated[str, typer.Option(help="e.g. 征信业管理条例第十六条")],
+    key: KeyOpt = None,
+) -> None:
+    """Erase the legal representative's personal data of every snapshot of USCC (committee key)."""
+    from parkcredit.profile import UsccError, parse_uscc
+    from parkcredit.store import repo
+    from parkcredit.store.db import write_session
+
+    try:
+        code = str(parse_uscc(uscc))
+    except UsccError as exc:
+        raise _fail(str(exc)) from None
+    settings, sessions = _sessions()
+    with write_session(sessions) as session:
+        who = _caller(session, key, ("committee",), settings.api_key_pepper)
+        if repo.latest_snapshot(session, code) is None:
+            raise _fail(f"no snapshot of {code}")
+        ids = repo.erase_pii(session, code, who.id, legal_basis)
+    typer.echo(f"erased personal data of {len(ids)} snapshot(s) of {code}; decisions and the audit chain are kept")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `rulesets` and `governance` to the `parkcredit` CLI."""
+    app.add_typer(rulesets_app, name="rulesets")
+    app.add_typer(governance_app, name="governance")

@@ -1,0 +1,68 @@
+"""The CLI: `parkcredit rulesets …` and `parkcredit governance …` against a SQLite file."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from govsupport import broken, variant
+from parkcredit.cli import app
+from parkcredit.settings import get_settings
+from parkcredit.store import keys as keystore
+from parkcredit.store.db import make_engine, make_sessionmaker, write_session
+
+run = CliRunner().invoke
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    monkeypatch.setenv("PARKCREDIT_DATABASE_URL", f"sqlite:///{tmp_path / 'p.db'}")
+    monkeypatch.setenv("PARKCREDIT_API_KEY_PEPPER", "cli-pepper")
+    get_settings.cache_clear()
+    assert run(app, ["db", "upgrade"]).exit_code == 0
+    engine = make_engine(get_settings().database_url)
+    tokens = {}
+    with write_session(make_sessionmaker(engine)) as session:
+        for name, role in (("committee", "committee"), ("approver", "approver"), ("approver2", "approver")):
+            tokens[name] = keystore.create_key(session, role, "cli-pepper")[1]
+    engine.dispose()
+    yield tokens
+    get_settings.cache_clear()
+
+
+def test_lifecycle_diff_and_backtest_from_the_command_line(db: dict[str, str], tmp_path: Path) -> None:
+    out = run(app, ["governance", "seed"])
+    assert out.exit_code == 0 and "seeded 3" in out.output
+    assert "seeded 0" in run(app, ["governance", "seed"]).output  # idempotent
+    (tmp_path / "v11.yaml").write_text(variant(threshold=58), encoding="utf-8")
+    (tmp_path / "bad.yaml").write_text(broken(), encoding="utf-8")
+    bad = run(app, ["rulesets", "draft", str(tmp_path / "bad.yaml"), "--key", db["committee"]])
+    assert bad.exit_code == 1 and "DEV_DEBT_RATIO" in bad.output and "bad.yaml" in bad.output
+    assert run(app, ["rulesets", "draft", str(tmp_path / "v11.yaml")]).exit_code == 2  # no key
+    draft = run(app, ["rulesets", "draft", str(tmp_path / "v11.yaml"), "--key", db["approver"], "--note", "58"])
+    assert draft.exit_code == 0 and draft.output.startswith("draft 4:")
+    own = run(app, ["rulesets", "approve", "4", "--key", db["approver"]])
+    assert own.exit_code == 4 and "maker-checker" in own.output
+    assert run(app, ["rulesets", "approve", "4", "--key", db["committee"]]).exit_code == 3  # role
+    assert run(app, ["rulesets", "approve", "4", "--key", db["approver2"]]).exit_code == 0
+    assert run(app, ["rulesets", "publish", "4", "--key", db["approver2"]]).exit_code == 0
+    rows = json.loads(run(app, ["rulesets", "list", "--product", "chengxindai", "--json"]).output)
+    assert [(r["id"], r["status"]) for r in rows] == [(1, "published"), (4, "published")]
+    diff = run(app, ["rulesets", "diff", "1", "4", "--lang", "en"])
+    assert diff.output.splitlines()[2:] == [
+        "~ Eligibility threshold: threshold 60 → 58",
+        "~ Band C: minimum score 60 → 58",
+    ]
+    park = tmp_path / "park.csv"
+    assert run(app, ["synth", "--n", "300", "--seed", "5", "--out", str(park)]).exit_code == 0
+    report = tmp_path / "bt.json"
+    bt = run(app, ["rulesets", "backtest", "4", "--profiles", str(park), "--out", str(report)])
+    assert bt.exit_code == 0, bt.output
+    r = json.loads(report.read_text(encoding="utf-8"))
+    assert r["n"] == 300 and r["baseline"]["version"] == "1.0" and r["candidate"]["version"] == "1.1"
+    assert r["change"]["approved"] == r["swap"]["swap_in"] - r["swap"]["swap_out"] >= 0  # a lower threshold only adds
+    assert r["discrimination"]["with_outcome"] == 300
