@@ -118,8 +118,8 @@ def linked_loans(session: Session, product: str | None = None) -> pd.DataFrame:
     ids = loans.loc[hit, "linked_decision_id"]
     loans.loc[hit, "band"] = by_id.loc[ids, "band"].to_numpy()
     loans.loc[hit, "total_score"] = by_id.loc[ids, "total_score"].to_numpy("float64")
-    loans.loc[hit, "pd"] = [json.loads(t).get("pd") for t in by_id.loc[ids, "record"]]
-    loans["pd"] = pd.to_numeric(loans["pd"], errors="coerce")
+    pds = [json.loads(t).get("pd") for t in by_id.loc[ids, "record"]]
+    loans.loc[hit, "pd"] = pd.to_numeric(pd.Series(pds, dtype=object), errors="coerce").to_numpy("float64")
     return loans
 
 
