@@ -6,20 +6,28 @@ ServiceError            status + message
 └── Forbidden           403
 UsccError, RuleSetError, UnknownProduct  -> 422, FastAPI's validation-error shape
 sqlalchemy DataError    -> 422 (a value the database cannot store, e.g. a NUL character)
+database unreachable    -> 503 + Retry-After (OperationalError, InterfaceError: refused or lost
+                           connection; pool exhausted); no connection state outlives a request,
+                           so the first request after the database is back works (pool pre-ping)
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from parkcredit.profile import UsccError
 from parkcredit.rules import RuleSetError
 
-__all__ = ["Conflict", "Forbidden", "NotFound", "ServiceError", "UnknownProduct", "install"]
+__all__ = ["RETRY_AFTER_SECONDS", "Conflict", "Forbidden", "NotFound", "ServiceError", "UnknownProduct", "install"]
+
+logger = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 5
 
 
 class ServiceError(Exception):
@@ -62,6 +70,17 @@ def _unprocessable(loc: tuple[Any, ...], msg: str, type_: str) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": [{"loc": list(loc), "msg": msg, "type": type_}]})
 
 
+def database_unavailable(exc: Exception) -> JSONResponse:
+    """503 with `Retry-After`: the database cannot be reached (a POST may be retried with its Idempotency-Key)."""
+    logger.warning("database unavailable: %s", str(exc).splitlines()[0][:300])
+    body = {
+        "detail": "database unavailable: the request could not be completed; retry later",
+        "error": "database_unavailable",
+        "retry_after_seconds": RETRY_AFTER_SECONDS,
+    }
+    return JSONResponse(status_code=503, content=body, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def install(app: FastAPI) -> None:
     """Register every exception mapping on `app`."""
 
@@ -88,3 +107,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _data(_: Request, exc: DataError) -> JSONResponse:
         return _unprocessable(("body",), f"a value cannot be stored: {exc.orig}", "data_error")
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
+        return database_unavailable(exc)

@@ -17,17 +17,20 @@ SQLite settings, chosen deliberately (DESIGN.md §10):
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["WRITE", "begin_write", "make_engine", "make_sessionmaker", "write_session"]
 
 WRITE = {"parkcredit_write": True}  # execution option marking a write transaction
+logger = logging.getLogger(__name__)
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
@@ -52,12 +55,32 @@ def make_engine(url: str, **kw: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kw)
+    # pre-ping: a connection the database dropped (restart, network cut) is replaced, not used;
+    # connect_timeout: an unreachable server fails a request in seconds (-> 503), not minutes
+    connect_args = {"connect_timeout": 5, **kw.pop("connect_args", {})}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args, **kw)
+
+
+class ResilientSession(Session):
+    """A Session whose `close` survives a database that vanished after the work was done.
+
+    Routes close their session after the response is sent; if the connection died in between
+    (database restart, network cut), the ROLLBACK of `close` fails. Raising then would break the
+    client's keep-alive connection for a request that had already succeeded, so the session is
+    closed by invalidating the connection instead (nothing was left to roll back on it).
+    """
+
+    def close(self) -> None:
+        try:
+            super().close()
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("connection lost while closing a session; invalidated: %s", str(exc).splitlines()[0][:200])
+            self.invalidate()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit (responses are built after it)."""
-    return sessionmaker(engine, expire_on_commit=False)
+    return sessionmaker(engine, expire_on_commit=False, class_=ResilientSession)
 
 
 def begin_write(session: Session) -> None:
