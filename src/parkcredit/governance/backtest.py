@@ -93,17 +93,18 @@ def _band_order(rs: RuleSet) -> list[str]:
 
 
 def _by_band(s: pd.DataFrame, bad: np.ndarray, order: list[str]) -> list[dict[str, Any]]:
-    frame = pd.DataFrame({"band": s["band"].to_numpy(), "eligible": s["eligible"].to_numpy(),
-                          "limit": s["limit_yuan"].to_numpy(), "bad": bad})  # fmt: skip
+    band = s["band"].to_numpy(object)
+    eligible = s["eligible"].to_numpy(bool)
+    limit = s["limit_yuan"].to_numpy("int64")
+    known = ~np.isnan(bad)
     out = []
-    for band in order + sorted(set(frame["band"]) - set(order)):
-        g = frame[frame["band"] == band]
-        known = g["bad"].dropna()
+    for b in order + sorted(set(band.tolist()) - set(order)):
+        m = band == b
+        k = m & known
         out.append({
-            "band": band, "n": int(len(g)), "approved": int(g["eligible"].sum()),
-            "total_limit_yuan": int(g["limit"].sum()),
-            "with_outcome": int(len(known)), "bad": int(known.sum()),
-            "default_rate": round(float(known.mean()), 6) if len(known) else None,
+            "band": b, "n": int(m.sum()), "approved": int(eligible[m].sum()), "total_limit_yuan": int(limit[m].sum()),
+            "with_outcome": int(k.sum()), "bad": int(bad[k].sum()),
+            "default_rate": round(float(bad[k].mean()), 6) if k.any() else None,
         })  # fmt: skip
     return out
 
