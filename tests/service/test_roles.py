@@ -21,6 +21,7 @@ MATRIX = [
     ("GET", "/v1/jobs/{job_id}", {"committee", "auditor"}, None),
     ("GET", "/v1/decisions/{decision_id}", {"committee", "auditor"}, None),
     ("POST", "/v1/decisions/{decision_id}/replay", {"auditor"}, None),
+    ("GET", "/v1/decisions/{decision_id}/report", {"committee", "auditor"}, None),
     ("POST", "/v1/authorizations", {"committee"}, authorization(U)),
     ("DELETE", "/v1/authorizations/{authorization_id}", {"committee"}, None),
     ("GET", "/v1/eligibility/{uscc}", {"bank"}, None),
