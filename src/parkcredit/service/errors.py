@@ -6,6 +6,8 @@ ServiceError            status + message
 └── Forbidden           403
 UsccError, RuleSetError, UnknownProduct  -> 422, FastAPI's validation-error shape
 sqlalchemy DataError    -> 422 (a value the database cannot store, e.g. a NUL character)
+concurrent retry        -> 409 + Retry-After: the same Idempotency-Key committed by another request
+                           (worker) while this one ran; this one rolled back whole, a retry replays
 database unreachable    -> 503 + Retry-After (OperationalError, InterfaceError: refused or lost
                            connection; pool exhausted); no connection state outlives a request,
                            so the first request after the database is back works (pool pre-ping)
@@ -18,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from parkcredit.profile import UsccError
@@ -107,6 +109,17 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _data(_: Request, exc: DataError) -> JSONResponse:
         return _unprocessable(("body",), f"a value cannot be stored: {exc.orig}", "data_error")
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # the unique (key_id, idem_key) index is what makes idempotency hold across worker processes
+        if "uq_idempotency_key" not in str(exc.orig) and "idempotency_keys." not in str(exc.orig):
+            raise exc  # any other constraint failing is a bug: a 500 with its traceback in the log
+        body = {
+            "detail": "a request with this Idempotency-Key was completed concurrently; retry to get its response",
+            "error": "idempotency_key_in_use",
+        }
+        return JSONResponse(status_code=409, content=body, headers={"Retry-After": "1"})
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
