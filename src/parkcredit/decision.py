@@ -256,7 +256,10 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
     dim_of = np.array([c.dimension for c in rs.characteristics])
     dim_scores = np.column_stack([points[:, dim_of == d].sum(axis=1) for d in range(len(spec.dimensions))])
     weights = np.array([d.weight for d in spec.dimensions])
-    total = dim_scores @ weights
+    # rounded before any comparison: a total that is exactly 60 by the points must not become
+    # 59.999999999 through float summation order (the threshold and bands would then depend on it)
+    dim_scores = np.round(dim_scores, 6)
+    total = np.round(dim_scores @ weights, 6)
     floors = np.array([d.floor for d in spec.dimensions])
     floor_fail = dim_scores < floors
     below_threshold = total < spec.threshold

@@ -44,6 +44,12 @@ def test_enum_membership_and_missing_text() -> None:
     assert run('tax_credit_grade != "A"', tax_credit_grade=["B", "A", None]).tolist() == [True, False, False]
 
 
+def test_numeric_not_equal_with_a_missing_value_is_false() -> None:
+    out = run("major_hazards_open != 0", major_hazards_open=[1.0, 0.0, None])
+    assert out.tolist() == [True, False, False]
+    assert run("not (major_hazards_open == 0)", major_hazards_open=[None]).tolist() == [True]
+
+
 def test_division_by_zero_is_missing_not_infinite() -> None:
     out = run("revenue_yuan_y1 / revenue_yuan_y2", revenue_yuan_y1=[10.0, 10.0], revenue_yuan_y2=[0.0, 5.0])
     assert np.isnan(out[0]) and out[1] == 2.0

@@ -282,8 +282,11 @@ class _Compiler:
         if kinds <= {"num", "date"} and (lt.kind == rt.kind or kinds == {"num"}):
 
             def num(ctx: Context) -> Any:
+                a, b = lf(ctx), rf(ctx)
                 with np.errstate(invalid="ignore"):
-                    return ufunc(lf(ctx), rf(ctx))
+                    out = ufunc(a, b)
+                # NaN already compares false except under !=, where missing must be false too
+                return out & ~np.isnan(a) & ~np.isnan(b) if ufunc is np.not_equal else out
 
             return num
         if kinds == {"str"}:
