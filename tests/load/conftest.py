@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbsupport import _pg_schema  # noqa: F401
+from dbsupport import _pg_schema  # noqa: F401  (used by test_loadtest too)
 from parkcredit.store import testing
 
 
