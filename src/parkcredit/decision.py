@@ -317,13 +317,13 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
             "as_of": frame["as_of"],
             "product": rs.product,
             "ruleset_version": rs.version,
-            "status": status,
+            "status": pd.Series(status, dtype=object),  # object: no str inference
             "eligible": eligible,
             "limit_yuan": limit,
-            "band": band,
+            "band": pd.Series(band, dtype=object),  # object: no str inference
             "total_score": np.round(total, 4),
             **{f"score_{d.id}": np.round(dim_scores[:, i], 4) for i, d in enumerate(spec.dimensions)},
-            "knockouts": _join_codes([g.code for g in gates if g.kind == "knockout"], ko),
+            "knockouts": pd.Series(_join_codes([g.code for g in gates if g.kind == "knockout"], ko), dtype=object),
             "pd": pd_arr,
             "valid_until": valid_until,
         }
@@ -333,7 +333,7 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
         reason_slots=slots, reason_values=values, model=model_out, model_info=model_info,
     )  # fmt: skip
     for r in range(MAX_REASONS):
-        summary[f"reason_{r + 1}"] = _slot_codes(decisions, slots[:, r])
+        summary[f"reason_{r + 1}"] = pd.Series(_slot_codes(decisions, slots[:, r]), dtype=object)
     return decisions
 
 
@@ -345,49 +345,66 @@ def _rank_reasons(
     weights = np.array([c.weight for c in rs.characteristics])
     shortfall = (best - points) * weights  # total-score points this characteristic cost
     gate_priority = np.where(gate_hits, _GATE_PRIORITY - np.arange(n_gates), 0.0)
-    parts, values = [gate_priority, shortfall], [np.zeros((n, n_gates)), best - points]
+    parts = [gate_priority, shortfall]
+    # value shown with a reason = priority / scale: gates 0, characteristics points lost
+    # (priority = points lost × weight), model groups log-odds (priority = log-odds × 10)
+    scale = [np.full(n_gates, np.inf), np.where(weights > 0, weights, np.inf)]
     if model is not None:
         groups = _model_groups(model)
         member = np.zeros((len(model.groups), len(groups)))  # feature -> reason group, summed by one matmul
         member[np.arange(len(model.groups)), [groups.index(g) for g in model.groups]] = 1.0
-        grouped = model.contributions @ member
-        parts.append(np.maximum(grouped, 0.0) * POINTS_PER_LOGODDS)
-        values.append(grouped)
+        parts.append(np.maximum(model.contributions @ member, 0.0) * POINTS_PER_LOGODDS)
+        scale.append(np.full(len(groups), POINTS_PER_LOGODDS))
     priority = np.hstack(parts)
-    value = np.hstack(values)
+    scales = np.concatenate(scale)
     # the MAX_REASONS largest, descending; argmax takes the first of equals, so ties keep
     # rule-file order (as a stable sort would) without sorting all ~60 columns of every row
+    k_max = min(MAX_REASONS, priority.shape[1])
     rows = np.arange(n)
-    order = np.empty((n, MAX_REASONS), dtype=np.int64)
-    work = priority.copy()
-    for k in range(min(MAX_REASONS, work.shape[1])):
-        order[:, k] = work.argmax(axis=1)
-        work[rows, order[:, k]] = -np.inf
-    order = order[:, : min(MAX_REASONS, work.shape[1])]
-    top = np.take_along_axis(priority, order, axis=1)
     slots = np.full((n, MAX_REASONS), -1, dtype=np.int32)
-    slots[:, : order.shape[1]] = np.where(top > 1e-9, order, -1)
     out_values = np.zeros((n, MAX_REASONS))
-    out_values[:, : order.shape[1]] = np.where(top > 1e-9, np.take_along_axis(value, order, axis=1), 0.0)
+    for k in range(k_max):
+        best_col = priority.argmax(axis=1)
+        top = priority[rows, best_col]
+        hit = top > 1e-9
+        slots[:, k] = np.where(hit, best_col, -1)
+        out_values[:, k] = np.where(hit, top / scales[best_col], 0.0)
+        priority[rows, best_col] = -np.inf  # priority is ours (hstack made it): mask in place
     return slots, out_values
 
 
 def _slot_codes(d: Decisions, slots: np.ndarray) -> np.ndarray:
-    """Reason codes of one reason column, vectorised over rows."""
-    out = np.full(len(slots), None, dtype=object)
+    """Reason codes of one reason column, vectorised over rows: one gather from a flat code table.
+
+    Table layout: gate codes, then each characteristic's codes per bin (missing bin last), then
+    model groups, then None (for "no reason")."""
     n_gates, chars = len(d.gates), d.ruleset.characteristics
-    gate_codes = np.array([g.code for g in d.gates], dtype=object)
+    groups = _model_groups(d.model) if d.model is not None else []
+    table = [g.code for g in d.gates]
+    offsets = []
+    for c in chars:
+        offsets.append(len(table))
+        table.extend(c.codes)
+    model_start = len(table)
+    table.extend(groups)
+    table.append(None)
+    codes = np.array(table, dtype=object)
+    n = len(slots)
+    index = np.full(n, len(table) - 1, dtype=np.int64)
     is_gate = (slots >= 0) & (slots < n_gates)
-    out[is_gate] = gate_codes[slots[is_gate]]
-    for j, c in enumerate(chars):
-        rows = slots == n_gates + j
-        if rows.any():
-            codes = np.array(c.codes, dtype=object)  # index -1 = missing, stored last
-            out[rows] = codes[d.bins[rows, j]]
-    if d.model is not None:
-        for k, code in enumerate(_model_groups(d.model)):
-            out[slots == n_gates + len(chars) + k] = code
-    return out
+    index[is_gate] = slots[is_gate]
+    j = slots - n_gates
+    is_char = (j >= 0) & (j < len(chars))
+    if is_char.any():
+        rows = np.flatnonzero(is_char)
+        jj = j[rows]
+        n_codes = np.array([len(c.codes) for c in chars])
+        b = d.bins[rows, jj].astype(np.int64) % n_codes[jj]  # bin -1 (missing) is stored last
+        index[rows] = np.array(offsets)[jj] + b
+    k = slots - n_gates - len(chars)
+    is_model = (k >= 0) & (k < len(groups))
+    index[is_model] = model_start + k[is_model]
+    return codes[index]
 
 
 def _join_codes(codes: list[str], hits: np.ndarray) -> np.ndarray:

@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import yaml
 from pydantic import ValidationError
 
 from parkcredit.profile.derive import DERIVED
 from parkcredit.profile.schema import FIELDS, FieldInfo
-from parkcredit.rules.expr import BOOL, NUM, Compiled, Context, ExprError, Type, compile_expr
+from parkcredit.rules.expr import BOOL, NUM, Compiled, Context, ExprError, Type, compile_expr, isna
 from parkcredit.rules.model import Bin, Case, Category, Characteristic, RuleSetSpec
 
 __all__ = ["CompiledCharacteristic", "RuleSet", "RuleSetError", "field_types", "load_ruleset", "parse_ruleset"]
@@ -126,7 +125,7 @@ class CompiledCharacteristic:
             missing = self.missing(ctx)
         else:
             assert value is not None
-            missing = np.asarray(pd.isna(value), dtype=bool)
+            missing = isna(value)
         idx = np.where(missing | (idx < 0), np.int16(-1), idx)
         return idx, self.points[idx]  # idx -1 picks the missing bin, stored last
 
