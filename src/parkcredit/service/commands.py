@@ -220,6 +220,9 @@ def serve(
     from parkcredit.store.migrate import upgrade
 
     settings, engine, sessions = _sessions()
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        typer.echo(f"warning: {workers} workers on SQLite serialise every write on one file lock; "
+                   "use PostgreSQL (PARKCREDIT_DATABASE_URL) for several workers", err=True)  # fmt: skip
     _prepare_sqlite_dir(settings.database_url)
     upgrade(engine)
     if demo:
