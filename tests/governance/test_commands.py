@@ -66,3 +66,16 @@ def test_lifecycle_diff_and_backtest_from_the_command_line(db: dict[str, str], t
     assert r["n"] == 300 and r["baseline"]["version"] == "1.0" and r["candidate"]["version"] == "1.1"
     assert r["change"]["approved"] == r["swap"]["swap_in"] - r["swap"]["swap_out"] >= 0  # a lower threshold only adds
     assert r["discrimination"]["with_outcome"] == 300
+
+
+def test_reports_from_the_command_line(db: dict[str, str]) -> None:
+    assert run(app, ["governance", "seed"]).exit_code == 0
+    mon = run(app, ["governance", "monitor", "--json", "--cur-to", "2026-06-30"])
+    assert mon.exit_code == 0, mon.output
+    report = json.loads(mon.output)
+    assert report["current"] == {"from": "2026-04-02", "to": "2026-06-30"} and report["windows"]["current_n"] == 0
+    assert any("empty" in w["en"] for w in report["warnings"])
+    assert run(app, ["governance", "monitor", "--cur-from", "2026-07-01", "--cur-to", "2026-06-30"]).exit_code == 2
+    assert json.loads(run(app, ["governance", "overrides"]).output)["total"] == 0
+    assert json.loads(run(app, ["governance", "performance"]).output)["loans"] == 0
+    assert run(app, ["governance", "erase-pii", "91510311MA6000000Y", "--legal-basis", "依法删除"]).exit_code == 2

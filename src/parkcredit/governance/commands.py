@@ -344,37 +344,26 @@ def monitor_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """PSI of every input, characteristic and score (current vs reference window, by snapshot as_of)."""
-    from sqlalchemy import func, select
-
     from parkcredit.governance import store_io
-    from parkcredit.governance.monitoring import approval_over_time, monitoring_report
-    from parkcredit.store import repo
-    from parkcredit.store.tables import Snapshot
 
     def day(s: str | None) -> dt.date | None:
         return dt.date.fromisoformat(s) if s else None
 
     _, sessions = _sessions()
     with sessions() as session:
-        q = select(func.max(Snapshot.as_of))
-        newest = session.scalar(q if park_id is None else q.where(Snapshot.park_id == park_id)) or dt.date.today()
-        ct = day(cur_to) or newest
-        cf = day(cur_from) or ct - dt.timedelta(days=89)
-        rt = day(ref_to) or cf - dt.timedelta(days=1)
-        rf = day(ref_from) or rt - dt.timedelta(days=364)
-        row = repo.ruleset_in_force(session, product, ct)
-        if row is None:
-            raise _fail(f"no published rule set of {product}")
-        rs, _ = _load(session, str(row.id))
-        report = monitoring_report(store_io.snapshot_window(session, rf, rt, park_id),
-                                   store_io.snapshot_window(session, cf, ct, park_id), rs)  # fmt: skip
-        report["approval_over_time"] = approval_over_time(store_io.decisions_frame(session, product))
-    report["reference"], report["current"] = {"from": rf, "to": rt}, {"from": cf, "to": ct}
+        try:
+            report = store_io.monitoring(session, product, park_id=park_id, ref_from=day(ref_from), ref_to=day(ref_to),
+                                         cur_from=day(cur_from), cur_to=day(cur_to))  # fmt: skip
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+    rf, rt = report["reference"]["from"], report["reference"]["to"]
+    cf, ct = report["current"]["from"], report["current"]["to"]
     if as_json:
         _echo_json(report)
         return
     w = report["windows"]
-    typer.echo(f"{product} v{rs.version} · reference {rf}..{rt} ({w['reference_n']:,}) · current {cf}..{ct} "
+    version = report["ruleset"]["version"]
+    typer.echo(f"{product} v{version} · reference {rf}..{rt} ({w['reference_n']:,}) · current {cf}..{ct} "
                f"({w['current_n']:,})")  # fmt: skip
     for warn in report["warnings"]:
         typer.echo(f"! {warn['zh']} / {warn['en']}")

@@ -6,6 +6,7 @@ Personal data is never read here: the rules do not use it, and monitoring must n
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from typing import Any
 
@@ -18,7 +19,10 @@ from parkcredit.governance.performance import BAD_STATUSES, loans_from_reports
 from parkcredit.profile import COLUMNS, coerce
 from parkcredit.store.tables import Decision, LoanOutcome, Override, Snapshot
 
-__all__ = ["decisions_frame", "linked_loans", "outcome_labels", "overrides_frame", "portfolio", "snapshot_window"]
+__all__ = [
+    "decisions_frame", "default_windows", "linked_loans", "monitoring", "outcome_labels", "overrides_frame",
+    "portfolio", "snapshot_window",
+]  # fmt: skip
 
 _PAGE = 5000
 
@@ -138,3 +142,76 @@ def overrides_frame(session: Session) -> pd.DataFrame:
     return pd.DataFrame(session.execute(q).all(),
                         columns=["created_by", "direction", "reason_code", "product", "limit_yuan",
                                  "original_limit_yuan"])  # fmt: skip
+
+
+def default_windows(
+    session: Session,
+    park_id: str | None = None,
+    ref_from: dt.date | None = None,
+    ref_to: dt.date | None = None,
+    cur_from: dt.date | None = None,
+    cur_to: dt.date | None = None,
+) -> tuple[dt.date, dt.date, dt.date, dt.date]:
+    """(ref_from, ref_to, cur_from, cur_to), filling what is not given: current = the 90 days up to
+    the newest snapshot as_of, reference = the 365 days before it. ValueError if a window ends before
+    it starts."""
+    q = select(func.max(Snapshot.as_of))
+    if park_id is not None:
+        q = q.where(Snapshot.park_id == park_id)
+    newest = session.scalar(q) or dt.date.today()
+    cur_to = cur_to or newest
+    cur_from = cur_from or cur_to - dt.timedelta(days=89)
+    ref_to = ref_to or cur_from - dt.timedelta(days=1)
+    ref_from = ref_from or ref_to - dt.timedelta(days=364)
+    for name, lo, hi in (("ref_from", ref_from, ref_to), ("cur_from", cur_from, cur_to)):
+        if lo > hi:
+            raise ValueError(f"{name}: {lo} is after the window's end {hi}")
+    return ref_from, ref_to, cur_from, cur_to
+
+
+def monitoring(
+    session: Session,
+    product: str,
+    *,
+    ruleset: Any = None,
+    model: Any = None,
+    park_id: str | None = None,
+    ref_from: dt.date | None = None,
+    ref_to: dt.date | None = None,
+    cur_from: dt.date | None = None,
+    cur_to: dt.date | None = None,
+) -> dict[str, Any]:
+    """The whole monitoring report from the store, JSON-able (for the API, the CLI and the web pages).
+
+    `monitoring.monitoring_report` on each enterprise's newest snapshot in the reference and current
+    windows (`default_windows`), decided with `ruleset` (default: the version of `product` in force
+    at the current window's end), plus the approval rate over time from stored decisions.
+    ValueError for an empty window range or a product without a published version.
+    """
+    from parkcredit.governance.monitoring import approval_over_time, monitoring_report
+    from parkcredit.store import repo
+
+    rf, rt, cf, ct = default_windows(session, park_id, ref_from, ref_to, cur_from, cur_to)
+    if ruleset is None:
+        row = repo.ruleset_in_force(session, product, ct)
+        if row is None:
+            raise ValueError(f"product {product!r} has no published rule set")
+        ruleset = _compile(row.text, f"ruleset_versions/{row.id}")
+    report = monitoring_report(
+        snapshot_window(session, rf, rt, park_id), snapshot_window(session, cf, ct, park_id), ruleset, model=model
+    )
+    return {
+        "product": product,
+        "park_id": park_id,
+        "reference": {"from": rf.isoformat(), "to": rt.isoformat()},
+        "current": {"from": cf.isoformat(), "to": ct.isoformat()},
+        **report,
+        "approval_over_time": approval_over_time(decisions_frame(session, product)),
+    }
+
+
+@functools.lru_cache(maxsize=16)
+def _compile(text: str, source: str) -> Any:
+    from parkcredit.rules import parse_ruleset
+
+    return parse_ruleset(text, source=source)

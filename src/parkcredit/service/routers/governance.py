@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from parkcredit.governance import store_io
 from parkcredit.governance.backtest import backtest
 from parkcredit.governance.diff import diff_rulesets
-from parkcredit.governance.monitoring import approval_over_time, monitoring_report
 from parkcredit.governance.overrides import DIRECTIONS, REASON_CODES, overrides_report
 from parkcredit.governance.performance import performance_report
 from parkcredit.profile import Uscc
@@ -28,7 +27,7 @@ from parkcredit.service.auth import Caller, require
 from parkcredit.service.deps import IdempotencyDep, ReadSession, Services, ServicesDep, WriteSession
 from parkcredit.service.errors import Conflict, FieldError, Forbidden, NotFound
 from parkcredit.store import repo
-from parkcredit.store.tables import Decision, Override, RuleSetVersion, Snapshot
+from parkcredit.store.tables import Decision, Override, RuleSetVersion
 
 router = APIRouter(prefix="/v1", tags=["governance"])
 
@@ -262,25 +261,6 @@ def backtest_ruleset(
 
 
 # -- monitoring and performance --------------------------------------------------------------
-def _windows(
-    session: Any, park_id: str | None, ref_from: dt.date | None, ref_to: dt.date | None, cur_from: dt.date | None,
-    cur_to: dt.date | None,
-) -> tuple[dt.date, dt.date, dt.date, dt.date]:  # fmt: skip
-    """Default windows: current = the 90 days up to the newest as_of; reference = the 365 days before it."""
-    q = select(func.max(Snapshot.as_of))
-    if park_id is not None:
-        q = q.where(Snapshot.park_id == park_id)
-    newest = session.scalar(q) or dt.date.today()
-    cur_to = cur_to or newest
-    cur_from = cur_from or cur_to - dt.timedelta(days=89)
-    ref_to = ref_to or cur_from - dt.timedelta(days=1)
-    ref_from = ref_from or ref_to - dt.timedelta(days=364)
-    for name, lo, hi in (("ref_from", ref_from, ref_to), ("cur_from", cur_from, cur_to)):
-        if lo > hi:
-            raise FieldError(("query", name), f"{name} {lo} is after the window's end {hi}")
-    return ref_from, ref_to, cur_from, cur_to
-
-
 @router.get("/monitoring/psi", response_model=g.MonitoringOut)
 def read_monitoring(
     session: ReadSession,
@@ -295,15 +275,15 @@ def read_monitoring(
 ) -> Any:
     """Population stability of every input, characteristic and score: current vs reference window (by as_of)."""
     services.ruleset(product)
-    rf, rt, cf, ct = _windows(session, park_id, ref_from, ref_to, cur_from, cur_to)
-    ruleset = services.ruleset(product, session=session, as_of=ct)
-    ref = store_io.snapshot_window(session, rf, rt, park_id)
-    cur = store_io.snapshot_window(session, cf, ct, park_id)
-    report = monitoring_report(ref, cur, ruleset, model=services.model)
-    return g.MonitoringOut(
-        product=product, park_id=park_id, reference={"from": rf, "to": rt}, current={"from": cf, "to": ct},
-        approval_over_time=approval_over_time(store_io.decisions_frame(session, product)), **report,
-    )  # fmt: skip
+    try:
+        windows = store_io.default_windows(session, park_id, ref_from, ref_to, cur_from, cur_to)
+    except ValueError as exc:
+        raise FieldError(("query", str(exc).split(":")[0]), str(exc)) from None
+    ruleset = services.ruleset(product, session=session, as_of=windows[3])
+    rf, rt, cf, ct = windows
+    report = store_io.monitoring(session, product, ruleset=ruleset, model=services.model, park_id=park_id,
+                                 ref_from=rf, ref_to=rt, cur_from=cf, cur_to=ct)  # fmt: skip
+    return g.MonitoringOut(**report)
 
 
 @router.get("/monitoring/performance", response_model=g.PerformanceOut)
