@@ -56,15 +56,30 @@ def synth(
     console.print(f"wrote {len(frame):,} enterprises to {out} in {time.perf_counter() - started:.1f} s (default rate {rate:.1%})")
 
 
-def read_profiles(path: Path) -> tuple[object, list[object], list[str]]:
-    """(canonical frame, row errors, ignored columns) from a profile file of any supported type."""
+def read_profiles(path: Path) -> tuple[object, list[str], list[str]]:
+    """(canonical frame, rejected-row messages, ignored columns) from a profile file.
+
+    CSV and XLSX are files people make: they go through the importer (Chinese or English
+    headers, 万元 amounts, row numbers as the spreadsheet shows them). Parquet and JSON lines
+    are machine files in the canonical columns and are coerced directly (fast for a million rows).
+    """
     from parkcredit.profile import COLUMNS, coerce
     from parkcredit.tableio import read_table
 
+    if path.suffix.lower() in (".csv", ".xlsx"):
+        from parkcredit.profile.importer import import_table
+
+        result = import_table(path)
+        # columns that are not profile fields (an outcome column, notes) are ignored, and said so
+        unknown = [str(e.column) for e in result.errors if e.field is None and e.column]
+        if unknown:
+            result = import_table(path, ignore_columns=unknown)
+        messages = [f"row {e.row}, column {e.column}: {e.reason_en} / {e.reason_zh}" for e in result.errors]
+        return result.frame, messages, unknown
     raw = read_table(path)
     ignored = [c for c in raw.columns if c not in COLUMNS]
     frame, errors = coerce(raw[[c for c in raw.columns if c in COLUMNS]])
-    return frame, list(errors), ignored
+    return frame, [f"row {e.row + 2}, column {e.column}: {e.reason}" for e in errors], ignored
 
 
 @app.command()
@@ -144,7 +159,7 @@ def _print_summary(summary, errors, product, version, out, elapsed) -> None:  # 
     table.add_row("耗时 / elapsed", f"{elapsed:.1f} s ({n / max(elapsed, 1e-9):,.0f} rows/s)")
     console.print(table)
     for e in errors[:10]:
-        err.print(f"row {e.row + 2}, column {e.column}: {e.reason}")  # type: ignore[attr-defined]
+        err.print(e)
     if len(errors) > 10:
         err.print(f"… and {len(errors) - 10} more rejected rows")
     console.print(f"decisions written to {out}")
