@@ -80,3 +80,12 @@ def test_every_single_character_error_is_detected(body: str, pos: int, data: st.
     replacement = data.draw(st.sampled_from([c for c in ALPHABET if c != code[pos]]))
     typo = code[:pos] + replacement + code[pos + 1 :]
     assert check_char(typo[:17]) != typo[17]
+
+
+def test_vectorised_mask_refuses_codes_longer_than_18() -> None:
+    import pandas as pd
+
+    from parkcredit.profile.frame import uscc_valid_mask
+
+    good = "91510311MA62Y8K391"
+    assert uscc_valid_mask(pd.Series([good, good + "7", good[:17], None])).tolist() == [True, False, False, False]

@@ -91,7 +91,8 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
     industry = f["industry_code"].astype("string")
     bench = industry.str.slice(0, 3).map(ENERGY_BENCHMARK_TCE_PER_10K)
     bench = bench.fillna(industry.str.slice(0, 1).map(_DEFAULT_BENCHMARK)).fillna(_FALLBACK_BENCHMARK)
-    out["energy_vs_benchmark"] = energy / bench.astype("float64")
+    # no industry, no benchmark: missing rather than compared with the fallback
+    out["energy_vs_benchmark"] = (energy / bench.astype("float64")).where(industry.notna().to_numpy())
     out["headcount_growth"] = _ratio(f["ss_insured_headcount"], f["ss_insured_headcount_prev"]) - 1.0
     out["enforcement_open_ratio"] = _ratio(f["enforcement_open_yuan"], f["revenue_yuan_y1"])
     out["arrears_months_now"] = f[["utility_arrears_months", "rent_arrears_months", "ss_arrears_months"]].max(axis=1)

@@ -54,8 +54,9 @@ def to_frame(profiles: Iterable[Profile | Mapping[str, Any]]) -> pd.DataFrame:
 
 def uscc_valid_mask(codes: pd.Series) -> np.ndarray:
     """Vectorised GB 32100 check: True where a code is 18 valid chars with the right check char."""
-    arr = codes.fillna("").astype(str).to_numpy().astype("U18")
-    ok = np.char.str_len(arr) == 18
+    text = codes.fillna("").astype(str)
+    ok = (text.str.len() == 18).to_numpy().copy()  # measured before the U18 cast, which would truncate longer codes
+    arr = text.to_numpy().astype("U18")
     raw = np.frombuffer(np.char.encode(np.where(ok, arr, "0" * 18), "ascii", "replace"), dtype=np.uint8)
     raw = raw.reshape(len(arr), 18) if len(arr) else raw.reshape(0, 18)
     lut = np.full(256, -1, dtype=np.int64)
@@ -100,7 +101,7 @@ def coerce(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
 
     def flag(mask: np.ndarray, column: str, reason: str) -> None:
         nonlocal bad
-        for i in np.flatnonzero(mask)[:1000]:
+        for i in np.flatnonzero(mask):  # every refused row is reported, never only the first few
             errors.append(RowError(int(i), column, reason))
         bad |= mask
 
