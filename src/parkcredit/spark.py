@@ -62,6 +62,7 @@ class Bundle:
     ruleset_hash: str
     model_files: dict[str, bytes] | None = None  # path relative to the model directory -> bytes
     model_sha256: str | None = None
+    code_sha256: str = ""  # the driver's decision code (`code_fingerprint`)
 
     @property
     def key(self) -> str:
@@ -93,6 +94,26 @@ def _load_model_files(files: dict[str, bytes]) -> ScoringModel:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# the modules a decision runs through: executors must run the same source as the driver
+_DECISION_MODULES = (
+    "parkcredit.decision", "parkcredit.rules.compile", "parkcredit.rules.expr", "parkcredit.rules.model",
+    "parkcredit.profile.frame", "parkcredit.profile.derive", "parkcredit.profile.schema", "parkcredit.spark",
+    "parkcredit.model.features", "parkcredit.model.explain", "parkcredit.model.registry", "parkcredit.model.calibrate",
+)  # fmt: skip
+
+
+def code_fingerprint() -> str:
+    """sha256 over the source of the decision path's modules (what must match on driver and executors)."""
+    import importlib.util
+
+    digest = hashlib.sha256()
+    for name in _DECISION_MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            digest.update(name.encode() + b"\0" + Path(spec.origin).read_bytes())
+    return digest.hexdigest()
+
+
 # executor side: one entry per bundle per Python worker process
 _LOADED: dict[str, tuple[RuleSet, ScoringModel | None]] = {}
 
@@ -102,6 +123,11 @@ def _load(bundle: Bundle) -> tuple[tuple[RuleSet, ScoringModel | None], bool]:
     hit = _LOADED.get(bundle.key)
     if hit is not None:
         return hit, False
+    if bundle.code_sha256 and bundle.code_sha256 != code_fingerprint():
+        raise RuntimeError(
+            "this executor's parkcredit decision code differs from the driver's: install the same "
+            "parkcredit version on the driver and every executor (and do not edit it while a job runs)"
+        )
     ruleset = parse_ruleset(bundle.ruleset_text, source=bundle.ruleset_source)
     if ruleset.content_hash != bundle.ruleset_hash:  # the executor's parkcredit differs from the driver's
         raise RuntimeError(
@@ -238,7 +264,9 @@ class SparkScorer:
         if model_dir is not None:
             files, digest = _read_model_files(Path(model_dir))
             self.model = _load_model_files(files)  # fail on the driver, not in a thousand tasks
-        self.bundle = Bundle(self.ruleset.text, self.ruleset.source, self.ruleset.content_hash, files, digest)
+        self.bundle = Bundle(
+            self.ruleset.text, self.ruleset.source, self.ruleset.content_hash, files, digest, code_fingerprint()
+        )
         self.records = records
         self.columns = output_columns(self.ruleset, records=records)
         self.spark = spark

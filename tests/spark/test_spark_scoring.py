@@ -89,18 +89,6 @@ def _check_summary(out: pd.DataFrame, decisions: object) -> None:
         assert _same(got, want), f"column {col} differs"
 
 
-def test_rules_only_decisions_equal_single_process_decide(spark, park: pd.DataFrame, park_path: str) -> None:  # type: ignore[no-untyped-def]
-    scorer = SparkScorer(spark, "chengxindai")
-    out = scorer.score(spark.read.parquet(park_path)).toArrow().to_pandas()
-    assert len(out) == len(park)  # one output row per input row, rejected ones included
-    out = out.set_index(out["uscc"].astype(str)).loc[park["uscc"].astype(str)].reset_index(drop=True)
-    _, decisions = _expected(park)
-    _check_summary(out, decisions)
-    assert out["model_version"].isna().all() and out["pd"].isna().all()
-    # the rule set and model are loaded once per executor Python process, not once per task
-    assert 1 <= scorer.loads.value <= 2 < PARTITIONS <= spark.read.parquet(park_path).rdd.getNumPartitions()
-
-
 def test_model_decisions_and_full_records_equal_single_process_decide(
     spark, park: pd.DataFrame, park_path: str
 ) -> None:  # type: ignore[no-untyped-def]
@@ -113,16 +101,25 @@ def test_model_decisions_and_full_records_equal_single_process_decide(
     _, decisions = _expected(park, model)
     _check_summary(out, decisions)
     assert out.loc[out["status"] != REJECTED, "pd"].notna().all()
+    assert (out.loc[out["status"] != REJECTED, "model_version"] == model.version).all()
     records = out.loc[out["status"] != REJECTED, "record"].tolist()
     want = [canonical_json(decisions.record(i)) for i in range(len(decisions))]  # type: ignore[attr-defined]
     assert records == want  # byte for byte: reasons (zh/en), trace, model contributions
-    assert 1 <= scorer.loads.value <= 2
+    # rule set and model are loaded once per executor Python process, not once per task
+    assert 1 <= scorer.loads.value <= 2 < PARTITIONS <= spark.read.parquet(park_path).rdd.getNumPartitions()
 
 
-def test_rejected_rows_name_the_column_and_reason(spark, park: pd.DataFrame, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    park.iloc[[16, 17, 400, 999]].to_parquet(tmp_path / "four.parquet", index=False)
-    out = SparkScorer(spark).score(spark.read.parquet(str(tmp_path / "four.parquet"))).toArrow().to_pandas()
-    assert list(out["status"] == REJECTED) == [False, True, True, True]
+def test_rules_only_rejected_rows_name_the_column_and_reason(spark, park: pd.DataFrame, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rows = park.iloc[[16, 17, 400, 999, 1000]]
+    rows.to_parquet(tmp_path / "five.parquet", index=False)
+    out = SparkScorer(spark).score(spark.read.parquet(str(tmp_path / "five.parquet"))).toArrow().to_pandas()
+    good, _ = coerce(rows[COLUMNS])
+    want = decide(good, load_ruleset(RULES / "chengxindai.yaml")).summary  # rules alone, as `parkcredit score`
+    decided = out[out["status"] != REJECTED]
+    assert list(decided["limit_yuan"].astype("int64")) == list(want["limit_yuan"])
+    assert list(decided["reason_1"]) == list(want["reason_1"].where(want["reason_1"].notna(), None))
+    assert decided["model_version"].isna().all() and decided["pd"].isna().all()
+    assert list(out["status"] == REJECTED) == [False, True, True, True, False]
     assert out["error"].iloc[0] is None or pd.isna(out["error"].iloc[0])
     assert "uscc" in out["error"].iloc[1]
     assert "revenue_yuan_y1: must not be negative" in out["error"].iloc[2]
@@ -149,3 +146,14 @@ def test_score_pandas_names_every_bad_row_of_a_large_batch() -> None:
     good, _ = coerce(frame.drop(index=bad)[COLUMNS])
     want = decide(good, load_ruleset(RULES / "chengxindai.yaml")).summary
     assert _same(out.drop(index=bad)["limit_yuan"].astype("int64").reset_index(drop=True), want["limit_yuan"])
+
+
+def test_an_executor_with_other_decision_code_refuses_to_decide() -> None:
+    """The bundle carries the driver's code fingerprint; an executor whose source differs stops with a clear error."""
+    from parkcredit.spark import Bundle, _load, code_fingerprint
+
+    rs = load_ruleset(RULES / "chengxindai.yaml")
+    with pytest.raises(RuntimeError, match="decision code differs"):
+        _load(Bundle(rs.text, "x.yaml", rs.content_hash, None, None, "0" * 64))
+    (loaded, _), fresh = _load(Bundle(rs.text, "x.yaml", rs.content_hash, None, None, code_fingerprint()))
+    assert loaded.content_hash == rs.content_hash and fresh in (True, False)
