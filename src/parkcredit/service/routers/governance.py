@@ -72,13 +72,18 @@ def _check(body: g.RuleSetText) -> RuleSet:
         raise FieldError(("body", "text"), f"{body.filename}: cannot be checked: {type(exc).__name__}") from None
 
 
+def _utc(t: dt.datetime | None) -> dt.datetime | None:
+    """SQLite returns stored UTC times without their offset: give it back (the contract says date-time)."""
+    return t.replace(tzinfo=dt.UTC) if t is not None and t.tzinfo is None else t
+
+
 def _out(row: RuleSetVersion) -> g.RuleSetOut:
     return g.RuleSetOut(
         ruleset_id=row.id, product=row.product, version=row.version, effective_from=row.effective_from,
         status=row.status, status_zh=g.STATUS_LABELS[row.status][0], content_hash=row.content_hash,  # type: ignore[arg-type]
-        source=row.source, note=row.note, created_by=row.created_by, created_at=row.created_at,
-        approved_by=row.approved_by, approved_at=row.approved_at, published_by=row.published_by,
-        published_at=row.published_at, retired_by=row.retired_by, retired_at=row.retired_at,
+        source=row.source, note=row.note, created_by=row.created_by, created_at=_utc(row.created_at),
+        approved_by=row.approved_by, approved_at=_utc(row.approved_at), published_by=row.published_by,
+        published_at=_utc(row.published_at), retired_by=row.retired_by, retired_at=_utc(row.retired_at),
         retire_reason=row.retire_reason,
     )  # fmt: skip
 
@@ -311,7 +316,7 @@ def _override_out(row: Override) -> g.OverrideOut:
         original_eligible=row.original_eligible, original_limit_yuan=row.original_limit_yuan, eligible=row.eligible,
         limit_yuan=row.limit_yuan, direction=row.direction, direction_zh=dz, direction_en=de,
         reason_code=row.reason_code, reason_code_zh=rz, reason_code_en=re_, reason=row.reason,
-        created_by=row.created_by, created_at=row.created_at,
+        created_by=row.created_by, created_at=_utc(row.created_at),
     )  # fmt: skip
 
 
