@@ -60,7 +60,8 @@ def main() -> None:
         and np.allclose([r["total_score"] for r in ref], summary["total_score"].to_numpy(), atol=1e-3)
     )
     eligible = sum(int(p["eligible"].sum()) for p in parts)
-    print(f"vectorised decide : {vec_rate:>12,.0f} rows/s  ({len(frame):,} rows in {vec_s:.2f} s; {eligible:,} eligible)")
+    print(f"vectorised decide : {vec_rate:>12,.0f} rows/s  "
+          f"({len(frame):,} rows in {vec_s:.2f} s; {eligible:,} eligible)")  # fmt: skip
     print(f"per-row Python    : {row_rate:>12,.0f} rows/s  ({m:,} rows in {row_s:.2f} s)")
     print(f"ratio             : {vec_rate / row_rate:>12.1f} ×   (same decisions on the sample: {same})")
     if not same:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from factories import AS_OF, frame_of, profile
-
 from parkcredit.decision import decide
 from parkcredit.model.counterfactual import ACTIONS, path_to_eligibility
 
@@ -19,7 +18,8 @@ def _apply(base: dict, option: dict) -> dict:
     changed = dict(base)
     for change in option["changes"]:
         for field, value in change["fields"].items():
-            changed[field] = dt.date.fromisoformat(value) if isinstance(value, str) and field.endswith("_until") else value
+            is_date = isinstance(value, str) and field.endswith("_until")
+            changed[field] = dt.date.fromisoformat(value) if is_date else value
     return changed
 
 

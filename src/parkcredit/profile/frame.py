@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from parkcredit.profile.schema import FIELDS, Profile
-from parkcredit.profile.uscc import ALPHABET, _WEIGHTS, normalise
+from parkcredit.profile.uscc import _WEIGHTS, ALPHABET, normalise
 
 __all__ = ["COLUMNS", "RowError", "coerce", "to_frame", "uscc_valid_mask"]
 
