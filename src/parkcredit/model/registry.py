@@ -102,12 +102,13 @@ def load_model_dir(path: str | Path) -> tuple[ParkModel, Any, dict[str, Any]]:
     spec = ModelSpec.model_validate(yaml.safe_load(files["spec"].read_text(encoding="utf-8")))
     spec.check_profile_schema()
     booster_text = files["booster"].read_text(encoding="utf-8")
+    meta = json.loads(files["meta"].read_text(encoding="utf-8"))
+    # hash first: LightGBM aborts the whole process (std::terminate) on some damaged model texts
+    if meta.get("version") != model_version(spec, booster_text):
+        raise ValueError("booster or spec changed since the model was saved (version hash mismatch)")
     booster = lgb.Booster(model_str=booster_text)
     if booster.feature_name() != spec.feature_names:
         raise ValueError("booster features differ from the spec's")
-    meta = json.loads(files["meta"].read_text(encoding="utf-8"))
-    if meta.get("version") != model_version(spec, booster_text):
-        raise ValueError("booster or spec changed since the model was saved (version hash mismatch)")
     calibrator = Calibrator.from_dict(json.loads(files["calibrator"].read_text(encoding="utf-8")))
     ruleset = load_ruleset(files["ruleset"]) if "ruleset" in files and files["ruleset"].exists() else None
     return ParkModel(spec, booster, calibrator, version=meta["version"]), ruleset, meta
