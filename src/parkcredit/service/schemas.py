@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from parkcredit.profile import Uscc
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t
+
+
+# stored times are UTC; SQLite hands them back without an offset, and the contract says RFC 3339 date-time
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 ProductCode = Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$", examples=["chengxindai"])
 Role = Literal["committee", "approver", "bank", "auditor", "admin"]
@@ -30,7 +38,7 @@ class SnapshotOut(Out):
     park_id: str | None
     as_of: dt.date
     content_sha256: str
-    created_at: dt.datetime
+    created_at: UtcDateTime
 
 
 class SnapshotDetail(SnapshotOut):
@@ -127,7 +135,7 @@ class DecisionSummary(Out):
     band: str
     total_score: float
     valid_until: dt.date | None
-    created_at: dt.datetime
+    created_at: UtcDateTime
 
 
 class EnterpriseOut(BaseModel):
@@ -148,8 +156,8 @@ class JobOut(Out):
     done: int
     result: dict[str, Any] | None
     error: str | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class AuthorizationRequest(BaseModel):
@@ -186,8 +194,8 @@ class AuthorizationOut(Out):
     purpose: str
     evidence_ref: str
     evidence_sha256: str | None
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
 
 
 # -- bank
@@ -229,7 +237,7 @@ class OutcomeOut(Out):
     disbursed_yuan: int
     disbursed_on: dt.date
     status: str
-    reported_at: dt.datetime
+    reported_at: UtcDateTime
 
 
 class BankQueryOut(Out):
@@ -243,7 +251,7 @@ class BankQueryOut(Out):
     allowed: bool
     reason: str
     decision_id: str | None
-    created_at: dt.datetime
+    created_at: UtcDateTime
 
 
 class BankQueryPage(BaseModel):
@@ -316,8 +324,8 @@ class KeyOut(Out):
     role: str
     bank: str | None
     label: str
-    created_at: dt.datetime
-    revoked_at: dt.datetime | None
+    created_at: UtcDateTime
+    revoked_at: UtcDateTime | None
     token: str | None = None
 
 

@@ -40,7 +40,14 @@ def create_snapshot(profile: Profile, session: WriteSession, caller: Committee, 
     return idem.finish(session, 201, views.snapshot(snap))
 
 
-@router.post("/imports", response_model=s.ImportOut, responses={422: {"model": s.ImportOut}})
+# 422: a file with bad rows gets ImportOut (rows refused, with reasons); a request that is not an
+# upload at all (no file field, wrong query type) gets FastAPI's validation-error body
+_IMPORT_422 = {"description": "rows refused, or the request is not a valid upload", "content": {"application/json": {
+    "schema": {"anyOf": [{"$ref": "#/components/schemas/ImportOut"}, {"$ref": "#/components/schemas/HTTPValidationError"}]}
+}}}  # fmt: skip
+
+
+@router.post("/imports", response_model=s.ImportOut, responses={422: _IMPORT_422})
 def import_profiles(
     file: UploadFile,
     session: WriteSession,
