@@ -53,11 +53,6 @@ def test_every_operation_with_every_role_gives_no_server_error_and_conforms(clie
             check()
     assert operations >= 15
     assert failures == [], "\n".join(map(str, failures))
-    if nonconforming:
-        # Found by this test, owned elsewhere (reported): POST /v1/imports answers a bad file with the
-        # validation-error shape while the OpenAPI documents ImportOut for 422; timestamps read back
-        # from SQLite have no UTC offset, so they are not RFC 3339 "date-time". xfail, not pass,
-        # until fixed; a new kind of violation shows in the reason.
-        distinct = sorted({(m, p, c, e.split("\n\n")[2].strip() if e.count("\n\n") > 1 else e[:120])
-                           for _, m, p, c, e in nonconforming})  # fmt: skip
-        pytest.xfail("responses that break the schema: " + "; ".join(" ".join(map(str, d)) for d in distinct))
+    # found by this test and fixed: POST /v1/imports answered a bad file with the validation-error
+    # shape while the contract documented only ImportOut for 422; SQLite timestamps had no UTC offset
+    assert nonconforming == [], "\n".join(map(str, nonconforming))
