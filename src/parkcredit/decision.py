@@ -409,8 +409,6 @@ def _slot_codes(d: Decisions, slots: np.ndarray) -> np.ndarray:
 
 def _join_codes(codes: list[str], hits: np.ndarray) -> np.ndarray:
     """';'-joined codes of each row's hits; built once per distinct hit pattern (there are few)."""
-    if hits.shape[1] == 0:
-        return np.full(hits.shape[0], "", dtype=object)
     out = np.full(hits.shape[0], "", dtype=object)
     any_hit = hits.any(axis=1)
     if not any_hit.any():
