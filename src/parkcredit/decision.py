@@ -25,7 +25,7 @@ import pandas as pd
 
 from parkcredit.profile.derive import DERIVED, derive
 from parkcredit.rules.compile import RuleSet
-from parkcredit.rules.expr import Context
+from parkcredit.rules.expr import Context, Text
 
 __all__ = ["MAX_REASONS", "Decisions", "ModelOutput", "ScoringModel", "decide"]
 
@@ -264,9 +264,10 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
     floor_fail = dim_scores < floors
     below_threshold = total < spec.threshold
 
-    band_ids = [b.id for b in spec.bands]
+    band_ids = tuple(b.id for b in spec.bands)
     band_conditions = [total >= (b.min_score if b.min_score is not None else -np.inf) for b in spec.bands]
-    band = np.select(band_conditions, np.array(band_ids, dtype=object), default=band_ids[-1]).astype(object)
+    band_code = np.select(band_conditions, np.arange(len(band_ids), dtype=np.int32), default=len(band_ids) - 1)
+    band = np.array(band_ids, dtype=object)[band_code]
 
     policy = spec.model
     model_out: ModelOutput | None = None
@@ -283,7 +284,7 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
     eligible = applicable & ~ko.any(axis=1) & ~floor_fail.any(axis=1) & ~below_threshold & ~pd_fail
 
     # limit (yuan): formula, model scaling, cap, rounded down; zero whenever not eligible
-    ctx.extra.update({"band": band, "total_score": total, "pd": pd_arr})
+    ctx.extra.update({"band": Text(band_code, band_ids), "total_score": total, "pd": pd_arr})
     for d, dim in enumerate(spec.dimensions):
         ctx.extra[f"score_{dim.id}"] = dim_scores[:, d]
     for var, expr in rs.limit_lets:

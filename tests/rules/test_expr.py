@@ -44,6 +44,49 @@ def test_enum_membership_and_missing_text() -> None:
     assert run('tax_credit_grade != "A"', tax_credit_grade=["B", "A", None]).tolist() == [True, False, False]
 
 
+@pytest.mark.parametrize("dtype", [object, "str", "category"])
+def test_text_is_compared_as_codes_whatever_the_column_dtype(dtype: object) -> None:
+    """Text columns become integer codes inside `Context`; the answers must not depend on how
+    the frame holds them (object, pandas str, categorical), nor on missing values."""
+    grades = pd.Series(["C", "A", None, "M", "D"], dtype=dtype)
+    frame = pd.DataFrame({"tax_credit_grade": grades, "entity_type": pd.Series(["91", "92", "91", None, "93"], dtype=dtype)})
+    ctx = Context(frame, TYPES)
+    out = {src: compile_expr(src, TYPES)(ctx).tolist() for src in (
+        'tax_credit_grade == "C"', 'tax_credit_grade != "C"', 'tax_credit_grade in ["C", "D"]',
+        'tax_credit_grade not in ["C", "D"]', 'entity_type == "91"', 'entity_type in ["92", "93"]',
+        'entity_type != "99"', 'lookup(tax_credit_grade, {"A": 8, "M": 4}, -1)')}  # fmt: skip
+    assert out == {
+        'tax_credit_grade == "C"': [True, False, False, False, False],
+        'tax_credit_grade != "C"': [False, True, False, True, True],
+        'tax_credit_grade in ["C", "D"]': [True, False, False, False, True],
+        'tax_credit_grade not in ["C", "D"]': [False, True, False, True, False],
+        'entity_type == "91"': [True, False, True, False, False],
+        'entity_type in ["92", "93"]': [False, True, False, False, True],
+        'entity_type != "99"': [True, True, True, False, True],  # a value no row has: codes never match
+        'lookup(tax_credit_grade, {"A": 8, "M": 4}, -1)': [-1, 8, -1, 4, -1],
+    }
+    # the public view of a text column stays values, None where missing
+    assert ctx["tax_credit_grade"].tolist() == ["C", "A", None, "M", "D"]
+
+
+def test_a_value_outside_an_enums_choices_matches_no_literal() -> None:
+    """Never after `coerce`, but `decide` may be handed a raw frame: an unknown grade must not
+    be taken for a known one (it gets a code of its own) and is not missing either."""
+    assert run('tax_credit_grade == "A"', tax_credit_grade=["X", "A"]).tolist() == [False, True]
+    assert run('tax_credit_grade != "A"', tax_credit_grade=["X", "A"]).tolist() == [True, False]
+    assert run("is_missing(tax_credit_grade)", tax_credit_grade=["X", None]).tolist() == [False, True]
+
+
+def test_text_literals_and_two_text_fields() -> None:
+    assert run('"A" == "A"', tax_credit_grade=["B", None]).tolist() == [True, True]
+    out = run("safety_std_grade == safety_grade_in_force",
+              safety_std_grade=["L1", "L2", None], safety_grade_in_force=["L1", "L3", None])  # fmt: skip
+    assert out.tolist() == [True, False, False]
+    out = run("safety_std_grade != safety_grade_in_force",
+              safety_std_grade=["L1", "L2", None], safety_grade_in_force=["L1", "L3", None])  # fmt: skip
+    assert out.tolist() == [False, True, False]
+
+
 def test_numeric_not_equal_with_a_missing_value_is_false() -> None:
     out = run("major_hazards_open != 0", major_hazards_open=[1.0, 0.0, None])
     assert out.tolist() == [True, False, False]

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from parkcredit.profile.derive import DERIVED
 from parkcredit.profile.schema import FIELDS, FieldInfo
-from parkcredit.rules.expr import BOOL, NUM, Compiled, Context, ExprError, Type, compile_expr, isna
+from parkcredit.rules.expr import BOOL, NUM, Compiled, Context, ExprError, Text, Type, compile_expr, isna
 from parkcredit.rules.model import Bin, Case, Category, Characteristic, RuleSetSpec
 
 __all__ = ["CompiledCharacteristic", "RuleSet", "RuleSetError", "field_types", "load_ruleset", "parse_ruleset"]
@@ -110,15 +110,21 @@ class CompiledCharacteristic:
     def evaluate(self, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
         n = ctx.n
         kind = "cases" if self.spec.cases is not None else ("bins" if self.spec.bins is not None else "categories")
-        value = self.value(ctx) if self.value is not None else None
+        value: Any = None
+        if self.value is not None:
+            value = self.value.text(ctx) if self.value.type.kind == "str" else self.value(ctx)
         if kind == "bins":
             assert value is not None and self.edges is not None
             idx = np.searchsorted(self.edges, value, side="right").astype(np.int16)
         elif kind == "categories":
             assert value is not None
-            idx = np.full(n, -1, dtype=np.int16)
-            for i, allowed in enumerate(self.categories):
-                idx[np.isin(value, allowed)] = i
+            if isinstance(value, Text):  # category of each code, gathered: no string compares
+                of_code = value.table({v: i for i, allowed in enumerate(self.categories) for v in allowed}, -1)
+                idx = of_code.astype(np.int16)[value.codes]
+            else:  # true/false (1.0 / 0.0 / NaN) or a literal
+                idx = np.full(n, -1, dtype=np.int16)
+                for i, allowed in enumerate(self.categories):
+                    idx[np.isin(value, allowed)] = i
         else:
             idx = np.select([c(ctx) for c in self.cases], np.arange(len(self.cases)), default=-1).astype(np.int16)
         if self.missing is not None:

@@ -34,7 +34,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["Compiled", "Context", "ExprError", "Type", "compile_expr"]
+__all__ = ["Compiled", "Context", "ExprError", "Text", "Type", "compile_expr"]
 
 Kind = Literal["num", "bool", "str", "date"]
 DAYS_PER_MONTH = 30.4375
@@ -55,6 +55,42 @@ class Type:
 NUM, BOOL, STR, DATE = Type("num"), Type("bool"), Type("str"), Type("date")
 
 
+class Text:
+    """A text column as integer codes into `vocab`; -1 = missing. Rules compare, test and look
+    up enums many times per batch: on codes those are integer operations, not string ones."""
+
+    __slots__ = ("codes", "index", "vocab")
+
+    def __init__(self, codes: np.ndarray, vocab: tuple[str, ...]):
+        self.codes = codes
+        self.vocab = vocab
+        self.index = {v: i for i, v in enumerate(vocab)}
+
+    @classmethod
+    def encode(cls, values: Any, choices: tuple[str, ...] | None = None) -> Text:
+        """Codes of `values` (a Series or array; None/NaN missing). An enum's codes index its
+        `choices`, so a literal's code is known from the choices; values outside them (never
+        after `coerce`) get codes of their own, matching no literal a rule may write."""
+        if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+            codes, uniques = values.cat.codes.to_numpy(), values.cat.categories  # already coded: no hashing
+        else:
+            codes, uniques = pd.factorize(values)
+        uniques = [str(u) for u in uniques]
+        vocab = tuple(choices or ()) + tuple(u for u in uniques if u not in (choices or ()))
+        index = {v: i for i, v in enumerate(vocab)}
+        remap = np.array([index[u] for u in uniques] + [-1], dtype=np.int32)
+        return cls(remap[codes], vocab)  # factorize's -1 (missing) picks the trailing -1
+
+    def decode(self) -> np.ndarray:
+        """The values as an object array, None where missing."""
+        return np.array([*self.vocab, None], dtype=object)[self.codes]
+
+    def table(self, mapping: Mapping[str, float], default: float = np.nan) -> np.ndarray:
+        """Per-code values of `mapping` (then `default` for codes it lacks and for missing,
+        stored last so code -1 picks it): `table(m)[codes]` is the per-row lookup."""
+        return np.array([mapping.get(v, default) for v in self.vocab] + [default], dtype="float64")
+
+
 class Context:
     """Columns of one batch, converted lazily to the arrays compiled code expects."""
 
@@ -62,25 +98,37 @@ class Context:
         self.frame = frame
         self.types = types
         self.n = len(frame)
-        self._cache: dict[str, np.ndarray] = {}
+        self._cache: dict[str, Any] = {}
         self.extra: dict[str, Any] = dict(extra or {})
 
     def __getitem__(self, name: str) -> np.ndarray:
+        """Numbers, bools and dates as float64 arrays (dates in days, NaN missing); text as
+        object arrays with None where missing."""
         if name in self.extra:
-            return np.asarray(self.extra[name])
+            value = self.extra[name]
+            return value.decode() if isinstance(value, Text) else np.asarray(value)
+        if self.types[name].kind == "str":
+            return self.text(name).decode()
         hit = self._cache.get(name)
         if hit is not None:
-            return hit
+            return hit  # type: ignore[no-any-return]
         col = self.frame[name]
-        kind = self.types[name].kind
-        if kind == "date":
+        if self.types[name].kind == "date":
             arr = _date_days(col)
-        elif kind in ("num", "bool"):
-            arr = col.to_numpy(dtype="float64", na_value=np.nan)
         else:
-            arr = col.to_numpy(dtype=object, na_value=None)
+            arr = col.to_numpy(dtype="float64", na_value=np.nan)
         self._cache[name] = arr
         return arr
+
+    def text(self, name: str) -> Text:
+        """A text field (or a text value in `extra`) as codes."""
+        if name in self.extra:
+            value = self.extra[name]
+            return value if isinstance(value, Text) else Text.encode(np.asarray(value, dtype=object))
+        hit = self._cache.get(name)
+        if hit is None:
+            hit = self._cache[name] = Text.encode(self.frame[name], self.types[name].choices)
+        return hit  # type: ignore[no-any-return]
 
     @property
     def as_of_days(self) -> np.ndarray:
@@ -112,8 +160,14 @@ class Compiled:
         if self.type.kind == "bool":
             return np.broadcast_to(np.asarray(out, dtype=bool), (ctx.n,))
         if self.type.kind == "str":
+            out = out.decode() if isinstance(out, Text) else out
             return np.broadcast_to(np.asarray(out, dtype=object), (ctx.n,))
         return np.broadcast_to(np.asarray(out, dtype="float64"), (ctx.n,))
+
+    def text(self, ctx: Context) -> Text | str:
+        """A text expression's value as it is computed: codes for a field, a str for a literal."""
+        assert self.type.kind == "str"
+        return self._fn(ctx)  # type: ignore[no-any-return]
 
 
 _CMP = {
@@ -143,9 +197,11 @@ _FORBIDDEN = {
 
 
 def isna(value: Any) -> np.ndarray:
-    """Missing mask: NaN for numbers; None (what `Context` yields) or NaN in object arrays.
+    """Missing mask: NaN for numbers; code -1 for text; None or NaN in object arrays.
 
     Faster than `pd.isna` on object arrays, which checks every element for every NA kind."""
+    if isinstance(value, Text):
+        return value.codes < 0
     arr = np.asarray(value)
     if arr.dtype.kind == "f":
         return np.isnan(arr)
@@ -221,6 +277,8 @@ class _Compiler:
             raise self.fail(node, f"unknown field {node.id!r}{hint}")
         self.used.add(node.id)
         name = node.id
+        if typ.kind == "str":
+            return (lambda ctx: ctx.text(name)), typ
         return (lambda ctx: ctx[name]), typ
 
     # -- boolean logic
@@ -310,11 +368,15 @@ class _Compiler:
 
             def text(ctx: Context) -> Any:
                 a, b = lf(ctx), rf(ctx)
-                same = np.asarray(a == b, dtype=bool) if not isinstance(a, np.ndarray) else (a == b)
-                if eq and (isinstance(a, str) or isinstance(b, str)):
-                    return same  # None never equals a literal: no missing mask needed
-                present = ~isna(a) & ~isna(b)
-                return (same if eq else ~same) & present
+                if isinstance(a, str) and isinstance(b, str):
+                    return (a == b) == eq
+                if isinstance(a, str):
+                    a, b = b, a
+                if isinstance(b, str):  # field vs literal: one integer compare
+                    same = a.codes == a.index.get(b, -2)  # -2: a value no row has
+                    return same if eq else ~same & (a.codes >= 0)
+                same = a.decode() == b.decode()  # two text fields (rare): compare the values
+                return (same if eq else ~same) & (a.codes >= 0) & (b.codes >= 0)
 
             return text
         if kinds == {"bool"} and isinstance(op, ast.Eq | ast.NotEq):
@@ -333,32 +395,34 @@ class _Compiler:
             if not isinstance(elt, ast.Constant) or isinstance(elt.value, bool):
                 raise self.fail(elt, "`in` lists may hold only numbers or strings")
             values.append(elt.value)
+        negate = isinstance(op, ast.NotIn)
         if lt.kind == "str":
             for v in values:
                 if not isinstance(v, str):
                     raise self.fail(node, f"cannot test text against number {v!r}")
                 self.check_literal(node, lt, Type("str", (v,)))
-            allowed = np.array(values, dtype=object)
-        elif lt.kind == "num":
-            if any(isinstance(v, str) for v in values):
-                raise self.fail(node, "cannot test a number against text")
-            allowed = np.array(values, dtype="float64")
-        else:
+            wanted = dict.fromkeys(values, 1.0)
+
+            def text(ctx: Context) -> Any:
+                value = lf(ctx)
+                if isinstance(value, str):
+                    return (value in wanted) != negate
+                hit = value.table(wanted, 0.0)[value.codes] > 0  # per-code membership; missing -> no
+                return ~hit & (value.codes >= 0) if negate else hit
+
+            return text
+        if lt.kind != "num":
             raise self.fail(node, f"`in` does not apply to {lt.kind}")
-        negate = isinstance(op, ast.NotIn)
+        if any(isinstance(v, str) for v in values):
+            raise self.fail(node, "cannot test a number against text")
+        allowed = np.array(values, dtype="float64")
 
-        def run(ctx: Context) -> Any:
+        def num(ctx: Context) -> Any:
             value = np.atleast_1d(lf(ctx))
-            if value.dtype.kind == "O" and len(allowed) <= 8:
-                # a few element-wise compares beat np.isin's sort of an object array; None matches none
-                hit = np.logical_or.reduce([value == v for v in allowed])
-            else:
-                hit = np.isin(value, allowed)
-            if not negate and allowed.dtype.kind == "O":
-                return hit
-            return (~hit if negate else hit) & ~isna(value)
+            hit = np.isin(value, allowed)
+            return (~hit & ~np.isnan(value)) if negate else hit
 
-        return run
+        return num
 
     # -- arithmetic
     def v_BinOp(self, node: ast.BinOp) -> tuple[Fn, Type]:
@@ -450,15 +514,13 @@ class _Compiler:
                 raise self.fail(node, "lookup() table values must be numbers")
             table[k.value] = float(v.value)
         (default,) = self.nums(ast.Call(func=node.func, args=[node.args[2]], keywords=[]), 1, 1)
-        keys = np.array(list(table), dtype=object)
-        vals = np.array(list(table.values()), dtype="float64")
 
         def run(ctx: Context) -> Any:
-            key = np.atleast_1d(key_fn(ctx))
-            out = np.broadcast_to(np.asarray(default(ctx), dtype="float64"), key.shape).copy()
-            for k, v in zip(keys, vals, strict=True):
-                out[key == k] = v
-            return out
+            key = key_fn(ctx)
+            if isinstance(key, str):
+                return table[key] if key in table else default(ctx)
+            out = key.table(table)[key.codes]  # NaN: not in the table, or missing
+            return np.where(np.isnan(out), default(ctx), out)
 
         return run, NUM
 
