@@ -162,6 +162,23 @@ def test_valid_until_ends_with_the_first_expiring_grade(chengxindai: RuleSet) ->
     assert one(chengxindai, safety_std_valid_until=dt.date(2026, 9, 30))["valid_until"] == "2026-09-30"
 
 
+@pytest.mark.parametrize("months", [1, 6, 12, 13])
+def test_valid_until_counts_calendar_months_like_pandas(months: int) -> None:
+    """Month ends clip (Jan 31 + 1 month = Feb 28/29; Feb 29 + 12 = Feb 28), exactly as
+    `pd.DateOffset(months=N)` counts; a grade that expires first wins, on its own date."""
+    from types import SimpleNamespace
+
+    from parkcredit.decision import _valid_until
+
+    as_of = pd.to_datetime(["2024-01-31", "2024-02-29", "2023-12-31", "2024-03-15", "2024-08-31", "2024-05-31"])
+    expiry = pd.to_datetime([None, "2024-03-01", "2023-12-30", "2024-03-15", None, "2024-06-30"])
+    rs = SimpleNamespace(spec=SimpleNamespace(valid_until=SimpleNamespace(months=months)), valid_until_fields=["g"])
+    got = _valid_until(pd.DataFrame({"as_of": as_of, "g": expiry}), rs).tolist()  # type: ignore[arg-type]
+    want = as_of + pd.DateOffset(months=months)
+    want = [e if pd.notna(e) and a <= e < w else w for a, e, w in zip(as_of, expiry, want, strict=True)]
+    assert got == [w.date() for w in want]
+
+
 def test_principal_reasons_rank_point_shortfalls(chengxindai: RuleSet) -> None:
     r = one(chengxindai, tax_credit_grade="M", env_credit_level="YELLOW")
     codes = [x["code"] for x in r["reasons"]]

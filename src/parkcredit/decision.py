@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from parkcredit.profile.derive import DERIVED, derive
 from parkcredit.rules.compile import RuleSet
@@ -29,9 +30,10 @@ from parkcredit.rules.expr import Context, Text
 
 __all__ = ["MAX_REASONS", "Decisions", "ModelOutput", "ScoringModel", "decide"]
 
+_STATUS = np.array(["NOT_APPLICABLE", "ELIGIBLE", "INELIGIBLE"], dtype=object)
+
 MAX_REASONS = 4
 POINTS_PER_LOGODDS = 10.0  # ranks a model contribution of 1 log-odds like 10 lost score points
-_GATE_PRIORITY = 1e9
 
 
 @dataclass
@@ -248,13 +250,14 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
     applicable = ~pre_fail.any(axis=1)
 
     n_chars = len(rs.characteristics)
-    bins = np.empty((n, n_chars), dtype=np.int16)
-    points = np.empty((n, n_chars), dtype="float64")
+    bins = np.empty((n, n_chars), dtype=np.int16, order="F")  # filled column by column
+    points = np.empty((n, n_chars), dtype="float64", order="F")
     for j, c in enumerate(rs.characteristics):
         bins[:, j], points[:, j] = c.evaluate(ctx)
 
-    dim_of = np.array([c.dimension for c in rs.characteristics])
-    dim_scores = np.column_stack([points[:, dim_of == d].sum(axis=1) for d in range(len(spec.dimensions))])
+    dim_of = np.zeros((n_chars, len(spec.dimensions)))  # characteristic -> dimension, summed by one matmul
+    dim_of[np.arange(n_chars), [c.dimension for c in rs.characteristics]] = 1.0
+    dim_scores = points @ dim_of
     weights = np.array([d.weight for d in spec.dimensions])
     # rounded before any comparison: a total that is exactly 60 by the points must not become
     # 59.999999999 through float summation order (the threshold and bands would then depend on it)
@@ -302,7 +305,7 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
     eligible &= ~limit_fail
     limit = np.where(eligible, limit, 0)
 
-    status = np.where(~applicable, "NOT_APPLICABLE", np.where(eligible, "ELIGIBLE", "INELIGIBLE")).astype(object)
+    status = _STATUS[np.where(applicable, np.where(eligible, 1, 2), 0)]
     valid_until = _valid_until(frame, rs)
 
     gates = _gates(rs)
@@ -311,6 +314,7 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
          (pd_fail & applicable)[:, None], limit_fail[:, None]]
     )  # fmt: skip
     slots, values = _rank_reasons(rs, gate_hits, points, model_out)
+    reason_codes = _slot_codes(rs, gates, bins, model_out, slots)
 
     summary = pd.DataFrame(
         {
@@ -327,61 +331,90 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
             "knockouts": pd.Series(_join_codes([g.code for g in gates if g.kind == "knockout"], ko), dtype=object),
             "pd": pd_arr,
             "valid_until": valid_until,
+            **{f"reason_{r + 1}": pd.Series(reason_codes[:, r], dtype=object) for r in range(MAX_REASONS)},
         }
     )
-    decisions = Decisions(
+    return Decisions(
         ruleset=rs, inputs=frame, summary=summary, bins=bins, points=points, gates=gates, gate_hits=gate_hits,
         reason_slots=slots, reason_values=values, model=model_out, model_info=model_info,
     )  # fmt: skip
-    for r in range(MAX_REASONS):
-        summary[f"reason_{r + 1}"] = pd.Series(_slot_codes(decisions, slots[:, r]), dtype=object)
-    return decisions
 
 
 def _rank_reasons(
     rs: RuleSet, gate_hits: np.ndarray, points: np.ndarray, model: ModelOutput | None
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Reason slots and values, (n, MAX_REASONS) each: the hit gates in file order, then the
+    characteristics and model groups that cost the most (ties keep rule-file order)."""
     n, n_gates = gate_hits.shape
     best = np.array([c.max_points for c in rs.characteristics])
     weights = np.array([c.weight for c in rs.characteristics])
-    shortfall = (best - points) * weights  # total-score points this characteristic cost
-    gate_priority = np.where(gate_hits, _GATE_PRIORITY - np.arange(n_gates), 0.0)
-    parts = [gate_priority, shortfall]
-    # value shown with a reason = priority / scale: gates 0, characteristics points lost
-    # (priority = points lost × weight), model groups log-odds (priority = log-odds × 10)
-    scale = [np.full(n_gates, np.inf), np.where(weights > 0, weights, np.inf)]
+    # value shown with a reason = priority / scale: characteristics points lost (priority =
+    # points lost × weight, the total-score points it cost), model groups log-odds (× 10)
+    priority = np.subtract(best, points, out=np.empty(points.shape))  # C order: rows are contiguous for argmax
+    priority *= weights
+    scales = np.where(weights > 0, weights, np.inf)
     if model is not None:
         groups = _model_groups(model)
         member = np.zeros((len(model.groups), len(groups)))  # feature -> reason group, summed by one matmul
         member[np.arange(len(model.groups)), [groups.index(g) for g in model.groups]] = 1.0
-        parts.append(np.maximum(model.contributions @ member, 0.0) * POINTS_PER_LOGODDS)
-        scale.append(np.full(len(groups), POINTS_PER_LOGODDS))
-    priority = np.hstack(parts)
-    scales = np.concatenate(scale)
-    # the MAX_REASONS largest, descending; argmax takes the first of equals, so ties keep
-    # rule-file order (as a stable sort would) without sorting all ~60 columns of every row
-    k_max = min(MAX_REASONS, priority.shape[1])
-    rows = np.arange(n)
-    slots = np.full((n, MAX_REASONS), -1, dtype=np.int32)
-    out_values = np.zeros((n, MAX_REASONS))
+        priority = np.hstack([priority, np.maximum(model.contributions @ member, 0.0) * POINTS_PER_LOGODDS])
+        scales = np.concatenate([scales, np.full(len(groups), POINTS_PER_LOGODDS)])
+    slots, values = _top(priority, min(MAX_REASONS, priority.shape[1]))
+    slots = np.where(slots >= 0, slots + n_gates, -1)
+    values = np.where(slots >= 0, values / scales[np.maximum(slots - n_gates, 0)], 0.0)
+    with_gates = np.flatnonzero(gate_hits.any(axis=1))
+    if len(with_gates):
+        # gates outrank every score shortfall: each row's hit gates (file order) come first, its
+        # top shortfalls fill the slots left; a gate's value is 0
+        hits = gate_hits[with_gates]
+        counts = hits.sum(axis=1)
+        row, gate = np.nonzero(hits)  # row-major: each row's hit gates in file order
+        rank = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+        first = rank < MAX_REASONS
+        gate_slots = np.full((len(with_gates), MAX_REASONS), -1, dtype=np.int64)
+        gate_slots[row[first], rank[first]] = gate[first]
+        g = np.minimum(counts, MAX_REASONS)[:, None]
+        k = np.arange(MAX_REASONS)[None, :]
+        pick = np.where(k < g, k, MAX_REASONS + k - g)
+        both = np.hstack([gate_slots, slots[with_gates]])
+        slots[with_gates] = np.take_along_axis(both, pick, axis=1)
+        both_values = np.hstack([np.zeros_like(values[with_gates]), values[with_gates]])
+        values[with_gates] = np.take_along_axis(both_values, pick, axis=1)
+    return slots.astype(np.int32), values
+
+
+def _top(priority: np.ndarray, k_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column and value of each row's k_max largest entries above 1e-9, descending, -1 padded.
+
+    argmax takes the first of equals, so ties keep column order (as a stable sort would)
+    without sorting every column of every row. Masks `priority` in place."""
+    priority = np.ascontiguousarray(priority)  # no copy when it already is
+    n, m = priority.shape
+    flat = priority.reshape(-1)  # a view, so masking below updates priority
+    row_start = np.arange(n) * m
+    cols = np.full((n, MAX_REASONS), -1, dtype=np.int64)
+    values = np.zeros((n, MAX_REASONS))
     for k in range(k_max):
-        best_col = priority.argmax(axis=1)
-        top = priority[rows, best_col]
+        col = priority.argmax(axis=1)
+        at = row_start + col
+        top = flat[at]
         hit = top > 1e-9
-        slots[:, k] = np.where(hit, best_col, -1)
-        out_values[:, k] = np.where(hit, top / scales[best_col], 0.0)
-        priority[rows, best_col] = -np.inf  # priority is ours (hstack made it): mask in place
-    return slots, out_values
+        cols[:, k] = np.where(hit, col, -1)
+        values[:, k] = np.where(hit, top, 0.0)
+        flat[at] = -np.inf
+    return cols, values
 
 
-def _slot_codes(d: Decisions, slots: np.ndarray) -> np.ndarray:
-    """Reason codes of one reason column, vectorised over rows: one gather from a flat code table.
+def _slot_codes(
+    rs: RuleSet, gates: list[Gate], bins: np.ndarray, model: ModelOutput | None, slots: np.ndarray
+) -> np.ndarray:
+    """Reason codes of `slots` (n, MAX_REASONS), vectorised: one gather from a flat code table.
 
     Table layout: gate codes, then each characteristic's codes per bin (missing bin last), then
     model groups, then None (for "no reason")."""
-    n_gates, chars = len(d.gates), d.ruleset.characteristics
-    groups = _model_groups(d.model) if d.model is not None else []
-    table = [g.code for g in d.gates]
+    n_gates, chars = len(gates), rs.characteristics
+    groups = _model_groups(model) if model is not None else []
+    table = [g.code for g in gates]
     offsets = []
     for c in chars:
         offsets.append(len(table))
@@ -389,23 +422,21 @@ def _slot_codes(d: Decisions, slots: np.ndarray) -> np.ndarray:
     model_start = len(table)
     table.extend(groups)
     table.append(None)
-    codes = np.array(table, dtype=object)
-    n = len(slots)
-    index = np.full(n, len(table) - 1, dtype=np.int64)
+    index = np.full(slots.shape, len(table) - 1, dtype=np.int64)
     is_gate = (slots >= 0) & (slots < n_gates)
     index[is_gate] = slots[is_gate]
     j = slots - n_gates
     is_char = (j >= 0) & (j < len(chars))
     if is_char.any():
-        rows = np.flatnonzero(is_char)
-        jj = j[rows]
+        rows, cols = np.nonzero(is_char)
+        jj = j[rows, cols]
         n_codes = np.array([len(c.codes) for c in chars])
-        b = d.bins[rows, jj].astype(np.int64) % n_codes[jj]  # bin -1 (missing) is stored last
-        index[rows] = np.array(offsets)[jj] + b
+        b = bins[rows, jj].astype(np.int64) % n_codes[jj]  # bin -1 (missing) is stored last
+        index[rows, cols] = np.array(offsets)[jj] + b
     k = slots - n_gates - len(chars)
     is_model = (k >= 0) & (k < len(groups))
     index[is_model] = model_start + k[is_model]
-    return codes[index]
+    return np.array(table, dtype=object)[index]
 
 
 def _join_codes(codes: list[str], hits: np.ndarray) -> np.ndarray:
@@ -424,11 +455,24 @@ def _join_codes(codes: list[str], hits: np.ndarray) -> np.ndarray:
 
 
 def _valid_until(frame: pd.DataFrame, rs: RuleSet) -> pd.Series:
-    """as_of + N months, or earlier when a certificate or grade the score relied on expires."""
-    as_of = pd.to_datetime(frame["as_of"])
-    until = as_of + pd.DateOffset(months=rs.spec.valid_until.months)
+    """as_of + N months, or earlier when a certificate or grade the score relied on expires.
+
+    Calendar months as `pd.DateOffset(months=N)` counts them (Jan 31 + 1 month = Feb 28/29),
+    computed on numpy days; returned as an Arrow date column (values are `datetime.date`)
+    rather than building a Python date object per row."""
+    as_of = _days(frame["as_of"])
+    month = as_of.astype("datetime64[M]")
+    target = month + rs.spec.valid_until.months
+    first = target.astype("datetime64[D]")
+    month_len = (target + 1).astype("datetime64[D]") - first
+    until = first + np.minimum(as_of - month.astype("datetime64[D]"), month_len - 1)
     for name in rs.valid_until_fields:
-        date = pd.to_datetime(frame[name])
-        ends_sooner = date.notna() & (date >= as_of) & (date < until)
-        until = until.where(~ends_sooner, date)
-    return until.dt.date
+        date = _days(frame[name])
+        with np.errstate(invalid="ignore"):
+            ends_sooner = (date >= as_of) & (date < until)  # NaT compares false
+        until = np.where(ends_sooner, date, until)
+    return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(until, type=pa.date32(), from_pandas=True)))
+
+
+def _days(col: pd.Series) -> np.ndarray:
+    return pd.to_datetime(col).to_numpy().astype("datetime64[D]")

@@ -384,7 +384,7 @@ def test_full_width_characters_and_placeholders(tmp_path: Path) -> None:
     assert row["uscc"] == uscc(19)
     assert row["name"] == "自贡（沿滩）甲有限公司"  # names are kept as registered
     assert row["revenue_yuan_y1"] == 120_000
-    assert row["tax_credit_grade"] is None and pd.isna(row["tax_arrears_yuan"])
+    assert pd.isna(row["tax_credit_grade"]) and pd.isna(row["tax_arrears_yuan"])
 
 
 def test_gbk_csv_saved_by_chinese_excel_is_read(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from parkcredit.profile.frame import enum_column
 from parkcredit.profile.schema import FieldInfo
 
 __all__ = ["DERIVED", "ENERGY_BENCHMARK_TCE_PER_10K", "derive"]
@@ -108,14 +109,16 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
         ],
         ["LITTLE_GIANT", "PROV_SRDI_OR_HNTE", "INNOV_OR_TECH_SME"],
         default="NONE",
-    ).astype(object)
-    out[_CERT] = cert
+    )
+    enums = {_CERT: cert}
 
-    grade = f["safety_std_grade"]
-    expired = f["safety_std_valid_until"].notna() & (f["safety_std_valid_until"] < as_of)
-    out["safety_grade_in_force"] = grade.where(~expired | grade.isna(), "NONE").astype(object)
+    grade = f["safety_std_grade"].astype(object)
+    expired = (f["safety_std_valid_until"].notna() & (f["safety_std_valid_until"] < as_of)).to_numpy()
+    enums["safety_grade_in_force"] = np.where(expired & grade.notna().to_numpy(), "NONE", grade.to_numpy())
 
     derived = pd.DataFrame({k: np.asarray(v) for k, v in out.items()}, index=f.index)
+    for name, values in enums.items():
+        derived[name] = enum_column(values, DERIVED[name].choices).set_axis(f.index)
     for name, info in DERIVED.items():
         if info.kind == "float":
             derived[name] = derived[name].astype("float64").replace([np.inf, -np.inf], np.nan)

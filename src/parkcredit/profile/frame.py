@@ -1,7 +1,10 @@
 """Profiles as a pandas DataFrame: the one input shape of the decision function.
 
 Canonical column types (what the rule compiler and the model rely on):
-  str, enum  -> object arrays of Python str, None where missing
+  enum       -> pandas Categorical whose categories are the field's choices in declared order,
+                NaN where missing: one byte a cell, and the rules read its codes without
+                hashing a string (`rules.expr.Text`)
+  str        -> object arrays of Python str, None where missing
   int, float -> float64, NaN where missing (integers are exact below 2**53)
   bool       -> float64 1.0 / 0.0, NaN where missing
   date       -> datetime64, NaT where missing
@@ -23,7 +26,7 @@ import pandas as pd
 from parkcredit.profile.schema import FIELDS, Profile
 from parkcredit.profile.uscc import _WEIGHTS, ALPHABET, normalise
 
-__all__ = ["COLUMNS", "RowError", "coerce", "to_frame", "uscc_valid_mask"]
+__all__ = ["COLUMNS", "RowError", "coerce", "enum_column", "to_frame", "uscc_valid_mask"]
 
 COLUMNS: list[str] = list(FIELDS)
 _NONNEG = {
@@ -61,6 +64,8 @@ def to_frame(profiles: Iterable[Profile | Mapping[str, Any]]) -> pd.DataFrame:
         elif info.kind == "date":
             columns[name] = np.array([np.datetime64("NaT") if v is None else np.datetime64(v, "s") for v in values],
                                      dtype="datetime64[s]")  # fmt: skip
+        elif info.kind == "enum":
+            columns[name] = pd.Categorical(values, categories=info.choices)
         else:
             columns[name] = pd.Series(values, dtype=object)
     return pd.DataFrame(columns)
@@ -93,6 +98,11 @@ def _as_float(col: pd.Series) -> pd.Series:
         else v
     )
     return pd.to_numeric(mapped, errors="coerce").astype("float64")
+
+
+def enum_column(values: Any, choices: tuple[str, ...]) -> pd.Series:
+    """An enum column in its canonical form (values outside `choices` become missing)."""
+    return pd.Series(pd.Categorical(values, categories=choices))
 
 
 def _as_object(col: pd.Series) -> pd.Series:
@@ -141,7 +151,7 @@ def coerce(df: pd.DataFrame) -> tuple[pd.DataFrame, list[RowError]]:
         elif info.kind == "enum":
             val = _as_object(col.map(lambda v: v.strip().upper() if isinstance(v, str) else v))
             flag((val.notna() & ~val.isin(info.choices)).to_numpy(), name, f"must be one of {', '.join(info.choices)}")
-            out[name] = val
+            out[name] = enum_column(val, info.choices)
         else:
             out[name] = _as_object(col)
 

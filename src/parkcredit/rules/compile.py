@@ -126,7 +126,9 @@ class CompiledCharacteristic:
                 for i, allowed in enumerate(self.categories):
                     idx[np.isin(value, allowed)] = i
         else:
-            idx = np.select([c(ctx) for c in self.cases], np.arange(len(self.cases)), default=-1).astype(np.int16)
+            idx = np.full(n, -1, dtype=np.int16)
+            for i in range(len(self.cases) - 1, -1, -1):  # the first case that holds wins
+                np.copyto(idx, np.int16(i), where=self.cases[i](ctx))
         if self.missing is not None:
             missing = self.missing(ctx)
         else:
