@@ -30,10 +30,9 @@ from parkcredit.rules.expr import Context, Text
 
 __all__ = ["MAX_REASONS", "Decisions", "ModelOutput", "ScoringModel", "decide"]
 
-_STATUS = np.array(["NOT_APPLICABLE", "ELIGIBLE", "INELIGIBLE"], dtype=object)
-
 MAX_REASONS = 4
 POINTS_PER_LOGODDS = 10.0  # ranks a model contribution of 1 log-odds like 10 lost score points
+_STATUS = np.array(["NOT_APPLICABLE", "ELIGIBLE", "INELIGIBLE"], dtype=object)  # gathered by code
 
 
 @dataclass
