@@ -130,7 +130,7 @@ def enum_column(values: Any, choices: tuple[str, ...]) -> pd.Series:
     """An enum column in its canonical form (values outside `choices` become missing).
 
     A few values (the API's one profile) are coded with a dict: building a Categorical from
-    values costs ~0.2 ms a column whatever its length, ten times a one-row decision's budget."""
+    values costs ~0.2 ms a column however short it is, 2-3 ms over the enums of one profile."""
     dtype, index = _enum_dtype(tuple(choices))
     if len(values) <= 256:
         codes = np.array([index.get(v, -1) if isinstance(v, str) else -1 for v in values], dtype=np.int64)
