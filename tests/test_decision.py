@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from factories import E1, frame_of, profile
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from factories import E1, frame_of, profile
 from parkcredit.decision import canonical_json, decide
 from parkcredit.rules import RuleSet
 
@@ -109,7 +109,6 @@ def test_failed_precondition_is_not_applicable(chengxindai: RuleSet, overrides: 
 
 def test_individual_business_fits_xiaoweikuaidai(chengxindai: RuleSet) -> None:
     from factories import RULES
-
     from parkcredit.rules import load_ruleset
 
     rs = load_ruleset(RULES / "xiaoweikuaidai.yaml")

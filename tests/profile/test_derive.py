@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from factories import frame_of, profile
 
-from parkcredit.profile import DERIVED, COLUMNS, coerce, derive
+from factories import frame_of, profile
+from parkcredit.profile import COLUMNS, DERIVED, coerce, derive
 from parkcredit.synth import generate
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from parkcredit.profile.frame import enum_column
+from parkcredit.profile.frame import day_numbers, enum_column
 from parkcredit.profile.schema import FieldInfo
 
 __all__ = ["DERIVED", "ENERGY_BENCHMARK_TCE_PER_10K", "derive"]
@@ -63,14 +63,6 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.full(len(num), np.nan), where=ok)
 
 
-def _day_numbers(col: pd.Series) -> np.ndarray:
-    """Dates as float day numbers (NaN where missing): differences are whole days."""
-    days = pd.to_datetime(col).to_numpy().astype("datetime64[D]")
-    out = days.astype("int64").astype("float64")
-    out[np.isnat(days)] = np.nan
-    return out
-
-
 def _benchmark(code: str) -> float:
     return ENERGY_BENCHMARK_TCE_PER_10K.get(code[:3], _DEFAULT_BENCHMARK.get(code[:1], _FALLBACK_BENCHMARK))
 
@@ -90,13 +82,13 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
         col = f[name]
         return col.astype(object).where(col.notna(), None).to_numpy()
 
-    as_of = _day_numbers(f["as_of"])
+    as_of = day_numbers(f["as_of"])
     out: dict[str, np.ndarray] = {}
     uscc = text("uscc")
     out["entity_type"] = np.array([u[:2] if isinstance(u, str) else None for u in uscc], dtype=object)
     out["registration_region"] = np.array([u[2:8] if isinstance(u, str) else None for u in uscc], dtype=object)
-    out["years_in_operation"] = (as_of - _day_numbers(f["established_on"])) / 365.25
-    out["months_in_park"] = (as_of - _day_numbers(f["in_park_since"])) / 30.4375
+    out["years_in_operation"] = (as_of - day_numbers(f["established_on"])) / 365.25
+    out["months_in_park"] = (as_of - day_numbers(f["in_park_since"])) / 30.4375
     revenue = num("revenue_yuan_y1")
     out["revenue_growth"] = _ratio(revenue, num("revenue_yuan_y2")) - 1.0
     out["net_margin"] = _ratio(num("net_profit_yuan_y1"), revenue)
@@ -120,10 +112,10 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
 
     with np.errstate(invalid="ignore"):  # NaN (missing date) compares false
         srdi = text("srdi_level")
-        srdi_until = _day_numbers(f["srdi_valid_until"])
+        srdi_until = day_numbers(f["srdi_valid_until"])
         srdi_ok = (srdi != None) & (np.isnan(srdi_until) | (srdi_until >= as_of))  # noqa: E711 (elementwise)
-        hnte = _day_numbers(f["hnte_valid_until"]) >= as_of
-        safety_until = _day_numbers(f["safety_std_valid_until"])
+        hnte = day_numbers(f["hnte_valid_until"]) >= as_of
+        safety_until = day_numbers(f["safety_std_valid_until"])
         expired = safety_until < as_of
     cert = np.select(
         [

@@ -27,7 +27,7 @@ import pandas as pd
 from parkcredit.profile.schema import FIELDS, Profile
 from parkcredit.profile.uscc import _WEIGHTS, ALPHABET, normalise
 
-__all__ = ["COLUMNS", "RowError", "coerce", "enum_column", "to_frame", "uscc_valid_mask"]
+__all__ = ["COLUMNS", "RowError", "coerce", "day_numbers", "enum_column", "to_frame", "uscc_valid_mask"]
 
 COLUMNS: list[str] = list(FIELDS)
 _NONNEG = {
@@ -70,6 +70,14 @@ def to_frame(profiles: Iterable[Profile | Mapping[str, Any]]) -> pd.DataFrame:
         else:
             columns[name] = pd.Series(values, dtype=object)
     return pd.DataFrame(columns)
+
+
+def day_numbers(col: pd.Series) -> np.ndarray:
+    """A date column as float days since 1970-01-01, NaN where missing (differences are whole days)."""
+    days = pd.to_datetime(col).to_numpy().astype("datetime64[D]")
+    out = days.astype("int64").astype("float64")
+    out[np.isnat(days)] = np.nan
+    return out
 
 
 def uscc_valid_mask(codes: pd.Series) -> np.ndarray:

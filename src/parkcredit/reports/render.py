@@ -75,17 +75,25 @@ def _yuan(value: Any, lang: str = "zh") -> str:
     return f"{int(value):,} {translator(lang)('yuan')}"
 
 
-def environment() -> Environment:
-    """The Jinja2 environment of the report templates (autoescaped, strict about undefined names)."""
+def template_environment(folder: Path) -> Environment:
+    """A Jinja2 environment over `folder` as reports and web pages share it: autoescaped, strict
+    about undefined names, with the input-value filter and the industry and department labels."""
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES)),
+        loader=FileSystemLoader(str(folder)),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.globals.update(industry_label=industry_label, dept_en=DEPT_EN)
-    env.filters.update(value=fmt_value, yuan=_yuan)
+    env.filters.update(value=fmt_value)
+    return env
+
+
+def environment() -> Environment:
+    """The Jinja2 environment of the report templates."""
+    env = template_environment(TEMPLATES)
+    env.filters.update(yuan=_yuan)
     return env
 
 

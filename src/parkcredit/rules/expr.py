@@ -34,6 +34,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from parkcredit.profile.frame import day_numbers
+
 __all__ = ["Compiled", "Context", "ExprError", "Text", "Type", "compile_expr"]
 
 Kind = Literal["num", "bool", "str", "date"]
@@ -113,11 +115,8 @@ class Context:
         if hit is not None:
             return hit  # type: ignore[no-any-return]
         col = self.frame[name]
-        if self.types[name].kind == "date":
-            arr = _date_days(col)
-        else:
-            arr = col.to_numpy(dtype="float64", na_value=np.nan)
-        self._cache[name] = arr
+        date = self.types[name].kind == "date"
+        arr = self._cache[name] = day_numbers(col) if date else col.to_numpy(dtype="float64", na_value=np.nan)
         return arr
 
     def text(self, name: str) -> Text:
@@ -133,14 +132,6 @@ class Context:
     @property
     def as_of_days(self) -> np.ndarray:
         return self["as_of"]
-
-
-def _date_days(col: pd.Series) -> np.ndarray:
-    """Dates as float days since 1970-01-01, NaN where missing."""
-    values = pd.to_datetime(col).to_numpy(dtype="datetime64[s]")
-    out = values.astype("int64").astype("float64") / 86400.0
-    out[np.isnat(values)] = np.nan
-    return out
 
 
 Fn = Callable[[Context], Any]

@@ -15,10 +15,9 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from parkcredit.reports.i18n import DEPT_EN, LANGS, industry_label, translator
-from parkcredit.reports.render import fmt_value
+from parkcredit.reports.i18n import LANGS, translator
+from parkcredit.reports.render import template_environment
 from parkcredit.service.auth import Caller
 from parkcredit.web.auth import LANG_COOKIE, LoginRequired, PageForbidden, csrf_token
 
@@ -45,15 +44,9 @@ def _when(v: Any) -> str:
     return "—" if v is None else str(v)
 
 
-_ENV = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters.update(yuan=_yuan, when=_when, value=fmt_value)
-_ENV.globals.update(industry_label=industry_label, dept_en=DEPT_EN, quote=quote)
+_ENV = template_environment(TEMPLATES)
+_ENV.filters.update(yuan=_yuan, when=_when)
+_ENV.globals.update(quote=quote)
 
 
 def request_lang(request: Request) -> str:
