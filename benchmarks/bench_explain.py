@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from parkcredit.decision import decide
-from parkcredit.model.registry import load_model_dir
+from parkcredit.model.runtime import load_model_dir
 from parkcredit.profile import COLUMNS, coerce, derive
 from parkcredit.settings import get_settings
 from parkcredit.synth import generate

@@ -38,7 +38,7 @@ def _in_process(path: Path, model_dir: Path | None) -> float:
 
     model = None
     if model_dir is not None:
-        from parkcredit.model.registry import load_model_dir
+        from parkcredit.model.runtime import load_model_dir
 
         model, _, _ = load_model_dir(model_dir)
     ruleset = load_product("chengxindai")

@@ -224,7 +224,7 @@ def rules_show(product: Annotated[str, typer.Argument(help="product code")]) -> 
 @rules_app.command("schema")
 def rules_schema(out: Annotated[Path | None, typer.Option(help="write here instead of stdout")] = None) -> None:
     """Print the JSON Schema of the rule-set format (scoring_rules/schema.json is this output)."""
-    from parkcredit.rules.model import RuleSetSpec
+    from parkcredit.rules.spec import RuleSetSpec
 
     text = json.dumps(RuleSetSpec.model_json_schema(), ensure_ascii=False, indent=2) + "\n"
     if out:

@@ -80,7 +80,7 @@ def _read_model_files(model_dir: Path) -> tuple[dict[str, bytes], str]:
 
 def _load_model_files(files: dict[str, bytes]) -> ScoringModel:
     """Write the model directory's files to a private temporary folder, load it, remove the folder."""
-    from parkcredit.model.registry import load_model_dir
+    from parkcredit.model.runtime import load_model_dir
 
     folder = Path(tempfile.mkdtemp(prefix="parkcredit-model-"))
     try:
@@ -96,9 +96,9 @@ def _load_model_files(files: dict[str, bytes]) -> ScoringModel:
 
 # the modules a decision runs through: executors must run the same source as the driver
 _DECISION_MODULES = (
-    "parkcredit.decision", "parkcredit.rules.compile", "parkcredit.rules.expr", "parkcredit.rules.model",
+    "parkcredit.decision", "parkcredit.rules.compile", "parkcredit.rules.expr", "parkcredit.rules.spec",
     "parkcredit.profile.frame", "parkcredit.profile.derive", "parkcredit.profile.schema", "parkcredit.spark",
-    "parkcredit.model.features", "parkcredit.model.explain", "parkcredit.model.registry", "parkcredit.model.calibrate",
+    "parkcredit.model.features", "parkcredit.model.explain", "parkcredit.model.runtime", "parkcredit.model.calibrate",
 )  # fmt: skip
 
 

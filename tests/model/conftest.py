@@ -35,7 +35,7 @@ def trained(small_spec, park_table):
 @pytest.fixture(scope="session")
 def model_dir(trained, tmp_path_factory) -> Path:
     from parkcredit.model.card import model_card
-    from parkcredit.model.registry import save_model_dir
+    from parkcredit.model.runtime import save_model_dir
     from parkcredit.settings import get_settings
 
     out = tmp_path_factory.mktemp("model") / "default"
@@ -46,7 +46,7 @@ def model_dir(trained, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def park_model(model_dir):
-    from parkcredit.model.registry import load_model_dir
+    from parkcredit.model.runtime import load_model_dir
 
     model, _, _ = load_model_dir(model_dir)
     return model

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from parkcredit.decision import decide
-from parkcredit.model.registry import load_default_model
+from parkcredit.model.runtime import load_default_model
 from parkcredit.settings import Settings
 
 
@@ -80,7 +80,7 @@ def _status_after(model_dir: Path, tmp_path: Path, damage, caplog) -> dict:
     broken = tmp_path / "broken"
     shutil.copytree(model_dir, broken)
     damage(broken)
-    with caplog.at_level(logging.WARNING, logger="parkcredit.model.registry"):
+    with caplog.at_level(logging.WARNING, logger="parkcredit.model.runtime"):
         model, status = load_default_model(Settings(model_dir=broken))
     assert model is None
     assert status["status"].startswith("unavailable: ")
@@ -123,7 +123,7 @@ def test_edited_booster_is_detected_by_the_version_hash(model_dir, tmp_path, cap
 def test_mlflow_pyfunc_runs_the_whole_decision(model_dir, park_table) -> None:
     import mlflow.pyfunc
 
-    from parkcredit.model.registry import _as_strings
+    from parkcredit.model.runtime import _as_strings
     from parkcredit.profile import COLUMNS
 
     pyfunc = mlflow.pyfunc.load_model(str(model_dir))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from parkcredit.rules import RuleSetError, load_ruleset, parse_ruleset
-from parkcredit.rules.model import RuleSetSpec
+from parkcredit.rules.spec import RuleSetSpec
 
 RULES = Path(__file__).resolve().parents[2] / "scoring_rules"
 

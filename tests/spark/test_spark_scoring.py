@@ -92,7 +92,7 @@ def _check_summary(out: pd.DataFrame, decisions: object) -> None:
 def test_model_decisions_and_full_records_equal_single_process_decide(
     spark, park: pd.DataFrame, park_path: str
 ) -> None:  # type: ignore[no-untyped-def]
-    from parkcredit.model.registry import load_model_dir
+    from parkcredit.model.runtime import load_model_dir
 
     scorer = SparkScorer(spark, "chengxindai", model_dir=MODEL_DIR, records=True)
     out = scorer.score(spark.read.parquet(park_path)).toArrow().to_pandas()

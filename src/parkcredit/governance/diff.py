@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from parkcredit.rules.model import RuleSetSpec
+from parkcredit.rules.spec import RuleSetSpec
 
 __all__ = ["AREAS", "Change", "diff_rulesets", "render"]
 

@@ -73,7 +73,7 @@ def run_training(
 
         from parkcredit.model.card import model_card
         from parkcredit.model.card import plots as draw
-        from parkcredit.model.registry import log_run, model_version, save_model_dir
+        from parkcredit.model.runtime import log_run, model_version, save_model_dir
 
         version = model_version(result.spec, result.booster.model_to_string())
         cmd = command or "parkcredit " + " ".join(shlex.quote(a) for a in sys.argv[1:])
@@ -134,7 +134,7 @@ def register(app: typer.Typer) -> None:
     @app.command("model-path")
     def model_path() -> None:
         """Print the configured model directory and whether it loads (status, version)."""
-        from parkcredit.model.registry import load_default_model
+        from parkcredit.model.runtime import load_default_model
         from parkcredit.settings import get_settings
 
         settings = get_settings()
@@ -151,7 +151,7 @@ def register(app: typer.Typer) -> None:
         from parkcredit.catalog import load_product
         from parkcredit.cli import read_profiles
         from parkcredit.decision import decide
-        from parkcredit.model.registry import load_default_model
+        from parkcredit.model.runtime import load_default_model
 
         frame, _, _ = read_profiles(input)
         model, status = load_default_model()

@@ -35,7 +35,7 @@ class DecisionModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context):  # type: ignore[no-untyped-def]
         import pathlib
 
-        from parkcredit.model.registry import load_model_dir
+        from parkcredit.model.runtime import load_model_dir
 
         # the artifacts sit in <model>/artifacts/; load_model_dir reads them through the manifest
         root = pathlib.Path(context.artifacts["booster"]).parent.parent

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from parkcredit.profile.derive import DERIVED
 from parkcredit.profile.schema import FIELDS, FieldInfo
 from parkcredit.rules.expr import BOOL, NUM, Compiled, Context, ExprError, Text, Type, compile_expr, isna
-from parkcredit.rules.model import Bin, Case, Category, Characteristic, RuleSetSpec
+from parkcredit.rules.spec import Bin, Case, Category, Characteristic, RuleSetSpec
 
 __all__ = ["CompiledCharacteristic", "RuleSet", "RuleSetError", "field_types", "load_ruleset", "parse_ruleset"]
 

@@ -35,7 +35,7 @@ def load_model(settings: Settings) -> tuple[Any, dict[str, Any]]:
     if not settings.model_enabled:
         return None, {"status": "disabled", "reason": "PARKCREDIT_MODEL_ENABLED is false"}
     try:
-        from parkcredit.model.registry import load_default_model
+        from parkcredit.model.runtime import load_default_model
     except ImportError as exc:
         return None, {"status": "unavailable", "reason": f"model package not installed: {exc}"}
     try:
