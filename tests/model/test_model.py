@@ -88,13 +88,28 @@ def _status_after(model_dir: Path, tmp_path: Path, damage, caplog) -> dict:
     return status
 
 
-def test_corrupt_booster_falls_back_to_rules(model_dir, tmp_path, caplog, park_frame, chengxindai) -> None:
-    def corrupt(p: Path) -> None:
-        (p / "artifacts" / "booster.txt").write_text("tree\nnot a model\n", encoding="utf-8")
+def test_corrupt_booster_falls_back_to_rules(tmp_path, caplog) -> None:
+    """A copy of the bundled model decides the golden model records; the same copy with a booster
+    that is not a model is refused by the version hash, the status says so, and deciding with
+    what the loader returned gives exactly the golden rules-only records (tests/golden/)."""
+    from golden.regenerate import MODEL, decide_lines, golden_path, load_cases, render, ruleset
 
-    _status_after(model_dir, tmp_path, corrupt, caplog)
-    d = decide(park_frame.head(3), chengxindai, None)
-    assert d.record(0)["model"]["version"] is None and d.summary["pd"].isna().all()
+    profiles, rs = [p for _, p in load_cases()], ruleset("chengxindai")
+    copy = tmp_path / "default"
+    shutil.copytree(MODEL, copy)
+    model, status = load_default_model(Settings(model_dir=copy))
+    assert model is not None and status["status"] == "ok"  # the control: the copy itself is fine
+    assert render(decide_lines(profiles, rs, model)) == golden_path("chengxindai", "model").read_bytes()
+
+    (copy / "artifacts" / "booster.txt").write_text("tree\nnot a model\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="parkcredit.model.runtime"):
+        model, status = load_default_model(Settings(model_dir=copy))
+    assert model is None and status["version"] is None
+    assert status["status"] == (
+        "unavailable: ValueError: booster or spec changed since the model was saved (version hash mismatch)"
+    )
+    assert any("rules alone" in r.message and "version hash mismatch" in r.message for r in caplog.records)
+    assert render(decide_lines(profiles, rs, model)) == golden_path("chengxindai", "rules").read_bytes()
 
 
 def test_missing_model_dir_falls_back(tmp_path, caplog) -> None:
