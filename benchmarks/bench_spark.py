@@ -25,9 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from parkcredit.settings import PROJECT_ROOT
-
 CLI = Path(sys.executable).with_name("parkcredit")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _in_process(path: Path, model_dir: Path | None) -> float:
@@ -56,7 +55,7 @@ def main() -> None:
     ap.add_argument("--model", action="store_true", help="decide with the bundled model (models/default)")
     ap.add_argument("--batch-rows", type=int, default=20_000, help="spark.sql.execution.arrow.maxRecordsPerBatch")
     args = ap.parse_args()
-    model_dir = PROJECT_ROOT / "models" / "default" if args.model else None
+    model_dir = ROOT / "models" / "default" if args.model else None
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
 
     with tempfile.TemporaryDirectory(prefix="bench-spark-") as tmp:

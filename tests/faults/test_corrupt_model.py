@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 import serverproc
 from dbsupport import PEPPER, good_profile, make_uscc
 from parkcredit.service.app import create_app
-from parkcredit.settings import PROJECT_ROOT, Settings
+from parkcredit.settings import Settings
 from parkcredit.store import keys as keystore
 from parkcredit.store import testing
 from parkcredit.store.db import make_engine, make_sessionmaker, write_session
 
-MODEL = PROJECT_ROOT / "models" / "default"
+MODEL = Path(__file__).resolve().parents[2] / "models" / "default"
 
 
 def _committee(url: str) -> dict[str, str]:

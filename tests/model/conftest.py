@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from parkcredit.settings import PROJECT_ROOT
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
 def small_spec():
     from parkcredit.model.spec import load_spec
 
-    spec = load_spec(PROJECT_ROOT / "models" / "spec.yaml")
+    spec = load_spec(ROOT / "models" / "spec.yaml")
     return spec.model_copy(update={"params": {**spec.params, "n_estimators": 60, "learning_rate": 0.1}})
 
 

@@ -21,15 +21,14 @@ if os.environ.get("CI") is None:
 if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
     pytest.skip("no Java runtime for Spark", allow_module_level=True)
 
-from factories import RULES  # noqa: E402
+from factories import ROOT, RULES  # noqa: E402
 from parkcredit.decision import canonical_json, decide  # noqa: E402
 from parkcredit.profile import COLUMNS, coerce  # noqa: E402
 from parkcredit.rules import RuleSetError, load_ruleset  # noqa: E402
-from parkcredit.settings import PROJECT_ROOT  # noqa: E402
 from parkcredit.spark import REJECTED, SparkScorer, local_session, score_pandas  # noqa: E402
 from parkcredit.synth import generate  # noqa: E402
 
-MODEL_DIR = PROJECT_ROOT / "models" / "default"
+MODEL_DIR = ROOT / "models" / "default"
 PARTITIONS = 8
 
 

@@ -54,9 +54,9 @@ def run_training(
     ruleset, ruleset_path = None, None
     if is_profile:
         from parkcredit.catalog import load_product
-        from parkcredit.settings import PROJECT_ROOT, get_settings
+        from parkcredit.settings import BUNDLED, get_settings
 
-        spec = load_spec(spec_path or PROJECT_ROOT / "models" / "spec.yaml")
+        spec = load_spec(spec_path or BUNDLED / "models" / "spec.yaml")
         ruleset = load_product(product)
         ruleset_path = Path(get_settings().rules_dir) / f"{product}.yaml"
     elif spec_path is not None:
@@ -80,7 +80,8 @@ def run_training(
         card = model_card(result, data=source, command=cmd, version=version)
         with tempfile.TemporaryDirectory() as tmp:
             model_dir = out or Path(tmp) / "model"
-            save_model_dir(result, model_dir, ruleset_path=ruleset_path, card=card)
+            # resolved: the checkout's models/default is a symlink into the package, rmtree refuses symlinks
+            save_model_dir(result, model_dir.resolve(), ruleset_path=ruleset_path, card=card)
             report["model_dir"] = str(model_dir) if out else None
             report["version"] = version
             echo(f"model {version} written to {model_dir}" if out else f"model {version} built")
