@@ -111,7 +111,7 @@ from pandas.arrays import IntegerArray
 from parkcredit.profile.derive import ENERGY_BENCHMARK_TCE_PER_10K
 from parkcredit.profile.frame import COLUMNS
 from parkcredit.profile.schema import FIELDS
-from parkcredit.profile.uscc import ALPHABET
+from parkcredit.profile.uscc import ALPHABET, ASCII_VALUE, ORG_ASCII_VALUE, check_values, org_check_ascii
 
 __all__ = ["DEFAULT_COLUMN", "INDUSTRIES", "INTERCEPT", "Industry", "generate"]
 
@@ -210,8 +210,6 @@ _GIVEN = np.array(list("伟芳娜敏静丽强磊军洋勇艳杰涛明超秀霞�
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _USCC_CHARS = np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)  # 31 chars, values 0..30
-_USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int64)
-_ORG_WEIGHTS = np.array([3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
 
 # Internally a column is a numpy array: float64 with NaN for int, float and bool fields;
 # datetime64[D] with NaT for dates; int16 codes into `_labels(name)` with -1 for enums and the
@@ -234,17 +232,6 @@ def _code(name: str, label: str) -> int:
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
     return out
-
-
-def _lut(chars: str) -> np.ndarray:
-    table = np.full(256, -1, dtype=np.int64)
-    for value, ch in enumerate(chars):
-        table[ord(ch)] = value
-    return table
-
-
-_USCC_VALUE = _lut(ALPHABET)
-_ORG_VALUE = _lut("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")  # GB 11714 value table
 
 
 def _cat(*parts: np.ndarray) -> np.ndarray:
@@ -776,14 +763,12 @@ def _uscc(rng: np.random.Generator, region: np.ndarray, body: np.ndarray) -> np.
     while True:
         key = region.astype(np.int64)
         for j in range(8):
-            key = key * 36 + _ORG_VALUE[body[:, j]]
+            key = key * 36 + ORG_ASCII_VALUE[body[:, j]]
         dup = pd.Series(key).duplicated().to_numpy()
         if not dup.any():
             break
         body[dup] = _uscc_bodies(rng, legacy[dup])
-    org_total = (_ORG_VALUE[body] * _ORG_WEIGHTS).sum(axis=1)
-    c9 = 11 - org_total % 11  # 1..11; 10 -> 'X', 11 -> '0'
-    org_check = np.where(c9 == 10, ord("X"), np.where(c9 == 11, ord("0"), c9 + ord("0")))
+    org_check = org_check_ascii(ORG_ASCII_VALUE[body])
     region_chars = np.frombuffer("".join(_REGIONS).encode("ascii"), dtype=np.uint8).reshape(len(_REGIONS), 6)
     codes = np.empty((n, 18), dtype=np.uint8)
     codes[:, 0] = ord("9")
@@ -791,8 +776,7 @@ def _uscc(rng: np.random.Generator, region: np.ndarray, body: np.ndarray) -> np.
     codes[:, 2:8] = region_chars[region]
     codes[:, 8:16] = body
     codes[:, 16] = org_check
-    total = (_USCC_VALUE[codes[:, :17]] * _USCC_WEIGHTS).sum(axis=1)
-    codes[:, 17] = _USCC_CHARS[(31 - total % 31) % 31]
+    codes[:, 17] = _USCC_CHARS[check_values(ASCII_VALUE[codes[:, :17]])]
     return np.ascontiguousarray(codes).view("S18").ravel()
 
 

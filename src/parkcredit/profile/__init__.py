@@ -6,6 +6,16 @@ from parkcredit.profile.schema import FIELDS, FieldInfo, Profile
 from parkcredit.profile.uscc import Uscc, UsccError, parse_uscc
 
 __all__ = [
-    "COLUMNS", "DERIVED", "FIELDS", "FieldInfo", "Profile", "RowError", "Uscc", "UsccError",
-    "coerce", "derive", "parse_uscc", "to_frame",
+    "COLUMNS",
+    "DERIVED",
+    "FIELDS",
+    "FieldInfo",
+    "Profile",
+    "RowError",
+    "Uscc",
+    "UsccError",
+    "coerce",
+    "derive",
+    "parse_uscc",
+    "to_frame",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from parkcredit.profile.frame import day_numbers, enum_column
-from parkcredit.profile.schema import FieldInfo
+from parkcredit.profile.schema import FieldInfo, FieldKind
 
 __all__ = ["DERIVED", "ENERGY_BENCHMARK_TCE_PER_10K", "derive"]
 
@@ -29,29 +29,36 @@ _FALLBACK_BENCHMARK = 0.02
 
 _CERT = "certification"  # best valid certificate
 
+
+def _d(name: str, kind: FieldKind, zh: str, en: str, dept: str, unit: str | None = None,
+       choices: tuple[str, ...] = ()) -> FieldInfo:  # fmt: skip
+    return FieldInfo(name, kind, zh, en, dept, unit, choices=choices, derived=True)
+
+
 DERIVED: dict[str, FieldInfo] = {
     f.name: f
     for f in [
-        FieldInfo("entity_type", "str", "主体类型", "USCC positions 1-2 (91 = enterprise)", "市场监管", derived=True),
-        FieldInfo("registration_region", "str", "登记地区", "USCC positions 3-8 (GB/T 2260)", "市场监管", derived=True),
-        FieldInfo("years_in_operation", "float", "经营年限", "years since establishment", "市场监管", "years", derived=True),
-        FieldInfo("months_in_park", "float", "入园月数", "months since entering the park", "园区", "months", derived=True),
-        FieldInfo("revenue_growth", "float", "营收增长率", "revenue growth y/y", "税务", "ratio", derived=True),
-        FieldInfo("net_margin", "float", "净利率", "net profit / revenue", "税务", "ratio", derived=True),
-        FieldInfo("debt_ratio", "float", "资产负债率", "liabilities / assets", "税务", "ratio", derived=True),
-        FieldInfo("rd_intensity", "float", "研发强度", "R&D expense / revenue", "税务", "ratio", derived=True),
-        FieldInfo("avg_tax_2y", "float", "近两年平均纳税", "average annual tax, last two years", "税务", "yuan", derived=True),
-        FieldInfo("tax_per_mu", "float", "亩均税收", "tax paid per 亩", "园区", "yuan/亩", derived=True),
-        FieldInfo("revenue_per_mu", "float", "亩均营收", "revenue per 亩", "园区", "yuan/亩", derived=True),
-        FieldInfo("energy_per_10k_revenue", "float", "单位营收能耗", "energy per 10,000 yuan revenue", "经信", "tce/万元", derived=True),
-        FieldInfo("energy_vs_benchmark", "float", "能耗/行业基准", "energy intensity / industry benchmark", "经信", "ratio", derived=True),
-        FieldInfo("headcount_growth", "float", "参保人数增长率", "insured headcount growth y/y", "人社", "ratio", derived=True),
-        FieldInfo("enforcement_open_ratio", "float", "未结执行/营收", "open enforcement / revenue", "法院", "ratio", derived=True),
-        FieldInfo("arrears_months_now", "float", "当前欠费月数", "longest current arrears (utilities, rent, social insurance)", "园区", "months", derived=True),
-        FieldInfo(_CERT, "enum", "资质认定", "best valid certification", "科技", derived=True,
-                  choices=("LITTLE_GIANT", "PROV_SRDI_OR_HNTE", "INNOV_OR_TECH_SME", "NONE")),
-        FieldInfo("safety_grade_in_force", "enum", "有效安全标准化等级", "safety grade, NONE once expired", "应急管理",
-                  derived=True, choices=("L1", "L2", "L3", "NONE")),
+        _d("entity_type", "str", "主体类型", "USCC positions 1-2 (91 = enterprise)", "市场监管"),
+        _d("registration_region", "str", "登记地区", "USCC positions 3-8 (GB/T 2260)", "市场监管"),
+        _d("years_in_operation", "float", "经营年限", "years since establishment", "市场监管", "years"),
+        _d("months_in_park", "float", "入园月数", "months since entering the park", "园区", "months"),
+        _d("revenue_growth", "float", "营收增长率", "revenue growth y/y", "税务", "ratio"),
+        _d("net_margin", "float", "净利率", "net profit / revenue", "税务", "ratio"),
+        _d("debt_ratio", "float", "资产负债率", "liabilities / assets", "税务", "ratio"),
+        _d("rd_intensity", "float", "研发强度", "R&D expense / revenue", "税务", "ratio"),
+        _d("avg_tax_2y", "float", "近两年平均纳税", "average annual tax, last two years", "税务", "yuan"),
+        _d("tax_per_mu", "float", "亩均税收", "tax paid per 亩", "园区", "yuan/亩"),
+        _d("revenue_per_mu", "float", "亩均营收", "revenue per 亩", "园区", "yuan/亩"),
+        _d("energy_per_10k_revenue", "float", "单位营收能耗", "energy per 10,000 yuan revenue", "经信", "tce/万元"),
+        _d("energy_vs_benchmark", "float", "能耗/行业基准", "energy intensity / industry benchmark", "经信", "ratio"),
+        _d("headcount_growth", "float", "参保人数增长率", "insured headcount growth y/y", "人社", "ratio"),
+        _d("enforcement_open_ratio", "float", "未结执行/营收", "open enforcement / revenue", "法院", "ratio"),
+        _d("arrears_months_now", "float", "当前欠费月数",
+           "longest current arrears (utilities, rent, social insurance)", "园区", "months"),
+        _d(_CERT, "enum", "资质认定", "best valid certification", "科技",
+           choices=("LITTLE_GIANT", "PROV_SRDI_OR_HNTE", "INNOV_OR_TECH_SME", "NONE")),
+        _d("safety_grade_in_force", "enum", "有效安全标准化等级", "safety grade, NONE once expired", "应急管理",
+           choices=("L1", "L2", "L3", "NONE")),
     ]
 }  # fmt: skip
 
@@ -60,7 +67,8 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den, NaN where den is missing or not positive (never inf)."""
     with np.errstate(invalid="ignore"):
         ok = den > 0
-    return np.divide(num, den, out=np.full(len(num), np.nan), where=ok)
+    out: np.ndarray = np.divide(num, den, out=np.full(len(num), np.nan), where=ok)
+    return out
 
 
 def _benchmark(code: str) -> float:

@@ -25,15 +25,13 @@ import numpy as np
 import pandas as pd
 
 from parkcredit.profile.schema import FIELDS, Profile
-from parkcredit.profile.uscc import _WEIGHTS, ALPHABET, normalise
+from parkcredit.profile.uscc import ASCII_VALUE, check_values, normalise
 
 __all__ = ["COLUMNS", "RowError", "coerce", "day_numbers", "enum_column", "to_frame", "uscc_valid_mask"]
 
 COLUMNS: list[str] = list(FIELDS)
 _NONNEG = {
-    name
-    for name, field in Profile.model_fields.items()
-    if any(getattr(m, "ge", None) == 0 for m in field.metadata)
+    name for name, field in Profile.model_fields.items() if any(getattr(m, "ge", None) == 0 for m in field.metadata)
 }
 _BOUNDS = {"hazard_rectification_rate": (0.0, 1.0)}
 
@@ -87,14 +85,10 @@ def uscc_valid_mask(codes: pd.Series) -> np.ndarray:
     arr = text.to_numpy().astype("U18")
     raw = np.frombuffer(np.char.encode(np.where(ok, arr, "0" * 18), "ascii", "replace"), dtype=np.uint8)
     raw = raw.reshape(len(arr), 18) if len(arr) else raw.reshape(0, 18)
-    lut = np.full(256, -1, dtype=np.int64)
-    for i, ch in enumerate(ALPHABET):
-        lut[ord(ch)] = i
-    vals = lut[raw]
+    vals = ASCII_VALUE[raw]
     ok &= (vals >= 0).all(axis=1)
     ok &= ((raw[:, 2:8] >= ord("0")) & (raw[:, 2:8] <= ord("9"))).all(axis=1)
-    total = (np.clip(vals[:, :17], 0, None) * np.array(_WEIGHTS)).sum(axis=1)
-    ok &= vals[:, 17] == (31 - total % 31) % 31
+    ok &= vals[:, 17] == check_values(np.clip(vals[:, :17], 0, None))
     return ok
 
 
@@ -143,7 +137,8 @@ def enum_column(values: Any, choices: tuple[str, ...]) -> pd.Series:
     if len(values) <= 256:
         codes = np.array([index.get(v, -1) if isinstance(v, str) else -1 for v in values], dtype=np.int64)
     else:
-        codes = dtype.categories.get_indexer(np.asarray(values, dtype=object))  # -1: missing or not a choice
+        # -1: missing or not a choice; pandas takes any list-like target, pandas-stubs narrow it to Index
+        codes = dtype.categories.get_indexer(np.asarray(values, dtype=object))  # type: ignore[arg-type]
     return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype, validate=False))
 
 

@@ -129,7 +129,7 @@ def F(zh: str, en: str, dept: Dept, unit: str | None = None, *, pii: bool = Fals
 
 
 Yuan = int
-NonNeg = {"ge": 0}
+NonNeg: dict[str, Any] = {"ge": 0}  # Any: unpacked into F(**kw)
 
 
 class Profile(BaseModel):
@@ -172,7 +172,9 @@ class Profile(BaseModel):
     ss_insured_headcount_prev: int | None = F(
         "参保人数(上年同期)", "insured headcount a year earlier", "人社", "persons", **NonNeg
     )
-    ss_arrears_months: int | None = F("社保欠缴月数", "months of social insurance currently in arrears", "人社", "months", **NonNeg)
+    ss_arrears_months: int | None = F(
+        "社保欠缴月数", "months of social insurance currently in arrears", "人社", "months", **NonNeg
+    )
 
     # -- environment (生态环境)
     env_credit_level: EnvCreditLevel | None = F("环境信用等级", "enterprise environmental credit level", "生态环境")
@@ -180,7 +182,9 @@ class Profile(BaseModel):
     env_credit_year: int | None = F("环境信用评价年度", "year of the environmental credit level", "生态环境")
     eia_status: EiaStatus | None = F("环评状态", "environmental impact assessment status", "生态环境")
     discharge_permit: DischargePermit | None = F("排污许可", "pollutant discharge permit", "生态环境")
-    env_penalties_36m: int | None = F("环境处罚次数(36个月)", "environmental penalties in 36 months", "生态环境", **NonNeg)
+    env_penalties_36m: int | None = F(
+        "环境处罚次数(36个月)", "environmental penalties in 36 months", "生态环境", **NonNeg
+    )
     env_penalty_max_yuan_36m: Yuan | None = F(
         "环境处罚最高金额(36个月)", "largest environmental fine in 36 months", "生态环境", "yuan", **NonNeg
     )
@@ -200,19 +204,31 @@ class Profile(BaseModel):
     accident_serious_last_on: dt.date | None = F(
         "最近较大及以上事故日期", "date of the last 较大-or-worse accident", "应急管理"
     )
-    safety_dishonest_list: bool | None = F("安全生产严重失信名单", "on the work-safety serious dishonesty list", "应急管理")
-    safety_penalties_36m: int | None = F("安全处罚次数(36个月)", "work-safety penalties in 36 months", "应急管理", **NonNeg)
+    safety_dishonest_list: bool | None = F(
+        "安全生产严重失信名单", "on the work-safety serious dishonesty list", "应急管理"
+    )
+    safety_penalties_36m: int | None = F(
+        "安全处罚次数(36个月)", "work-safety penalties in 36 months", "应急管理", **NonNeg
+    )
     major_hazards_open: int | None = F("未整改重大隐患数", "open major accident hazards", "应急管理", **NonNeg)
-    major_hazards_overdue: int | None = F("逾期未整改重大隐患数", "open major hazards past deadline", "应急管理", **NonNeg)
-    hazard_rectification_rate: float | None = F("隐患整改率", "hazard rectification rate", "应急管理", "ratio", ge=0, le=1)
+    major_hazards_overdue: int | None = F(
+        "逾期未整改重大隐患数", "open major hazards past deadline", "应急管理", **NonNeg
+    )
+    hazard_rectification_rate: float | None = F(
+        "隐患整改率", "hazard rectification rate", "应急管理", "ratio", ge=0, le=1
+    )
 
     # -- courts, market regulation, other penalties
-    dishonest_debtor_enterprise: bool | None = F("失信被执行人(企业)", "enterprise on the dishonest judgment-debtor list", "法院")
+    dishonest_debtor_enterprise: bool | None = F(
+        "失信被执行人(企业)", "enterprise on the dishonest judgment-debtor list", "法院"
+    )
     dishonest_debtor_legal_rep: bool | None = F(
         "失信被执行人(法定代表人)", "legal representative on the dishonest judgment-debtor list", "法院"
     )
     enforcement_open_yuan: Yuan | None = F("未结被执行金额", "open enforcement amount", "法院", "yuan", **NonNeg)
-    enforcement_closed_36m: int | None = F("已结执行案件数(36个月)", "closed enforcement cases in 36 months", "法院", **NonNeg)
+    enforcement_closed_36m: int | None = F(
+        "已结执行案件数(36个月)", "closed enforcement cases in 36 months", "法院", **NonNeg
+    )
     consumption_restricted: bool | None = F("限制高消费", "high-consumption restriction order", "法院")
     abnormal_operation_list: bool | None = F("经营异常名录", "on the abnormal-operation list", "市场监管")
     serious_illegal_list: bool | None = F("严重违法失信名单", "on the serious illegal and dishonest list", "市场监管")
@@ -231,18 +247,30 @@ class Profile(BaseModel):
     invention_patents: int | None = F("发明专利数", "invention patents held", "科技", **NonNeg)
     mu_efficiency_class: MuClass | None = F("亩均效益等级", "亩均效益 evaluation class", "经信")
     mu_eval_year: int | None = F("亩均评价年度", "year of the 亩均 evaluation", "经信")
-    utility_arrears_months: int | None = F("水电气欠费月数", "months of utility bills currently in arrears", "园区", "months", **NonNeg)
+    utility_arrears_months: int | None = F(
+        "水电气欠费月数", "months of utility bills currently in arrears", "园区", "months", **NonNeg
+    )
     utility_arrears_yuan: Yuan | None = F("水电气欠费金额", "utility arrears", "园区", "yuan", **NonNeg)
-    rent_arrears_months: int | None = F("租金欠缴月数", "months of park rent currently in arrears", "园区", "months", **NonNeg)
+    rent_arrears_months: int | None = F(
+        "租金欠缴月数", "months of park rent currently in arrears", "园区", "months", **NonNeg
+    )
     arrears_months_24m: int | None = F(
-        "近24个月欠费月数", "months in arrears (utilities, rent, social insurance) in 24 months", "园区", "months", **NonNeg
+        "近24个月欠费月数",
+        "months in arrears (utilities, rent, social insurance) in 24 months",
+        "园区",
+        "months",
+        **NonNeg,
     )
     strategic_industry: bool | None = F("园区主导产业", "in the park's strategic industries", "园区")
 
     # -- supplied by a bank, only under the enterprise's authorization (人行征信)
-    bank_overdue_max_days_24m: int | None = F("最长逾期天数(24个月)", "longest bank overdue in 24 months", "银行", "days", **NonNeg)
+    bank_overdue_max_days_24m: int | None = F(
+        "最长逾期天数(24个月)", "longest bank overdue in 24 months", "银行", "days", **NonNeg
+    )
     bank_npl_flag: bool | None = F("不良贷款", "a loan classified non-performing", "银行")
-    existing_unsecured_loans_yuan: Yuan | None = F("现有信用贷款余额", "unsecured loans outstanding", "银行", "yuan", **NonNeg)
+    existing_unsecured_loans_yuan: Yuan | None = F(
+        "现有信用贷款余额", "unsecured loans outstanding", "银行", "yuan", **NonNeg
+    )
     lending_banks_count: int | None = F("授信银行数", "banks lending to the enterprise", "银行", **NonNeg)
 
 
