@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,11 +110,11 @@ class CompiledCharacteristic:
     def evaluate(self, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
         n = ctx.n
         kind = "cases" if self.spec.cases is not None else ("bins" if self.spec.bins is not None else "categories")
-        value: Any = None
+        value: np.ndarray | Text | str | None = None
         if self.value is not None:
             value = self.value.text(ctx) if self.value.type.kind == "str" else self.value(ctx)
         if kind == "bins":
-            assert value is not None and self.edges is not None
+            assert isinstance(value, np.ndarray) and self.edges is not None
             idx = np.searchsorted(self.edges, value, side="right").astype(np.int16)
         elif kind == "categories":
             assert value is not None
@@ -261,7 +261,7 @@ def bin_label(b: Bin | Category | Case, ratio: bool) -> tuple[str, str]:
 
 
 class _Builder:
-    def __init__(self, spec: RuleSetSpec, source: str, text: str, error: Any):
+    def __init__(self, spec: RuleSetSpec, source: str, text: str, error: Callable[[Loc, str], RuleSetError]):
         self.spec, self.source, self.text, self.error = spec, source, text, error
         self.types = field_types()
 
@@ -281,7 +281,9 @@ class _Builder:
         pre = [self.expr(p.require, ("preconditions", i, "require"), "bool") for i, p in enumerate(s.preconditions)]
         kos = [self.expr(k.when, ("knockouts", i, "when"), "bool") for i, k in enumerate(s.knockouts)]
         chars = [
-            self.characteristic(c, d, j) for d, dim in enumerate(s.dimensions) for j, c in enumerate(dim.characteristics)
+            self.characteristic(c, d, j)
+            for d, dim in enumerate(s.dimensions)
+            for j, c in enumerate(dim.characteristics)
         ]
         names = dict(self.types)
         names["band"] = Type("str", tuple(b.id for b in s.bands))
@@ -335,9 +337,13 @@ class _Builder:
 
     def check_bins(self, bins: list[Bin], loc: Loc) -> np.ndarray:
         if bins[0].ge is not None:
-            raise self.error((*loc, 0), f"bin {bins[0].id}: the first bin must have no `ge` (it starts at minus infinity)")
+            raise self.error(
+                (*loc, 0), f"bin {bins[0].id}: the first bin must have no `ge` (it starts at minus infinity)"
+            )
         if bins[-1].lt is not None:
-            raise self.error((*loc, len(bins) - 1), f"bin {bins[-1].id}: the last bin must have no `lt` (it runs to infinity)")
+            raise self.error(
+                (*loc, len(bins) - 1), f"bin {bins[-1].id}: the last bin must have no `lt` (it runs to infinity)"
+            )
         for i, (a, b) in enumerate(zip(bins, bins[1:], strict=False), start=1):
             if a.lt is None or b.ge is None:
                 raise self.error((*loc, i), f"bin {b.id}: inner bins need both bounds (`ge` and `lt`)")
@@ -360,13 +366,18 @@ class _Builder:
         elif kind == "str" and choices:
             universe = choices
         else:
-            raise self.error(loc, f"categories need an enum or true/false field; `{value.source}` is {kind} (use cases)")
+            raise self.error(
+                loc, f"categories need an enum or true/false field; `{value.source}` is {kind} (use cases)"
+            )
         seen: dict[Any, str] = {}
         arrays = []
         for i, cat in enumerate(cats):
             for v in cat.values:
                 if v not in universe or isinstance(v, bool) != (kind == "bool"):
-                    raise self.error((*loc, i), f"category {cat.id}: {v!r} is not a value of {value.source} ({', '.join(map(str, universe))})")
+                    raise self.error(
+                        (*loc, i),
+                        f"category {cat.id}: {v!r} is not a value of {value.source} ({', '.join(map(str, universe))})",
+                    )
                 if v in seen:
                     raise self.error((*loc, i), f"category {cat.id}: {v!r} is already in category {seen[v]}")
                 seen[v] = cat.id

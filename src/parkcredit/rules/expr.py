@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from parkcredit.profile.frame import day_numbers
 
@@ -69,23 +70,26 @@ class Text:
         self.index = {v: i for i, v in enumerate(vocab)}
 
     @classmethod
-    def encode(cls, values: Any, choices: tuple[str, ...] | None = None) -> Text:
+    def encode(cls, values: pd.Series | np.ndarray, choices: tuple[str, ...] | None = None) -> Text:
         """Codes of `values` (a Series or array; None/NaN missing). An enum's codes index its
         `choices`, so a literal's code is known from the choices; values outside them (never
         after `coerce`) get codes of their own, matching no literal a rule may write."""
+        codes: np.ndarray
+        uniques: pd.Index | np.ndarray
         if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
             codes, uniques = values.cat.codes.to_numpy(), values.cat.categories  # already coded: no hashing
         else:
             codes, uniques = pd.factorize(values)
-        uniques = [str(u) for u in uniques]
-        vocab = tuple(choices or ()) + tuple(u for u in uniques if u not in (choices or ()))
+        labels = [str(u) for u in uniques]
+        vocab = tuple(choices or ()) + tuple(u for u in labels if u not in (choices or ()))
         index = {v: i for i, v in enumerate(vocab)}
-        remap = np.array([index[u] for u in uniques] + [-1], dtype=np.int32)
+        remap = np.array([index[u] for u in labels] + [-1], dtype=np.int32)
         return cls(remap[codes], vocab)  # factorize's -1 (missing) picks the trailing -1
 
     def decode(self) -> np.ndarray:
         """The values as an object array, None where missing."""
-        return np.array([*self.vocab, None], dtype=object)[self.codes]
+        out: np.ndarray = np.array([*self.vocab, None], dtype=object)[self.codes]
+        return out
 
     def table(self, mapping: Mapping[str, float], default: float = np.nan) -> np.ndarray:
         """Per-code values of `mapping` (then `default` for codes it lacks and for missing,
@@ -100,7 +104,8 @@ class Context:
         self.frame = frame
         self.types = types
         self.n = len(frame)
-        self._cache: dict[str, Any] = {}
+        self._arrays: dict[str, np.ndarray] = {}  # numbers, bools and dates as float64
+        self._texts: dict[str, Text] = {}
         self.extra: dict[str, Any] = dict(extra or {})
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -108,15 +113,16 @@ class Context:
         object arrays with None where missing."""
         if name in self.extra:
             value = self.extra[name]
-            return value.decode() if isinstance(value, Text) else np.asarray(value)
+            out: np.ndarray = value.decode() if isinstance(value, Text) else np.asarray(value)
+            return out
         if self.types[name].kind == "str":
             return self.text(name).decode()
-        hit = self._cache.get(name)
+        hit = self._arrays.get(name)
         if hit is not None:
-            return hit  # type: ignore[no-any-return]
+            return hit
         col = self.frame[name]
         date = self.types[name].kind == "date"
-        arr = self._cache[name] = day_numbers(col) if date else col.to_numpy(dtype="float64", na_value=np.nan)
+        arr = self._arrays[name] = day_numbers(col) if date else col.to_numpy(dtype="float64", na_value=np.nan)
         return arr
 
     def text(self, name: str) -> Text:
@@ -124,16 +130,19 @@ class Context:
         if name in self.extra:
             value = self.extra[name]
             return value if isinstance(value, Text) else Text.encode(np.asarray(value, dtype=object))
-        hit = self._cache.get(name)
+        hit = self._texts.get(name)
         if hit is None:
-            hit = self._cache[name] = Text.encode(self.frame[name], self.types[name].choices)
-        return hit  # type: ignore[no-any-return]
+            hit = self._texts[name] = Text.encode(self.frame[name], self.types[name].choices)
+        return hit
 
     @property
     def as_of_days(self) -> np.ndarray:
         return self["as_of"]
 
 
+# A compiled node: a float64 or bool array, a `Text`, or a literal (float, bool, str) broadcast
+# later. Which one is fixed by the node's static `Type`, checked when the rule set is compiled;
+# the closures below rely on that, not on the Python type system.
 Fn = Callable[[Context], Any]
 
 
@@ -187,17 +196,21 @@ _FORBIDDEN = {
 }
 
 
-def isna(value: Any) -> np.ndarray:
+def isna(value: ArrayLike | Text) -> np.ndarray:
     """Missing mask: NaN for numbers; code -1 for text; None or NaN in object arrays.
 
     Faster than `pd.isna` on object arrays, which checks every element for every NA kind."""
+    missing: np.ndarray
     if isinstance(value, Text):
-        return value.codes < 0
+        missing = value.codes < 0
+        return missing
     arr = np.asarray(value)
     if arr.dtype.kind == "f":
-        return np.isnan(arr)
+        missing = np.isnan(arr)
+        return missing
     if arr.dtype.kind == "O":
-        return np.equal(arr, None) | (arr != arr)
+        missing = (arr == None) | (arr != arr)  # noqa: E711 (elementwise: np.equal(arr, None))
+        return missing
     return np.zeros(arr.shape, dtype=bool)
 
 
@@ -337,7 +350,9 @@ class _Compiler:
 
         return run, BOOL
 
-    def comparison(self, node: ast.AST, ufunc: Any, left: tuple[Fn, Type], right: tuple[Fn, Type], op: ast.cmpop) -> Fn:
+    def comparison(
+        self, node: ast.AST, ufunc: np.ufunc, left: tuple[Fn, Type], right: tuple[Fn, Type], op: ast.cmpop
+    ) -> Fn:
         (lf, lt), (rf, rt) = left, right
         kinds = {lt.kind, rt.kind}
         if kinds <= {"num", "date"} and (lt.kind == rt.kind or kinds == {"num"}):
@@ -372,7 +387,10 @@ class _Compiler:
             return text
         if kinds == {"bool"} and isinstance(op, ast.Eq | ast.NotEq):
             la, ra = _truth(lf, "bool"), _truth(rf, "bool")
-            present = lambda ctx: ~_missing(lf(ctx), "bool") & ~_missing(rf(ctx), "bool")  # noqa: E731
+
+            def present(ctx: Context) -> Any:
+                return ~_missing(lf(ctx), "bool") & ~_missing(rf(ctx), "bool")
+
             if isinstance(op, ast.Eq):
                 return lambda ctx: (la(ctx) == ra(ctx)) & present(ctx)
             return lambda ctx: (la(ctx) != ra(ctx)) & present(ctx)
@@ -380,7 +398,7 @@ class _Compiler:
 
     def membership(self, node: ast.AST, lf: Fn, lt: Type, op: ast.cmpop, right: ast.AST) -> Fn:
         if not isinstance(right, ast.List | ast.Tuple) or not right.elts:
-            raise self.fail(node, "`in` needs a non-empty list of literals, e.g. x in [\"C\", \"D\"]")
+            raise self.fail(node, '`in` needs a non-empty list of literals, e.g. x in ["C", "D"]')
         values = []
         for elt in right.elts:
             if not isinstance(elt, ast.Constant) or isinstance(elt.value, bool):

@@ -57,6 +57,8 @@ def _scalar(node: ast.AST) -> Fn:  # noqa: C901 - one branch per node type, as a
         return _scalar(node.body)
     if isinstance(node, ast.Constant):
         v = node.value
+        if not isinstance(v, bool | str | int | float):
+            raise ValueError(f"not in the rule language: {ast.dump(node)}")  # the compiler refused it already
         value = v if isinstance(v, bool | str) else float(v)
         return lambda r: value
     if isinstance(node, ast.Name):
@@ -118,11 +120,13 @@ def _call(node: ast.Call) -> Fn:  # noqa: C901
     name = node.func.id  # type: ignore[attr-defined]
     if name == "lookup":
         key = _scalar(node.args[0])
-        table = {k.value: float(v.value) for k, v in zip(node.args[1].keys, node.args[1].values, strict=True)}  # type: ignore[attr-defined,union-attr]
+        table = {k.value: float(v.value) for k, v in zip(node.args[1].keys, node.args[1].values, strict=True)}  # type: ignore[attr-defined]
         default = _scalar(node.args[2])
         return lambda r: table.get(key(r), default(r)) if not _missing(key(r)) else default(r)
     if name == "date":
-        days = float(np.datetime64(node.args[0].value, "D").astype("int64"))  # type: ignore[attr-defined]
+        arg = node.args[0]
+        assert isinstance(arg, ast.Constant) and isinstance(arg.value, str)  # checked by the compiler
+        days = float(np.datetime64(arg.value, "D").astype("int64"))
         return lambda r: days
     args = [_scalar(a) for a in node.args]
     if name in ("min", "max"):
@@ -186,7 +190,7 @@ def decide_rows(rows: list[Row], ruleset: RuleSet) -> list[dict[str, Any]]:
             value = value_fn(r) if value_fn else None
             idx = -1
             if kind == "bins":
-                idx = bisect_right(edges, value) if not _missing(value) else -1
+                idx = bisect_right(edges, value) if edges is not None and not _missing(value) else -1
             elif kind == "categories":
                 for i, allowed in enumerate(cats):
                     if value in allowed:
