@@ -19,8 +19,10 @@ BLOCK = 128
 
 
 @njit(cache=True, parallel=True)
-def shap_rows(X, feat, thr, nan_left, default_left, zero_type, cat_row, cat_left,
-              path_node, path_dir, leaf_m, leaf_feat, table, tree_nodes, tree_leaves, outT):  # fmt: skip
+def shap_rows(X: np.ndarray, feat: np.ndarray, thr: np.ndarray, nan_left: np.ndarray, default_left: np.ndarray,
+              zero_type: np.ndarray, cat_row: np.ndarray, cat_left: np.ndarray, path_node: np.ndarray,
+              path_dir: np.ndarray, leaf_m: np.ndarray, leaf_feat: np.ndarray, table: np.ndarray,
+              tree_nodes: np.ndarray, tree_leaves: np.ndarray, outT: np.ndarray) -> None:  # fmt: skip
     """outT (n_features, n) += contributions, tree by tree.
 
     Tree t owns nodes tree_nodes[t]:tree_nodes[t+1] and leaves tree_leaves[t]:tree_leaves[t+1];

@@ -49,11 +49,14 @@ class Calibrator:
 
     def predict(self, raw: np.ndarray) -> np.ndarray:
         raw = np.asarray(raw, dtype="float64")
+        out: np.ndarray
         if self.method == "isotonic":
-            return np.interp(raw, self.x_, self.y_)
-        if self.method == "platt":
-            return 1.0 / (1.0 + np.exp(-(self.a_ * raw + self.b_)))
-        return 1.0 / (1.0 + np.exp(-raw))
+            out = np.interp(raw, self.x_, self.y_)
+        elif self.method == "platt":
+            out = 1.0 / (1.0 + np.exp(-(self.a_ * raw + self.b_)))
+        else:
+            out = 1.0 / (1.0 + np.exp(-raw))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "a": self.a_, "b": self.b_, "x": self.x_, "y": self.y_}

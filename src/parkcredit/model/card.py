@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from parkcredit.model.train import TrainResult
 
 __all__ = ["model_card", "plots"]
 
 
-def plots(result: Any, folder: Path, *, shap_rows: int = 2000) -> dict[str, Path]:
+def plots(result: TrainResult, folder: Path, *, shap_rows: int = 2000) -> dict[str, Path]:
     """Write roc.png, calibration.png and shap_summary.png into `folder`; returns their paths."""
     import matplotlib
 
@@ -49,7 +52,7 @@ def plots(result: Any, folder: Path, *, shap_rows: int = 2000) -> dict[str, Path
     idx = np.sort(rng.choice(len(result.X), size=min(shap_rows, len(result.X)), replace=False))
     X = result.X[idx]
     tables = TreeShapTables.from_booster(result.booster)
-    contrib = tables.contributions(X) if tables.supported else result.booster.predict(X, pred_contrib=True)
+    contrib = tables.contributions(X) if tables.supported else np.asarray(result.booster.predict(X, pred_contrib=True))
     expl = shap.Explanation(values=contrib[:, :-1], base_values=contrib[:, -1], data=X,
                             feature_names=result.spec.feature_names)  # fmt: skip
     plt.figure()
@@ -60,17 +63,20 @@ def plots(result: Any, folder: Path, *, shap_rows: int = 2000) -> dict[str, Path
     return out
 
 
+def _cell(v: object) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
 def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     cols = list(rows[0])
-    fmt = lambda v: f"{v:.4f}" if isinstance(v, float) else str(v)  # noqa: E731
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r[c]) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(_cell(r[c]) for c in cols) + " |" for r in rows]
     return "\n".join(lines)
 
 
-def model_card(result: Any, *, data: str, command: str, version: str) -> str:
+def model_card(result: TrainResult, *, data: str, command: str, version: str) -> str:
     """The model card (markdown): data, method, metrics, tables, limits."""
     m = result.metrics
     synthetic = "synthetic" in data.lower() or "synth" in data.lower()

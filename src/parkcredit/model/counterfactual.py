@@ -17,10 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from parkcredit.decision import ScoringModel
+    from parkcredit.rules.compile import RuleSet
 
 __all__ = ["ACTIONS", "Action", "path_to_eligibility"]
 
@@ -52,8 +56,9 @@ def _step_up(order: list[str], value: Any) -> Any:
 
 
 def _hazards(row: pd.Series) -> dict[str, Any]:
-    rate = row.get("hazard_rectification_rate")
-    if (_isna(rate) or float(rate) >= 1.0) and not _positive(row, "major_hazards_open", "major_hazards_overdue"):
+    rate: float | None = row.get("hazard_rectification_rate")
+    rectified = rate is None or _isna(rate) or float(rate) >= 1.0
+    if rectified and not _positive(row, "major_hazards_open", "major_hazards_overdue"):
         return {}
     return {"hazard_rectification_rate": 1.0, "major_hazards_open": 0.0, "major_hazards_overdue": 0.0}
 
@@ -76,8 +81,8 @@ def _env_level(row: pd.Series) -> dict[str, Any]:
 def _safety_grade(row: pd.Series) -> dict[str, Any]:
     as_of = pd.Timestamp(row["as_of"])
     grade = row.get("safety_std_grade")
-    until = row.get("safety_std_valid_until")
-    expired = not _isna(until) and pd.Timestamp(until) < as_of
+    until: pd.Timestamp | None = row.get("safety_std_valid_until")
+    expired = until is not None and not _isna(until) and pd.Timestamp(until) < as_of
     new = "L3" if _isna(grade) or grade == "NONE" or expired else _step_up(["NONE", "L3", "L2", "L1"], grade)
     if not new:
         return {}
@@ -118,8 +123,8 @@ ACTIONS: list[Action] = [
 
 def path_to_eligibility(
     profile_row_frame: pd.DataFrame,
-    ruleset: Any,
-    model: Any = None,
+    ruleset: RuleSet,
+    model: ScoringModel | None = None,
     max_changes: int = 3,
     *,
     actions: list[Action] | None = None,

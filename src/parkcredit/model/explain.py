@@ -24,12 +24,16 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import combinations
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 __all__ = ["MAX_TABLE_DEPTH", "TreeShapTables"]
 
@@ -55,7 +59,11 @@ class TreeShapTables:
     def __init__(self, model: dict[str, Any]) -> None:
         self.n_features = int(model["max_feature_idx"]) + 1
         self.feature_names: list[str] = list(model.get("feature_names", []))
-        feat, thr, nan_left, default_left, zero_type = [], [], [], [], []
+        feat: list[int] = []
+        thr: list[float] = []
+        nan_left: list[bool] = []
+        default_left: list[bool] = []
+        zero_type: list[bool] = []
         cat_sets: dict[int, list[int]] = {}
         leaves: list[_Leaf] = []
         expected = 0.0
@@ -200,9 +208,10 @@ class TreeShapTables:
             raise ValueError(f"expected a (n, {self.n_features}) matrix, got {X.shape}")
         if not self.supported:
             raise NotImplementedError(f"trees of depth {self.depth} > {MAX_TABLE_DEPTH}: use pred_contrib")
-        if self.n_nodes and _kernel() is not None and not force_numpy:
+        kernel = _kernel()
+        if self.n_nodes and kernel is not None and not force_numpy:
             out_t = np.zeros((self.n_features + 1, X.shape[0]))
-            _kernel()(  # type: ignore[misc]
+            kernel(
                 X, self._feat64, self._thr, self._nan_left, self._default_left, self._zero_type,
                 self._cat_row, self._cat_left[:, :-1], self._path_node, self._path_dir, self._leaf_m,
                 self._leaf_feat, self._table_t, self._tree_nodes, self._tree_leaves, out_t,
@@ -234,15 +243,16 @@ class TreeShapTables:
         return phi
 
     def raw(self, X: np.ndarray) -> np.ndarray:
-        return self.contributions(X).sum(axis=1)
+        out: np.ndarray = self.contributions(X).sum(axis=1)
+        return out
 
     @classmethod
-    def from_booster(cls, booster: Any) -> TreeShapTables:
+    def from_booster(cls, booster: lgb.Booster) -> TreeShapTables:
         return cls(booster.dump_model())
 
 
 @lru_cache(maxsize=1)
-def _kernel() -> Any:
+def _kernel() -> Callable[..., None] | None:
     """The numba kernel, or None where numba is not importable (then the numpy path runs)."""
     try:
         from parkcredit.model._kernels import shap_rows

@@ -55,7 +55,9 @@ def _column(frame: pd.DataFrame, f: FeatureSpec) -> np.ndarray:
             raise ValueError(f"feature {f.name}: categories not fitted (call fit_categories on training data)")
         levels = list(f.categories)
     # position in `levels` (one hash lookup per row), NaN for missing or unknown values (-1)
-    codes = pd.Index(levels, dtype=object).get_indexer(_text(frame, f).astype(object)).astype("float64")
+    # pandas takes any list-like target (its docstring passes a list); pandas-stubs narrow it to Index
+    codes = pd.Index(levels, dtype=object).get_indexer(_text(frame, f).astype(object))  # type: ignore[arg-type]
+    codes = codes.astype("float64")
     codes[codes < 0] = np.nan
     return codes
 

@@ -8,10 +8,8 @@ Imports mlflow at module level: import this module only when saving or loading t
 
 from __future__ import annotations
 
-from typing import Any
-
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc.model import PythonModel, PythonModelContext
 
 __all__ = ["DecisionModel", "pip_requirements"]
 
@@ -29,10 +27,10 @@ def pip_requirements() -> list[str]:
     ]
 
 
-class DecisionModel(mlflow.pyfunc.PythonModel):
+class DecisionModel(PythonModel):
     """Decide (or, without a rule set, score) profile rows: PD, raw score, eligibility, limit, reasons."""
 
-    def load_context(self, context):  # type: ignore[no-untyped-def]
+    def load_context(self, context: PythonModelContext) -> None:
         import pathlib
 
         from parkcredit.model.runtime import load_model_dir

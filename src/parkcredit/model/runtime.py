@@ -20,7 +20,7 @@ import json
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,14 @@ from parkcredit.model.explain import TreeShapTables
 from parkcredit.model.features import encode
 from parkcredit.model.spec import ModelSpec
 
-__all__ = ["ParkModel", "load_default_model", "load_model_dir", "log_run", "save_model_dir"]
+if TYPE_CHECKING:
+    import lightgbm as lgb
+    from mlflow.models.signature import ModelSignature
+
+    from parkcredit.model.train import TrainResult
+    from parkcredit.rules.compile import RuleSet
+
+__all__ = ["ModelSettings", "ParkModel", "load_default_model", "load_model_dir", "log_run", "save_model_dir"]
 
 logger = logging.getLogger(__name__)
 ARTIFACTS = ("booster", "spec", "calibrator", "ruleset", "meta")
@@ -40,10 +47,20 @@ _FILES = {"booster": "booster.txt", "spec": "spec.yaml", "calibrator": "calibrat
           "ruleset": "ruleset.yaml", "meta": "meta.json"}  # fmt: skip
 
 
+class ModelSettings(Protocol):
+    """What `load_default_model` reads of the settings (`parkcredit.settings.Settings` has it;
+    an optional `model_enabled: bool` switches the model off)."""
+
+    @property
+    def model_dir(self) -> Path | str: ...
+
+
 class ParkModel:
     """The PD model as the decision sees it (`decision.ScoringModel`): frame in, ModelOutput out."""
 
-    def __init__(self, spec: ModelSpec, booster: Any, calibrator: Calibrator, *, version: str, status: str = "ok"):
+    def __init__(
+        self, spec: ModelSpec, booster: lgb.Booster, calibrator: Calibrator, *, version: str, status: str = "ok"
+    ):
         self.spec = spec
         self.booster = booster
         self.calibrator = calibrator
@@ -76,7 +93,7 @@ class ParkModel:
         """Calibrated PD without explanations (the booster's own predict, numpy input)."""
         X = self.matrix(frame)
         raw = self.booster.predict(X, raw_score=True, num_threads=1 if len(X) == 1 else 0)
-        return self.calibrator.predict(raw)
+        return self.calibrator.predict(np.asarray(raw))
 
 
 def model_version(spec: ModelSpec, booster_text: str) -> str:
@@ -91,7 +108,7 @@ def _artifact_paths(path: Path) -> dict[str, Path]:
     return {k: path / v["path"] for k, v in arts.items()}
 
 
-def load_model_dir(path: str | Path) -> tuple[ParkModel, Any, dict[str, Any]]:
+def load_model_dir(path: str | Path) -> tuple[ParkModel, RuleSet | None, dict[str, Any]]:
     """(model, rule set or None, meta) from a saved model directory; raises on any problem."""
     import lightgbm as lgb
 
@@ -114,7 +131,7 @@ def load_model_dir(path: str | Path) -> tuple[ParkModel, Any, dict[str, Any]]:
     return ParkModel(spec, booster, calibrator, version=meta["version"]), ruleset, meta
 
 
-def load_default_model(settings: Any = None) -> tuple[ParkModel | None, dict[str, Any]]:
+def load_default_model(settings: ModelSettings | None = None) -> tuple[ParkModel | None, dict[str, Any]]:
     """(model, status) for the configured model dir; (None, {"status": "unavailable: why"}) on failure."""
     if settings is None:
         from parkcredit.settings import get_settings
@@ -134,7 +151,7 @@ def load_default_model(settings: Any = None) -> tuple[ParkModel | None, dict[str
     return model, {"status": "ok", "version": model.version, "path": str(path), "metrics": meta.get("metrics", {})}
 
 
-def _write_artifacts(result: Any, folder: Path, ruleset_path: Path | None, card: str) -> dict[str, str]:
+def _write_artifacts(result: TrainResult, folder: Path, ruleset_path: Path | None, card: str) -> dict[str, str]:
     folder.mkdir(parents=True, exist_ok=True)
     booster_text = result.booster.model_to_string()
     version = model_version(result.spec, booster_text)
@@ -152,7 +169,7 @@ def _write_artifacts(result: Any, folder: Path, ruleset_path: Path | None, card:
     return {k: str(p) for k, p in paths.items()}
 
 
-def _input_example(result: Any) -> pd.DataFrame:
+def _input_example(result: TrainResult) -> pd.DataFrame:
     from parkcredit.profile import COLUMNS
 
     if result.frame is None:
@@ -175,7 +192,7 @@ def _as_strings(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def save_model_dir(result: Any, out: str | Path, *, ruleset_path: Path | None, card: str) -> Path:
+def save_model_dir(result: TrainResult, out: str | Path, *, ruleset_path: Path | None, card: str) -> Path:
     """Write `result` as an MLflow pyfunc model directory at `out` (replacing an older model there)."""
     import tempfile
 
@@ -200,7 +217,7 @@ def save_model_dir(result: Any, out: str | Path, *, ruleset_path: Path | None, c
     return out
 
 
-def _signature(example: pd.DataFrame, decides: bool, numeric: bool) -> Any:
+def _signature(example: pd.DataFrame, decides: bool, numeric: bool) -> ModelSignature:
     """Inputs: profile columns as optional strings (the pyfunc coerces them like the importer),
     or doubles for a generic table; outputs: PD, raw score and, with a rule set, the decision."""
     from mlflow.models.signature import ModelSignature
@@ -215,8 +232,17 @@ def _signature(example: pd.DataFrame, decides: bool, numeric: bool) -> Any:
     return ModelSignature(inputs=inputs, outputs=Schema([ColSpec(t, c) for c, t in cols]))
 
 
-def log_run(result: Any, model_dir: Path, *, tracking_uri: str, register: bool, spec_path: Path | None,
-            plots: dict[str, Path], params: dict[str, Any], registered_name: str = "parkcredit-pd") -> dict[str, Any]:  # fmt: skip
+def log_run(
+    result: TrainResult,
+    model_dir: Path,
+    *,
+    tracking_uri: str,
+    register: bool,
+    spec_path: Path | None,
+    plots: dict[str, Path],
+    params: dict[str, Any],
+    registered_name: str = "parkcredit-pd",
+) -> dict[str, Any]:
     """Log params, metrics, spec, plots and the model to MLflow; register it unless told not to."""
     import mlflow
 

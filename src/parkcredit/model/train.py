@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,11 +21,15 @@ from parkcredit.model.calibrate import Calibrator, choose_calibration
 from parkcredit.model.features import categorical_indices, encode, fit_categories
 from parkcredit.model.spec import ModelSpec, generic_spec
 
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+    from parkcredit.rules.compile import RuleSet
+
 __all__ = [
     "GENERIC_PARAMS",
     "TrainResult",
     "calibration_table",
-    "ks_statistic",
     "load_table",
     "prepare",
     "train",
@@ -54,7 +58,7 @@ class TrainResult:
     """A fitted model and its evidence: booster, calibrator, out-of-fold scores, metrics."""
 
     spec: ModelSpec
-    booster: Any  # lightgbm.Booster
+    booster: lgb.Booster
     calibrator: Calibrator
     metrics: dict[str, Any]
     X: np.ndarray
@@ -118,7 +122,7 @@ def prepare(
     return encode(numeric, spec), y, spec, None
 
 
-def _fit(X: np.ndarray, y: np.ndarray, spec: ModelSpec, seed: int) -> Any:
+def _fit(X: np.ndarray, y: np.ndarray, spec: ModelSpec, seed: int) -> lgb.Booster:
     import lightgbm as lgb
 
     params = {**spec.lgb_params(), "random_state": seed, "deterministic": True, "force_col_wise": True}
@@ -126,15 +130,6 @@ def _fit(X: np.ndarray, y: np.ndarray, spec: ModelSpec, seed: int) -> Any:
     cats = categorical_indices(spec)
     model.fit(X, y, feature_name=spec.feature_names, categorical_feature=cats if cats else "auto")
     return model.booster_
-
-
-def ks_statistic(y: np.ndarray, score: np.ndarray) -> float:
-    """Kolmogorov-Smirnov: max distance between the score CDFs of defaulters and the others."""
-    order = np.argsort(score, kind="stable")
-    ys = y[order]
-    cum_bad = np.cumsum(ys) / max(ys.sum(), 1)
-    cum_good = np.cumsum(1 - ys) / max((1 - ys).sum(), 1)
-    return float(np.max(np.abs(cum_bad - cum_good)))
 
 
 def calibration_table(y: np.ndarray, pd_: np.ndarray, bins: int = 10) -> pd.DataFrame:
@@ -160,11 +155,13 @@ def train(
     folds: int = 5,
     seed: int = 7,
     repeats: int = 1,
-    ruleset: Any = None,
+    ruleset: RuleSet | None = None,
 ) -> TrainResult:
     """Cross-validate, calibrate on out-of-fold scores, fit the final booster on all rows."""
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
     from sklearn.model_selection import StratifiedKFold
+
+    from parkcredit.governance.metrics import ks
 
     X, y, spec, frame = prepare(table, target, spec)
     if y.sum() < folds or (1 - y).sum() < folds:
@@ -193,7 +190,7 @@ def train(
         "cv_auc": float(np.mean(aucs)),
         "cv_auc_std": float(np.std(aucs)),
         "oof_auc": float(roc_auc_score(y, oof_raw)),
-        "ks": ks_statistic(y, oof_pd),
+        "ks": ks(y, oof_pd),  # both classes are present: checked above
         "brier": float(brier_score_loss(y, oof_pd)),
         "logloss": float(log_loss(y, np.clip(oof_pd, 1e-9, 1 - 1e-9))),
         "calibration": calibrator.method,
