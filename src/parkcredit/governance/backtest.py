@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-from parkcredit.decision import decide
+from parkcredit.decision import ScoringModel, decide
 from parkcredit.governance.metrics import discrimination, rate_table
 from parkcredit.rules.compile import RuleSet
 
@@ -58,7 +59,7 @@ def _needs_model(rs: RuleSet) -> bool:
 
 
 def decide_summary(
-    profiles: pd.DataFrame, ruleset: RuleSet, model: Any = None, chunk_rows: int = CHUNK_ROWS
+    profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None = None, chunk_rows: int = CHUNK_ROWS
 ) -> pd.DataFrame:
     """The decision summary columns of every row (`decide` in chunks; the model only when it decides)."""
     use = model if model is not None and _needs_model(ruleset) else None
@@ -114,8 +115,8 @@ def backtest(
     baseline: RuleSet,
     candidate: RuleSet,
     *,
-    bad: Any = None,
-    model: Any = None,
+    bad: ArrayLike | None = None,
+    model: ScoringModel | None = None,
     examples: int = 20,
     chunk_rows: int = CHUNK_ROWS,
 ) -> dict[str, Any]:
@@ -134,6 +135,8 @@ def backtest(
     l1 = after["limit_yuan"].to_numpy("int64")
     swap_in, swap_out, kept = e1 & ~e0, e0 & ~e1, e0 & e1
     uscc = profiles["uscc"].to_numpy(object)
+    s0 = before["total_score"].to_numpy("float64")
+    s1 = after["total_score"].to_numpy("float64")
 
     def bad_rate(mask: np.ndarray) -> float | None:
         known = bad_arr[mask & ~np.isnan(bad_arr)]
@@ -143,7 +146,7 @@ def backtest(
         idx = np.flatnonzero(mask)
         idx = idx[np.argsort(-limits[idx], kind="stable")][:examples]
         return [{"uscc": uscc[i], "limit_before": int(l0[i]), "limit_after": int(l1[i]),
-                 "score_before": float(before["total_score"].iat[i]), "score_after": float(after["total_score"].iat[i])}
+                 "score_before": float(s0[i]), "score_after": float(s1[i])}
                 for i in idx]  # fmt: skip
 
     t0, t1 = _totals(before), _totals(after)
@@ -191,7 +194,9 @@ def backtest(
             "before": _by_band(before, bad_arr, _band_order(baseline)),
             "after": _by_band(after, bad_arr, _band_order(candidate)),
         },
-        "band_migration": [{"before": b, "after": a, "n": int(c)} for (b, a), c in migration.items()],
+        "band_migration": [
+            {"before": b, "after": a, "n": int(c)} for (b, a), c in zip(migration.index, migration, strict=True)
+        ],
         "discrimination": {
             "with_outcome": int(known.sum()),
             "bad": int(np.nansum(bad_arr)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from parkcredit.rules.spec import RuleSetSpec
 
@@ -72,8 +72,15 @@ class Change:
         return asdict(self)
 
 
-def _spec(x: Any) -> RuleSetSpec:
-    return x.spec if hasattr(x, "spec") else x  # a compiled RuleSet or its spec
+class _HasSpec(Protocol):
+    """A compiled `RuleSet` (or anything else carrying a checked spec)."""
+
+    @property
+    def spec(self) -> RuleSetSpec: ...
+
+
+def _spec(x: _HasSpec | RuleSetSpec) -> RuleSetSpec:
+    return x if isinstance(x, RuleSetSpec) else x.spec  # a compiled RuleSet or its spec
 
 
 def _fmt(v: Any) -> str:
@@ -175,7 +182,7 @@ def _bins(c: dict[str, Any]) -> list[dict[str, Any]]:
     return list(c.get("bins") or c.get("categories") or c.get("cases") or [])
 
 
-def diff_rulesets(old: Any, new: Any) -> list[Change]:
+def diff_rulesets(old: _HasSpec | RuleSetSpec, new: _HasSpec | RuleSetSpec) -> list[Change]:
     """Every change from `old` to `new` (RuleSet or RuleSetSpec), in the rule file's order."""
     a = _spec(old).model_dump(mode="python")
     b = _spec(new).model_dump(mode="python")

@@ -18,12 +18,13 @@ a bin empty in both windows contributes nothing. Alert levels: PSI < 0.1 stable,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-from parkcredit.decision import decide
+from parkcredit.decision import ScoringModel, decide
 from parkcredit.rules.compile import RuleSet
 
 __all__ = ["ALERT", "EPS", "LEVELS", "WATCH", "approval_over_time", "level", "monitoring_report", "psi"]
@@ -71,14 +72,14 @@ def _bin(reference: pd.Series, current: pd.Series, bins: int) -> tuple[list[str]
             cc = np.bincount(np.searchsorted(edges, c, side="left"), minlength=len(labels))
             return [*labels, MISSING], np.append(rc, ref_missing.sum()), np.append(cc, cur_missing.sum()), "numeric"
     # categories: the reference's values, then NEW and MISSING
-    r = reference[~ref_missing].map(_key)
-    c = current[~cur_missing].map(_key)
-    cats = sorted(set(r))
-    rc = r.value_counts()
-    cc = c.value_counts()
-    ref_counts = [int(rc.get(k, 0)) for k in cats] + [0, int(ref_missing.sum())]
-    new = int(cc[~cc.index.isin(cats)].sum())
-    cur_counts = [int(cc.get(k, 0)) for k in cats] + [new, int(cur_missing.sum())]
+    r_keys = reference[~ref_missing].map(_key)
+    c_keys = current[~cur_missing].map(_key)
+    cats = sorted(set(r_keys))
+    r_counts = r_keys.value_counts()
+    c_counts = c_keys.value_counts()
+    ref_counts = [int(r_counts.get(k, 0)) for k in cats] + [0, int(ref_missing.sum())]
+    new = int(c_counts[~c_counts.index.isin(cats)].sum())
+    cur_counts = [int(c_counts.get(k, 0)) for k in cats] + [new, int(cur_missing.sum())]
     return [*cats, NEW, MISSING], np.array(ref_counts), np.array(cur_counts), "categorical"
 
 
@@ -88,7 +89,7 @@ def _key(v: Any) -> str:
     return str(v)
 
 
-def psi(reference: Any, current: Any, *, bins: int = 10) -> dict[str, Any]:
+def psi(reference: ArrayLike, current: ArrayLike, *, bins: int = 10) -> dict[str, Any]:
     """PSI of `current` against `reference` (1-d values), with the per-bin table."""
     ref = reference if isinstance(reference, pd.Series) else pd.Series(reference)
     cur = current if isinstance(current, pd.Series) else pd.Series(current)
@@ -136,7 +137,7 @@ def monitoring_report(
     current: pd.DataFrame,
     ruleset: RuleSet,
     *,
-    model: Any = None,
+    model: ScoringModel | None = None,
     bins: int = 10,
     min_window: int = 100,
 ) -> dict[str, Any]:
@@ -216,8 +217,10 @@ def approval_over_time(decisions: pd.DataFrame, freq: str = "month") -> list[dic
     agg = frame.groupby(["period", "product"], sort=True).agg(
         n=("eligible", "size"), approved=("eligible", "sum"), limit=("limit", "sum")
     )
-    return [
-        {"period": p, "product": prod, "decisions": int(r["n"]), "approved": int(r["approved"]),
-         "approval_rate": round(float(r["approved"] / r["n"]), 6), "total_limit_yuan": int(r["limit"])}
-        for (p, prod), r in agg.iterrows()
-    ]  # fmt: skip
+    out = []
+    for key, r in agg.iterrows():
+        p, prod = cast(tuple[str, str], key)  # the (period, product) group
+        out.append({"period": p, "product": prod, "decisions": int(r["n"]), "approved": int(r["approved"]),
+                    "approval_rate": round(float(r["approved"] / r["n"]), 6),
+                    "total_limit_yuan": int(r["limit"])})  # fmt: skip
+    return out
