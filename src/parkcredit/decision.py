@@ -18,14 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from parkcredit.profile.derive import DERIVED, derive
-from parkcredit.rules.compile import RuleSet
+from parkcredit.rules.compile import CompiledCharacteristic, RuleSet
 from parkcredit.rules.expr import Context, Text
 
 __all__ = ["MAX_REASONS", "Decisions", "ModelOutput", "ScoringModel", "decide"]
@@ -158,7 +158,9 @@ class Decisions:
             "band": row["band"],
             "total_score": _round(row["total_score"]),
             "dimension_scores": {d.id: _round(row[f"score_{d.id}"]) for d in rs.spec.dimensions},
-            "preconditions_failed": [{"code": g.code, "zh": g.zh, "en": g.en} for g in hits if g.kind == "precondition"],
+            "preconditions_failed": [
+                {"code": g.code, "zh": g.zh, "en": g.en} for g in hits if g.kind == "precondition"
+            ],
             "knockouts": [{"code": g.code, "zh": g.zh, "en": g.en} for g in hits if g.kind == "knockout"],
             "pd": None if pd.isna(row["pd"]) else _round(row["pd"], 6),
             "valid_until": _jsonable(row["valid_until"]),
@@ -203,7 +205,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _case_names(c: Any) -> set[str]:
+def _case_names(c: CompiledCharacteristic) -> set[str]:
     names: set[str] = set()
     for comp in c.cases:
         names |= comp.names
@@ -224,10 +226,21 @@ def _gates(rs: RuleSet) -> list[Gate]:
         Gate(f"FLOOR_{d.id.upper()}", "floor", f"{d.zh}得分低于{d.floor:g}分", f"{d.en} score below {d.floor:g}")
         for d in s.dimensions
     ]
-    gates.append(Gate("SCORE_BELOW_THRESHOLD", "threshold", f"总分低于{s.threshold:g}分", f"Total score below {s.threshold:g}"))
-    gates.append(Gate("MODEL_PD_ABOVE_CEILING", "model", "模型违约概率高于上限", "Model probability of default above the ceiling"))
     gates.append(
-        Gate("LIMIT_BELOW_MINIMUM", "limit", f"可贷额度低于{s.limit.minimum_yuan:,}元", f"Limit below {s.limit.minimum_yuan:,} yuan")
+        Gate("SCORE_BELOW_THRESHOLD", "threshold", f"总分低于{s.threshold:g}分", f"Total score below {s.threshold:g}")
+    )
+    gates.append(
+        Gate(
+            "MODEL_PD_ABOVE_CEILING", "model", "模型违约概率高于上限", "Model probability of default above the ceiling"
+        )
+    )
+    gates.append(
+        Gate(
+            "LIMIT_BELOW_MINIMUM",
+            "limit",
+            f"可贷额度低于{s.limit.minimum_yuan:,}元",
+            f"Limit below {s.limit.minimum_yuan:,} yuan",
+        )
     )
     return gates
 
@@ -246,7 +259,7 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
 
     pre_fail = np.column_stack([~p(ctx) for p in rs.preconditions]) if rs.preconditions else np.zeros((n, 0), bool)
     ko = np.column_stack([k(ctx) for k in rs.knockouts]) if rs.knockouts else np.zeros((n, 0), bool)
-    applicable = ~pre_fail.any(axis=1)
+    applicable = cast(np.ndarray, ~pre_fail.any(axis=1))  # numpy types any(axis=1) as bool | array
 
     n_chars = len(rs.characteristics)
     bins = np.empty((n, n_chars), dtype=np.int16, order="F")  # filled column by column
@@ -261,10 +274,10 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
     # rounded before any comparison: a total that is exactly 60 by the points must not become
     # 59.999999999 through float summation order (the threshold and bands would then depend on it)
     dim_scores = np.round(dim_scores, 6)
-    total = np.round(dim_scores @ weights, 6)
+    total: np.ndarray = np.round(dim_scores @ weights, 6)
     floors = np.array([d.floor for d in spec.dimensions])
-    floor_fail = dim_scores < floors
-    below_threshold = total < spec.threshold
+    floor_fail: np.ndarray = dim_scores < floors
+    below_threshold: np.ndarray = total < spec.threshold
 
     band_ids = tuple(b.id for b in spec.bands)
     band_conditions = [total >= (b.min_score if b.min_score is not None else -np.inf) for b in spec.bands]
@@ -279,7 +292,7 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
         model_out = model.explain(frame)
         pd_arr = np.asarray(model_out.pd, dtype="float64")
         model_info = {"version": model_out.version, "status": model_out.status, "mode": policy.mode}
-    pd_fail = np.zeros(n, bool)
+    pd_fail: np.ndarray = np.zeros(n, bool)
     if policy.mode == "pd_ceiling" and model_out is not None:
         pd_fail = pd_arr > float(policy.pd_ceiling or 1.0)
 
@@ -300,7 +313,7 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
     step = spec.limit.round_down_to_yuan
     capped = np.minimum(np.nan_to_num(gross, nan=0.0, neginf=0.0, posinf=0.0), rs.cap_yuan)
     limit = (np.floor(np.maximum(capped, 0.0) / step) * step).astype(np.int64)
-    limit_fail = eligible & (limit < max(spec.limit.minimum_yuan, 1))
+    limit_fail: np.ndarray = eligible & (limit < max(spec.limit.minimum_yuan, 1))
     eligible &= ~limit_fail
     limit = np.where(eligible, limit, 0)
 
@@ -413,7 +426,7 @@ def _slot_codes(
     model groups, then None (for "no reason")."""
     n_gates, chars = len(gates), rs.characteristics
     groups = _model_groups(model) if model is not None else []
-    table = [g.code for g in gates]
+    table: list[str | None] = [g.code for g in gates]
     offsets = []
     for c in chars:
         offsets.append(len(table))
@@ -445,8 +458,8 @@ def _join_codes(codes: list[str], hits: np.ndarray) -> np.ndarray:
     if not any_hit.any():
         return out
     sub = hits[any_hit]
-    keys = np.packbits(sub, axis=1, bitorder="little")  # (m, ceil(k/8)) bytes: one key per pattern
-    keys = keys.view(np.dtype((np.void, keys.shape[1]))).reshape(-1)
+    bits = np.packbits(sub, axis=1, bitorder="little")  # (m, ceil(k/8)) bytes: one key per pattern
+    keys = bits.view(np.dtype((np.void, bits.shape[1]))).reshape(-1)
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     text = np.array([";".join(c for c, h in zip(codes, sub[i], strict=True) if h) for i in first], dtype=object)
     out[any_hit] = text[inverse.reshape(-1)]

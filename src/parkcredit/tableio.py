@@ -18,17 +18,18 @@ def _suffix(path: Path) -> str:
     return suffix
 
 
-def read_table(path: str | Path, *, dtype: object = None) -> pd.DataFrame:
+def read_table(path: str | Path, *, dtype: type[str] | None = None) -> pd.DataFrame:
     """Read a table; CSV and XLSX cells come back as strings (dtype=str) unless told otherwise."""
     path = Path(path)
     suffix = _suffix(path)
     if suffix == ".parquet":
         return pd.read_parquet(path)
     if suffix == ".jsonl":
+        # pandas reads dtype=str for JSON too; pandas-stubs allow only a bool or a mapping there
         return pd.read_json(path, lines=True, dtype=dtype)  # type: ignore[arg-type]
     if suffix == ".xlsx":
-        return pd.read_excel(path, dtype=dtype)  # type: ignore[arg-type]
-    return pd.read_csv(path, dtype=dtype, encoding="utf-8-sig")  # type: ignore[arg-type]
+        return pd.read_excel(path, dtype=dtype)
+    return pd.read_csv(path, dtype=dtype, encoding="utf-8-sig")
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:
