@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from factories import E1, RULES, frame_of
 
+from factories import E1, RULES, frame_of
 from parkcredit.decision import Decisions, decide
 from parkcredit.rules import RuleSet, load_ruleset
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from parkcredit.profile.uscc import check_char
-from parkcredit.service.app import create_app
+from parkcredit.server import create_app
 from parkcredit.settings import Settings
 from parkcredit.store import keys as keystore
 from parkcredit.store import testing

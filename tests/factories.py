@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from parkcredit.decision import Decisions, decide
+from parkcredit.decision import decide
 from parkcredit.profile import Profile, to_frame
-from parkcredit.rules import RuleSet, load_ruleset
+from parkcredit.rules import RuleSet
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "scoring_rules"

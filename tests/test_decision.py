@@ -146,7 +146,11 @@ def test_expired_certificate_and_safety_grade_do_not_count(chengxindai: RuleSet)
 
 
 def test_high_risk_sector_without_safety_grade_scores_zero(chengxindai: RuleSet) -> None:
-    chars = {c["id"]: c for d in one(chengxindai, safety_std_grade=None, high_risk_sector=True)["trace"] for c in d["characteristics"]}
+    chars = {
+        c["id"]: c
+        for d in one(chengxindai, safety_std_grade=None, high_risk_sector=True)["trace"]
+        for c in d["characteristics"]
+    }
     assert chars["SAF_STD_GRADE"]["bin"] == "NONE_HIGH_RISK" and chars["SAF_STD_GRADE"]["points"] == 0
     chars = {c["id"]: c for d in one(chengxindai, safety_std_grade=None)["trace"] for c in d["characteristics"]}
     assert chars["SAF_STD_GRADE"]["bin"] == "MISSING" and chars["SAF_STD_GRADE"]["points"] == 15

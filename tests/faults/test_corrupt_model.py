@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 import serverproc
 from dbsupport import PEPPER, good_profile, make_uscc
-from parkcredit.service.app import create_app
+from parkcredit.server import create_app
 from parkcredit.settings import Settings
 from parkcredit.store import keys as keystore
 from parkcredit.store import testing

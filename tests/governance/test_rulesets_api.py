@@ -12,9 +12,9 @@ from sqlalchemy.exc import DBAPIError
 
 from dbsupport import good_profile, make_uscc
 from govsupport import RULES, broken, variant
-from parkcredit.service.app import create_app
+from parkcredit.errors import ImmutableRuleSet
+from parkcredit.server import create_app
 from parkcredit.settings import Settings
-from parkcredit.store import repo
 from parkcredit.store.tables import AuditEntry, RuleSetVersion
 
 
@@ -77,7 +77,7 @@ def test_a_published_version_cannot_change(client: TestClient, more_keys, sessio
     with sessions() as s:  # in code: the ORM guard refuses
         row = s.get(RuleSetVersion, rid)
         row.text = row.text.replace("threshold: 58", "threshold: 50")
-        with pytest.raises(repo.ImmutableRuleSet):
+        with pytest.raises(ImmutableRuleSet):
             s.flush()
         s.rollback()
     with sessions() as s, pytest.raises(DBAPIError, match="immutable"):  # in the database: the trigger refuses

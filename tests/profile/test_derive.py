@@ -94,4 +94,3 @@ def test_one_row_derives_as_in_a_batch_and_the_input_is_untouched() -> None:
         pd.testing.assert_frame_equal(single, batch.iloc[[i]].reset_index(drop=True))
     floats = batch[[n for n, f in DERIVED.items() if f.kind == "float"]].to_numpy(dtype="float64")
     assert not np.isinf(floats).any() and math.isfinite(float(np.nansum(floats)))
-

@@ -37,7 +37,13 @@ def test_coerce_cleans_text_once_per_distinct_value_and_keeps_row_order() -> Non
     assert frame["tax_credit_grade"].astype(object).where(frame["tax_credit_grade"].notna(), None).tolist() == [
         "A", "B", "B", None, "M", "A"]  # fmt: skip
     assert isinstance(frame["tax_credit_grade"].dtype, pd.CategoricalDtype)
-    assert frame["abnormal_taxpayer"].tolist()[:3] + frame["abnormal_taxpayer"].tolist()[4:] == [1.0, 0.0, 1.0, 0.0, 1.0]
+    assert frame["abnormal_taxpayer"].tolist()[:3] + frame["abnormal_taxpayer"].tolist()[4:] == [
+        1.0,
+        0.0,
+        1.0,
+        0.0,
+        1.0,
+    ]
     assert pd.isna(frame["abnormal_taxpayer"].iloc[3])
 
 

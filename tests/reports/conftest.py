@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dbsupport import PEPPER, good_profile
-from parkcredit.service.app import create_app
+from parkcredit.server import create_app
 from parkcredit.settings import Settings
 from parkcredit.store import keys as keystore
 from parkcredit.store import testing
@@ -49,7 +49,7 @@ def park(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Park]:
             headers[role] = {"Authorization": f"Bearer {token}"}
     engine.dispose()
     with TestClient(create_app(settings)) as client:
-        assert client.app.state.services.model is not None, client.app.state.services.model_status  # type: ignore[attr-defined]
+        assert client.app.state.ctx.model is not None, client.app.state.ctx.model_status  # type: ignore[attr-defined]
         p = Park(client, headers, url)
         p.good = p.decide(good_profile(1))
         p.knocked_out = p.decide(good_profile(2, tax_credit_grade="D", name="自贡纳税失信示例有限公司"))

@@ -19,12 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from parkcredit.app import AppContext
+from parkcredit.app.demo import DEMO_BANK, seed_demo
 from parkcredit.reports.render import chromium_path
-from parkcredit.service.app import create_app
-from parkcredit.service.commands import DEMO_BANK, seed_demo
+from parkcredit.server import create_app
 from parkcredit.settings import Settings
 from parkcredit.store import testing
-from parkcredit.store.db import make_engine, make_sessionmaker
 from parkcredit.store.tables import Authorization
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -41,9 +41,9 @@ pytestmark = pytest.mark.skipif(
 def demo_pdf(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[bytes, dict]]:  # type: ignore[type-arg]
     folder = tmp_path_factory.mktemp("demo")
     url = testing.sqlite_copy(testing.prepare_sqlite_template(folder), folder)
-    engine = make_engine(url)
-    tokens = seed_demo(make_sessionmaker(engine), PEPPER)  # the demo park of `parkcredit serve --demo`
-    engine.dispose()
+    demo_ctx = AppContext.open(Settings(database_url=url, api_key_pepper=PEPPER, model_enabled=False), with_model=False)
+    tokens = seed_demo(demo_ctx)  # the demo park of `parkcredit serve --demo`
+    demo_ctx.close()
     committee = {"Authorization": f"Bearer {tokens['committee']}"}
     with TestClient(create_app(Settings(database_url=url, api_key_pepper=PEPPER, model_enabled=True))) as c:
         with c.app.state.sessions() as s:  # type: ignore[attr-defined]

@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import text
 
+from parkcredit.app.reports import report_context
 from parkcredit.profile import FIELDS
-from parkcredit.reports import report_context
 from parkcredit.store.db import make_engine, make_sessionmaker
 
 
@@ -46,10 +46,7 @@ def test_english_report(park) -> None:
 
 
 def test_waterfall_runs_from_the_base_value_to_the_raw_score(park) -> None:
-    engine = make_engine(park.url)
-    with make_sessionmaker(engine)() as session:
-        ctx = report_context(session, park.good["decision_id"], park.client.app.state.services.model)
-    engine.dispose()
+    ctx = report_context(park.client.app.state.ctx, park.good["decision_id"])
     c = park.good["contributions"]
     total = c["base_value"] + sum(x["logodds"] for x in ctx.contributions)
     assert total == pytest.approx(c["raw_score"], abs=1e-6)

@@ -49,7 +49,9 @@ def test_text_is_compared_as_codes_whatever_the_column_dtype(dtype: object) -> N
     """Text columns become integer codes inside `Context`; the answers must not depend on how
     the frame holds them (object, pandas str, categorical), nor on missing values."""
     grades = pd.Series(["C", "A", None, "M", "D"], dtype=dtype)
-    frame = pd.DataFrame({"tax_credit_grade": grades, "entity_type": pd.Series(["91", "92", "91", None, "93"], dtype=dtype)})
+    frame = pd.DataFrame(
+        {"tax_credit_grade": grades, "entity_type": pd.Series(["91", "92", "91", None, "93"], dtype=dtype)}
+    )
     ctx = Context(frame, TYPES)
     out = {src: compile_expr(src, TYPES)(ctx).tolist() for src in (
         'tax_credit_grade == "C"', 'tax_credit_grade != "C"', 'tax_credit_grade in ["C", "D"]',

@@ -127,8 +127,14 @@ def test_gap_between_bins_is_refused() -> None:
 
 
 def test_bins_must_reach_both_infinities() -> None:
-    assert "first bin must have no `ge`" in refuse(MINIMAL.replace("{id: NEG, lt: 0.0,", "{id: NEG, ge: -1, lt: 0.0,")).reason
-    assert "last bin must have no `lt`" in refuse(MINIMAL.replace("{id: HIGH, ge: 0.1,", "{id: HIGH, ge: 0.1, lt: 5,")).reason
+    assert (
+        "first bin must have no `ge`"
+        in refuse(MINIMAL.replace("{id: NEG, lt: 0.0,", "{id: NEG, ge: -1, lt: 0.0,")).reason
+    )
+    assert (
+        "last bin must have no `lt`"
+        in refuse(MINIMAL.replace("{id: HIGH, ge: 0.1,", "{id: HIGH, ge: 0.1, lt: 5,")).reason
+    )
 
 
 def test_missing_bin_is_required() -> None:
@@ -159,11 +165,20 @@ def test_cases_need_otherwise_last_and_nothing_after() -> None:
           - {id: REST, otherwise: true, points: 0}""",
     )
     assert parse_ruleset(cases)
-    after = cases.replace("          - {id: REST, otherwise: true, points: 0}", "          - {id: REST, otherwise: true, points: 0}\n          - {id: LATE, when: net_margin < 0, points: 0}")
+    after = cases.replace(
+        "          - {id: REST, otherwise: true, points: 0}",
+        "          - {id: REST, otherwise: true, points: 0}\n          - {id: LATE, when: net_margin < 0, points: 0}",
+    )
     assert "case LATE is unreachable: it follows `otherwise`" in refuse(after).reason
-    no_else = cases.replace("          - {id: REST, otherwise: true, points: 0}", "          - {id: REST, when: net_margin < 0.1, points: 0}")
+    no_else = cases.replace(
+        "          - {id: REST, otherwise: true, points: 0}",
+        "          - {id: REST, when: net_margin < 0.1, points: 0}",
+    )
     assert "the last case must be `otherwise: true`" in refuse(no_else).reason
-    twice = cases.replace("          - {id: REST, otherwise: true, points: 0}", "          - {id: AGAIN, when: net_margin >= 0.1, points: 0}\n          - {id: REST, otherwise: true, points: 0}")
+    twice = cases.replace(
+        "          - {id: REST, otherwise: true, points: 0}",
+        "          - {id: AGAIN, when: net_margin >= 0.1, points: 0}\n          - {id: REST, otherwise: true, points: 0}",
+    )
     assert "case AGAIN is unreachable: same condition as case HIGH" in refuse(twice).reason
 
 
@@ -177,7 +192,10 @@ def test_injection_in_a_rule_file_is_refused() -> None:
 
 
 def test_limit_formula_is_type_checked() -> None:
-    assert "expected a num expression" in refuse(MINIMAL.replace("formula: 0.1 * revenue_yuan_y1", "formula: revenue_yuan_y1 > 0")).reason
+    assert (
+        "expected a num expression"
+        in refuse(MINIMAL.replace("formula: 0.1 * revenue_yuan_y1", "formula: revenue_yuan_y1 > 0")).reason
+    )
 
 
 def test_unknown_key_is_refused_with_its_line() -> None:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from parkcredit.cli import app as cli
-from parkcredit.service.openapi import openapi_text
+from parkcredit.server import openapi_text
 
 OPENAPI = Path(__file__).resolve().parents[2] / "api" / "openapi.json"
 

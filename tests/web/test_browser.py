@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
+from parkcredit.app import AppContext
+from parkcredit.app.demo import seed_demo
 from parkcredit.reports.render import CHROMIUM_ARGS, chromium_path
-from parkcredit.service.app import create_app
-from parkcredit.service.commands import seed_demo
+from parkcredit.server import create_app
 from parkcredit.settings import Settings
 from parkcredit.store import testing
-from parkcredit.store.db import make_engine, make_sessionmaker
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="needs Debian chromium (installed by .ci/run)")
@@ -42,9 +42,9 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
     folder = tmp_path_factory.mktemp("live")
     url = testing.sqlite_copy(testing.prepare_sqlite_template(folder), folder)
-    engine = make_engine(url)
-    tokens = seed_demo(make_sessionmaker(engine), PEPPER)
-    engine.dispose()
+    demo_ctx = AppContext.open(Settings(database_url=url, api_key_pepper=PEPPER, model_enabled=False), with_model=False)
+    tokens = seed_demo(demo_ctx)
+    demo_ctx.close()
     app = create_app(Settings(database_url=url, api_key_pepper=PEPPER, model_enabled=True))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

@@ -7,6 +7,6 @@
 - `performance`: realised default rates by band and product over time; rules vs model vs blend.
 - `overrides`: override reason codes and the report by officer and direction.
 
-`commands` (the CLI) and `store_io` (frames from the store) are the adapters; the rest imports
-neither SQLAlchemy nor FastAPI.
+Nothing here imports SQLAlchemy, FastAPI or the store: the use cases (`parkcredit.app`) read the
+frames from the store (`store.frames`) and call these functions.
 """

@@ -4,7 +4,7 @@ A loan is one (bank, uscc, product, disbursed_on); banks report its status over 
 **bad** when any report says `default` or `overdue_90` (90+ days past due, the usual default
 definition); otherwise it is good. Each loan is scored by the decision it was made on (the
 report's `decision_id`, else the latest decision of that enterprise and product made on or
-before the disbursement date — linked by `store_io`).
+before the disbursement date — linked by `store.frames`).
 
 Discrimination is measured three ways on the same loans: the rules alone (total score), the
 model alone (its PD, where the decision had one) and a blend — the mean of the two percentile

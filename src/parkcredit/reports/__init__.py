@@ -1,6 +1,6 @@
-"""Explanation reports of stored decisions: context (what they show), SVG charts, HTML and PDF rendering."""
+"""Explanation reports of stored decisions: what they show (`ReportContext`), SVG charts, HTML and PDF."""
 
-from parkcredit.reports.context import DecisionNotFound, ReportContext, report_context
+from parkcredit.reports.context import ReportContext
 from parkcredit.reports.render import PdfUnavailable, render_html, render_pdf
 
-__all__ = ["DecisionNotFound", "PdfUnavailable", "ReportContext", "render_html", "render_pdf", "report_context"]
+__all__ = ["PdfUnavailable", "ReportContext", "render_html", "render_pdf"]

@@ -185,6 +185,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "ent.apply": ("应用", "Apply"),
     "ent.count": ("共 {n} 家企业", "{n} enterprises"),
     "ent.no_decision": ("尚未评分", "not scored"),
+    "ent.decide_now": ("按现行规则立即评分", "decide now with the rules in force"),
     "ent.latest_decision": ("最新决策", "Latest decision"),
     "ent.snapshots": ("数据快照历史", "Snapshot history"),
     "ent.decisions": ("决策历史", "Decisions"),

@@ -24,7 +24,11 @@ from sqlalchemy.orm import Session
 
 from parkcredit.store.tables import AuditEntry, utcnow
 
-__all__ = ["GENESIS", "VerifyResult", "append", "canonical", "entry_hash", "verify"]
+__all__ = [
+    "GENESIS", "VerifyResult", "append", "at_seq", "canonical", "entries", "entry_hash", "first_entry", "newest",
+    "ping",
+    "verify",
+]  # fmt: skip
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x70617263  # "parc": the advisory-lock id of the chain head
@@ -124,3 +128,28 @@ def verify(session: Session) -> VerifyResult:
             return VerifyResult(False, n, e.seq, "hash does not match the entry's content (entry edited)")
         prev_hash, expected_seq = e.hash, e.seq + 1
     return VerifyResult(True, n, None, None, prev_hash if n else None)
+
+
+def entries(session: Session, *, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:
+    """Entries in chain order after `after_seq`."""
+    q = select(AuditEntry).where(AuditEntry.seq > after_seq).order_by(AuditEntry.seq).limit(limit)
+    return list(session.scalars(q))
+
+
+def newest(session: Session, *, limit: int = 30) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)))
+
+
+def first_entry(session: Session, *, action: str, object_id: str) -> AuditEntry | None:
+    """The first entry of `action` on `object_id` (e.g. the one that created a decision)."""
+    q = select(AuditEntry).where(AuditEntry.action == action, AuditEntry.object_id == object_id)
+    return session.scalar(q.order_by(AuditEntry.seq).limit(1))
+
+
+def at_seq(session: Session, seq: int) -> AuditEntry | None:
+    return session.scalar(select(AuditEntry).where(AuditEntry.seq == seq)) if seq >= 1 else None
+
+
+def ping(session: Session) -> None:
+    """A cheap read that fails when the database is unreachable or not migrated."""
+    session.execute(text("SELECT count(*) FROM audit_log"))

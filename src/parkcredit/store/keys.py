@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from parkcredit.store import audit
 from parkcredit.store.tables import ApiKey
 
-__all__ = ["ROLES", "create_key", "demo_token", "hash_token", "lookup"]
+__all__ = ["ROLES", "create_key", "demo_token", "get", "hash_token", "known_hashes", "list_all", "lookup", "revoke"]
 
 ROLES = ("committee", "approver", "bank", "auditor", "admin")
 TOKEN_PREFIX = "pck_"
@@ -60,3 +60,26 @@ def lookup(session: Session, token: str, pepper: str) -> ApiKey | None:
     """The active key for `token`, or None."""
     row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(token, pepper)))
     return row if row is not None and row.revoked_at is None else None
+
+
+def get(session: Session, key_id: str) -> ApiKey | None:
+    return session.get(ApiKey, key_id)
+
+
+def list_all(session: Session) -> list[ApiKey]:
+    """Every key, oldest first (never their tokens: only hashes are stored)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+def revoke(session: Session, row: ApiKey, *, actor: str) -> ApiKey:
+    """Set `revoked_at` (keys are kept); revoking twice keeps the first time."""
+    from parkcredit.store.tables import utcnow
+
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.append(session, actor, "key.revoke", "api_key", row.id, {"role": row.role, "bank": row.bank})
+    return row
+
+
+def known_hashes(session: Session) -> set[str]:
+    return {r.key_hash for r in session.scalars(select(ApiKey))}

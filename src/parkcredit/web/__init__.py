@@ -1,4 +1,5 @@
-"""Server-rendered web pages (committee, auditor, bank) and the report endpoint, added to the app by `install`."""
+"""Server-rendered web pages (committee, auditor, bank), added to the app by `install`; they call the
+same use cases (`parkcredit.app`) as the API and the CLI."""
 
 from __future__ import annotations
 
@@ -8,17 +9,18 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-__all__ = ["install"]
+from parkcredit.web.render import app_error_page
+
+__all__ = ["app_error_page", "install"]
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
-    """Add the report API route, the pages, their static files and their error pages to `app`."""
-    from parkcredit.web import api, pages
+    """Add the pages, their static files and their error pages to `app`."""
+    from parkcredit.web import pages
     from parkcredit.web.render import install_handlers, set_request_lang
 
-    app.include_router(api.router)
     app.include_router(pages.router, dependencies=[Depends(set_request_lang)])
     app.mount("/web/static", StaticFiles(directory=STATIC), name="web-static")
     install_handlers(app)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
 from fastapi import Request
 
-from parkcredit.service.auth import Caller
-from parkcredit.store import keys
+from parkcredit.app import Actor
+from parkcredit.app.keys import actor_of
 
 __all__ = ["COOKIE", "LANG_COOKIE", "PAGE_ROLES", "LoginRequired", "PageForbidden", "check_token", "csrf_token",
            "require_page", "web_caller"]  # fmt: skip
@@ -32,20 +33,16 @@ class PageForbidden(Exception):
     """The signed-in role may not see this page (403 page)."""
 
 
-def _lookup(request: Request, token: str | None) -> Caller | None:
-    if not token:
-        return None
-    with request.app.state.sessions() as session:
-        row = keys.lookup(session, token, request.app.state.settings.api_key_pepper)
-        return Caller(row.id, row.role, row.bank) if row is not None else None
+def _lookup(request: Request, token: str | None) -> Actor | None:
+    return actor_of(request.app.state.ctx, token or "")
 
 
-def web_caller(request: Request) -> Caller | None:
+def web_caller(request: Request) -> Actor | None:
     """The caller behind the key cookie, or None (missing, unknown or revoked)."""
     return _lookup(request, request.cookies.get(COOKIE))
 
 
-def check_token(request: Request, token: str) -> Caller | None:
+def check_token(request: Request, token: str) -> Actor | None:
     """The caller of a key typed into the sign-in form, or None."""
     return _lookup(request, token.strip())
 
@@ -57,10 +54,10 @@ def csrf_token(request: Request) -> str:
     return hmac.new(pepper, b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:40]
 
 
-def require_page(*roles: str):  # type: ignore[no-untyped-def]
+def require_page(*roles: str) -> Callable[[Request], Actor]:
     """A page dependency admitting `roles`: sign-in redirect without a key, 403 page for other roles."""
 
-    def check(request: Request) -> Caller:
+    def check(request: Request) -> Actor:
         caller = web_caller(request)
         if caller is None:
             raise LoginRequired()

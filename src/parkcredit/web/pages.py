@@ -1,30 +1,28 @@
 """The server-rendered pages (Jinja2): committee, auditor and bank views, signed in by key cookie.
 
-Pages are excluded from the OpenAPI document (they are not the API). Every error a person can
-cause is a page with a message: 303 to the sign-in form without a key, 403 for a role that may
-not see the page, 404 for an unknown object, 422 for bad input; never a 500.
+Each page parses its input, calls one use case (`parkcredit.app`) and renders the result. Pages are
+excluded from the OpenAPI document (they are not the API). Every error a person can cause is a page
+with a message: 303 to the sign-in form without a key, 403 for a role that may not see the page, 404
+for an unknown object, 422 for bad input; never a 500.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Annotated
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from parkcredit.profile import to_frame
-from parkcredit.reports import charts
+from parkcredit.app import Actor, AppContext, access, audit, decisions, enterprises, imports, overrides, portfolio
+from parkcredit.app import rulesets as app_rulesets
+from parkcredit.app import schemas as s
+from parkcredit.app.monitoring import monitoring
+from parkcredit.app.reports import render_report
+from parkcredit.errors import InvalidInput, ParkcreditError
+from parkcredit.reports import PdfUnavailable, charts
 from parkcredit.reports.i18n import LANGS, industry_label
-from parkcredit.service.auth import Caller
-from parkcredit.service.deps import ReadSession, Services, ServicesDep
-from parkcredit.service.errors import FieldError
-from parkcredit.store import audit, repo
-from parkcredit.store.db import write_session
-from parkcredit.store.tables import AuditEntry, BankQuery, Decision, Job, Override, RuleSetVersion
-from parkcredit.web import data
 from parkcredit.web.auth import COOKIE, LANG_COOKIE, PAGE_ROLES, check_token, csrf_token, require_page, web_caller
 from parkcredit.web.render import WebError, page
 
@@ -32,21 +30,28 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/web", include_in_schema=False)
 
-CommitteePage = Annotated[Caller, Depends(require_page("committee"))]
-ReaderPage = Annotated[Caller, Depends(require_page("committee", "auditor"))]
-AuditorPage = Annotated[Caller, Depends(require_page("auditor"))]
-QueryLogPage = Annotated[Caller, Depends(require_page("auditor", "bank"))]
+CommitteePage = Annotated[Actor, Depends(require_page("committee"))]
+ReaderPage = Annotated[Actor, Depends(require_page("committee", "auditor"))]
+AuditorPage = Annotated[Actor, Depends(require_page("auditor"))]
+QueryLogPage = Annotated[Actor, Depends(require_page("auditor", "bank"))]
 PAGE_SIZE = 50
 HOME = {"committee": "/web/portfolio", "auditor": "/web/audit", "bank": "/web/bank-queries"}
 
 
-def _product(services: Services, product: str | None) -> str:
+def _ctx(request: Request) -> AppContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+Ctx = Annotated[AppContext, Depends(_ctx)]
+
+
+def _product(ctx: AppContext, product: str | None) -> str:
     if not product:
-        return "chengxindai" if "chengxindai" in services.rulesets else sorted(services.rulesets)[0]
-    if product not in services.rulesets:
-        raise WebError(
-            422, "err.bad_request", f"unknown product {product!r}; known: {', '.join(sorted(services.rulesets))}"
-        )
+        return ctx.default_product()
+    try:
+        ctx.product(product)
+    except InvalidInput as exc:
+        raise WebError(422, "err.bad_request", exc.message) from None
     return product
 
 
@@ -118,81 +123,69 @@ def _opt_bool(value: str | None) -> bool | None:
 
 
 @router.get("/enterprises")
-def enterprises(
+def enterprises_page(
     request: Request,
-    session: ReadSession,
+    ctx: Ctx,
     caller: ReaderPage,
-    services: ServicesDep,
     product: str | None = None,
     industry: Annotated[str | None, Query(max_length=10)] = None,
     band: Annotated[str | None, Query(max_length=20)] = None,
     knocked_out: Annotated[str | None, Query(pattern="^(|yes|no)$")] = None,
     eligible: Annotated[str | None, Query(pattern="^(|yes|no)$")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    sort: Annotated[str, Query(pattern="^(" + "|".join(data.SORT_KEYS) + ")$")] = "score",
+    sort: Annotated[str, Query(pattern="^(" + "|".join(portfolio.SORT_KEYS) + ")$")] = "score",
     dir: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    product = _product(services, product)
-    rows = data.enterprise_rows(session, product)
+    product = _product(ctx, product)
+    rows = portfolio.enterprise_rows(ctx, product)
     industries = sorted({r.industry for r in rows if r.industry})
-    shown = data.filter_sort(rows, industry=industry, band=band, knocked_out=_opt_bool(knocked_out),
-                             eligible=_opt_bool(eligible), q=q, sort=sort, descending=dir == "desc")  # fmt: skip
+    shown = portfolio.filter_sort(rows, industry=industry, band=band, knocked_out=_opt_bool(knocked_out),
+                                  eligible=_opt_bool(eligible), q=q, sort=sort, descending=dir == "desc")  # fmt: skip
     pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
     params = {k: v for k, v in {"product": product, "industry": industry, "band": band, "knocked_out": knocked_out,
                                 "eligible": eligible, "q": q, "sort": sort, "dir": dir}.items() if v}  # fmt: skip
     return page(
         request, "enterprises.html", caller, rows=shown[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE],
         total=len(shown), page_no=page_no, pages=pages, params=params, industries=industries,
-        bands=[b.id for b in services.ruleset(product).spec.bands], products=sorted(services.rulesets),
+        bands=[b.id for b in ctx.product(product).spec.bands], products=ctx.products(),
         product=product, urlencode=urlencode,
     )  # fmt: skip
 
 
 @router.get("/enterprises/{uscc}")
-def enterprise(
-    request: Request,
-    uscc: str,
-    session: ReadSession,
-    caller: ReaderPage,
-    services: ServicesDep,
-    product: str | None = None,
-) -> Response:
-    product = _product(services, product)
-    snaps = repo.snapshots_of(session, uscc.strip().upper()[:18])
-    if not snaps:
-        raise WebError(404, "err.not_found", f"no enterprise {uscc}")
-    latest = snaps[0]
-    decisions = repo.latest_decisions_of(session, latest.uscc, limit=50)
-    current = next((d for d in decisions if d.product == product), None)
-    path: list[dict[str, Any]] | None = None
-    path_error = None
-    eligible_now = None
-    try:
-        from parkcredit.decision import decide
-        from parkcredit.model.counterfactual import path_to_eligibility
-
-        ruleset = services.ruleset(product)
-        frame = to_frame([repo.profile_of(session, latest)])
-        eligible_now = bool(decide(frame, ruleset, services.model).summary["eligible"].iloc[0])
-        path = [] if eligible_now else path_to_eligibility(frame, ruleset, services.model, max_changes=3, max_options=6)
-    except Exception as exc:  # the page shows why, the rest stays usable
-        path_error = f"{type(exc).__name__}: {exc}"
-    overrides = list(session.scalars(select(Override).where(Override.decision_id.in_([d.id for d in decisions]))))
+def enterprise(request: Request, uscc: str, ctx: Ctx, caller: ReaderPage, product: str | None = None) -> Response:
+    product = _product(ctx, product)
+    view = enterprises.enterprise_page(ctx, uscc.strip().upper()[:18], product)
     return page(
-        request, "enterprise.html", caller, snap=latest, snaps=snaps, decisions=decisions, current=current,
-        product=product, products=sorted(services.rulesets), path=path, path_error=path_error,
-        eligible_now=eligible_now, overrides=overrides,
+        request, "enterprise.html", caller, snap=view.snap, snaps=view.snaps, decisions=view.decisions,
+        current=view.current, product=product, products=ctx.products(), path=view.path, path_error=view.path_error,
+        eligible_now=view.eligible_now, overrides=view.overrides,
     )  # fmt: skip
 
 
-@router.get("/portfolio")
-def portfolio_page(
-    request: Request, session: ReadSession, caller: ReaderPage, services: ServicesDep, product: str | None = None
+@router.post("/enterprises/{uscc}/decide")
+def decide_page(
+    request: Request,
+    uscc: str,
+    ctx: Ctx,
+    caller: CommitteePage,
+    product: Annotated[str, Form(max_length=50)],
+    csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
-    product = _product(services, product)
-    ruleset = services.ruleset(product)
-    pf = data.portfolio(data.enterprise_rows(session, product))
+    """Decide the enterprise now (the same use case as `POST /v1/decisions`), then show it."""
+    _check_csrf(request, csrf)
+    product = _product(ctx, product)
+    code = uscc.strip().upper()[:18]
+    decisions.decide_enterprise(ctx, caller, uscc=code, product=product)
+    return RedirectResponse(f"/web/enterprises/{quote(code)}?product={quote(product)}", 303)
+
+
+@router.get("/portfolio")
+def portfolio_page(request: Request, ctx: Ctx, caller: ReaderPage, product: str | None = None) -> Response:
+    product = _product(ctx, product)
+    ruleset = ctx.product(product)
+    pf = portfolio.portfolio(portfolio.enterprise_rows(ctx, product))
     lang = request.state.lang
     t = request.state.t
     band_ids = [b.id for b in ruleset.spec.bands]
@@ -208,50 +201,44 @@ def portfolio_page(
         "limit": charts.hbar([(industry_label(k, lang)[:14], v["limit_yuan"] / 10_000) for k, v in by_ind],
                              title=t("pf.limit_by_industry"), colour="#8e5b00"),
     }  # fmt: skip
-    return page(request, "portfolio.html", caller, pf=pf, svgs=svgs, product=product,
-                products=sorted(services.rulesets), by_industry=by_ind)  # fmt: skip
+    return page(request, "portfolio.html", caller, pf=pf, svgs=svgs, product=product, products=ctx.products(),
+                by_industry=by_ind)  # fmt: skip
 
 
 @router.get("/score")
-def score_form(request: Request, caller: CommitteePage, services: ServicesDep) -> Response:
-    return page(request, "score.html", caller, products=sorted(services.rulesets), job=None)
+def score_form(request: Request, ctx: Ctx, caller: CommitteePage) -> Response:
+    return page(request, "score.html", caller, products=ctx.products(), job=None)
 
 
 @router.post("/score")
 def score_start(
     request: Request,
     tasks: BackgroundTasks,
+    ctx: Ctx,
     caller: CommitteePage,
-    services: ServicesDep,
     product: Annotated[str, Form(max_length=50)],
     csrf: Annotated[str, Form(max_length=100)],
     park_id: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    from parkcredit.service.jobs import run_batch
-
     _check_csrf(request, csrf)
-    product = _product(services, product)
-    params = {"product": product, "park_id": park_id.strip() or None}
-    with write_session(request.app.state.sessions) as session:
-        job = repo.add_job(session, "batch_decide", params, caller.key_id)
-        job_id = job.id
-    tasks.add_task(run_batch, request.app.state, job_id)
-    return RedirectResponse(f"/web/jobs/{job_id}", 303)
+    product = _product(ctx, product)
+    job = decisions.start_batch(ctx, caller, product=product, park_id=park_id.strip() or None)
+    assert isinstance(job, s.JobOut)  # no idempotency key: never a replay
+    tasks.add_task(decisions.run_batch, ctx, job.job_id)
+    return RedirectResponse(f"/web/jobs/{job.job_id}", 303)
 
 
 @router.get("/jobs/{job_id}")
-def job_page(request: Request, job_id: str, session: ReadSession, caller: CommitteePage) -> Response:
-    job = session.get(Job, job_id)
-    if job is None:
-        raise WebError(404, "err.not_found", f"no job {job_id}")
-    return page(request, "job.html", caller, job=job)
+def job_page(request: Request, job_id: str, ctx: Ctx, caller: CommitteePage) -> Response:
+    return page(request, "job.html", caller, job=decisions.read_job(ctx, job_id))
 
 
 @router.get("/jobs/{job_id}/status")
-def job_status(job_id: str, session: ReadSession, caller: CommitteePage) -> Response:
-    job = session.get(Job, job_id)
-    if job is None:
-        return JSONResponse({"detail": f"no job {job_id}"}, 404)
+def job_status(job_id: str, ctx: Ctx, caller: CommitteePage) -> Response:
+    try:
+        job = decisions.read_job(ctx, job_id)
+    except ParkcreditError as exc:
+        return JSONResponse({"detail": exc.message}, exc.status)
     return JSONResponse({"status": job.status, "done": job.done, "total": job.total, "result": job.result,
                          "error": job.error})  # fmt: skip
 
@@ -264,29 +251,22 @@ def import_form(request: Request, caller: CommitteePage) -> Response:
 @router.post("/import")
 def import_upload(
     request: Request,
+    ctx: Ctx,
     caller: CommitteePage,
     file: UploadFile,
     csrf: Annotated[str, Form(max_length=100)],
     strict: Annotated[bool, Form()] = False,
 ) -> Response:
-    from parkcredit.service.imports import parse_upload
-
     _check_csrf(request, csrf)
-    raw = file.file.read()
     try:
-        profiles, rejected, rows_read = parse_upload(raw, file.filename or "")
-    except FieldError as exc:
+        out = imports.import_profiles(ctx, caller, data=file.file.read(), filename=file.filename or "", strict=strict)
+    except InvalidInput as exc:
         return page(request, "import.html", caller, result=None, error=str(exc), status=422)
-    stored = 0
-    if not (strict and rejected):
-        with write_session(request.app.state.sessions) as session:
-            snaps = [repo.add_snapshot(session, p, caller.key_id, audit_entry=False) for p in profiles]
-            payload = {"rows_read": rows_read, "snapshot_ids": [x.id for x in snaps], "rejected": len(rejected)}
-            audit.append(session, caller.key_id, "snapshot.import", "import", file.filename or "upload", payload)
-            stored = len(snaps)
-    result = {"rows_read": rows_read, "stored": stored, "rejected": rejected, "strict": strict,
-              "rejected_rows": len({r.row for r in rejected}), "filename": file.filename}  # fmt: skip
-    return page(request, "import.html", caller, result=result, error=None, status=422 if strict and rejected else 200)
+    assert isinstance(out, s.ImportOut)  # no idempotency key: never a replay
+    refused = strict and bool(out.rows_rejected)
+    result = {"rows_read": out.rows_read, "stored": out.rows_stored, "rejected": out.rejected, "strict": strict,
+              "rejected_rows": out.rows_rejected, "filename": file.filename}  # fmt: skip
+    return page(request, "import.html", caller, result=result, error=None, status=422 if refused else 200)
 
 
 # ---- decisions and reports (committee, auditor) ------------------------------------------------------------------
@@ -295,15 +275,13 @@ def import_upload(
 @router.get("/decisions")
 def decisions_page(
     request: Request,
-    session: ReadSession,
+    ctx: Ctx,
     caller: ReaderPage,
     uscc: Annotated[str | None, Query(max_length=18)] = None,
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    q = select(Decision).order_by(Decision.created_at.desc(), Decision.id)
-    if uscc:
-        q = q.where(Decision.uscc == uscc.strip().upper())
-    rows = list(session.scalars(q.offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    code = uscc.strip().upper() if uscc else None
+    rows = decisions.list_decisions(ctx, uscc=code, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
     return page(request, "decisions.html", caller, rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
                 page_no=page_no, uscc=uscc or "")  # fmt: skip
 
@@ -312,67 +290,66 @@ def decisions_page(
 def report_page(
     request: Request,
     decision_id: str,
-    session: ReadSession,
+    ctx: Ctx,
     caller: ReaderPage,
-    services: ServicesDep,
     format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html",
 ) -> Response:
-    from parkcredit.web.api import report_response
-
-    return report_response(session, decision_id, services, format, request.state.lang, web=True)
+    try:
+        report = render_report(ctx, decision_id, fmt=format, lang=request.state.lang)
+    except PdfUnavailable as exc:
+        raise WebError(503, "err.unavailable", str(exc)) from None
+    headers = {"X-Report-Render-Ms": f"{report.render_ms:.0f}", "Cache-Control": "no-store"}
+    if format == "pdf":
+        headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    return Response(report.content, media_type=report.media_type, headers=headers)
 
 
 # ---- auditor -----------------------------------------------------------------------------------------------------
 
 
 @router.get("/audit")
-def audit_page(request: Request, session: ReadSession, caller: AuditorPage) -> Response:
-    result = audit.verify(session)
-    session.expunge_all()
-    recent = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(30)))
-    return page(request, "audit.html", caller, result=result, recent=recent)
+def audit_page(request: Request, ctx: Ctx, caller: AuditorPage) -> Response:
+    return page(request, "audit.html", caller, result=audit.verify(ctx), recent=audit.recent(ctx))
 
 
 @router.get("/overrides")
-def overrides_page(request: Request, session: ReadSession, caller: AuditorPage) -> Response:
-    rows = list(session.scalars(select(Override).order_by(Override.id.desc()).limit(500)))
-    columns = [c.key for c in Override.__table__.columns]
-    by_officer: dict[tuple[str, str], int] = {}
-    for r in rows:
-        k = (r.created_by, str(getattr(r, "direction", "") or ("→ " + ("eligible" if r.eligible else "not eligible"))))
-        by_officer[k] = by_officer.get(k, 0) + 1
-    return page(request, "overrides.html", caller, rows=rows, columns=columns, by_officer=sorted(by_officer.items()))
+def overrides_page(request: Request, ctx: Ctx, caller: AuditorPage) -> Response:
+    rows, by_officer = overrides.officer_counts(ctx)
+    return page(request, "overrides.html", caller, rows=rows, columns=overrides.OVERRIDE_COLUMNS,
+                by_officer=by_officer)  # fmt: skip
 
 
 @router.get("/bank-queries")
 def bank_queries_page(
     request: Request,
-    session: ReadSession,
+    ctx: Ctx,
     caller: QueryLogPage,
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    q = select(BankQuery).order_by(BankQuery.id.desc())
-    if caller.role == "bank":
-        q = q.where(BankQuery.bank == caller.bank)
-    rows = list(session.scalars(q.offset((page_no - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)))
+    rows = access.query_log(ctx, caller, offset=(page_no - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
     return page(request, "bank_queries.html", caller, rows=rows[:PAGE_SIZE], more=len(rows) > PAGE_SIZE,
                 page_no=page_no)  # fmt: skip
 
 
 @router.get("/rulesets")
-def rulesets_page(request: Request, session: ReadSession, caller: ReaderPage, services: ServicesDep) -> Response:
-    columns = [c.key for c in RuleSetVersion.__table__.columns if c.key != "text"]
-    rows = list(session.scalars(select(RuleSetVersion).order_by(RuleSetVersion.product, RuleSetVersion.id)))
+def rulesets_page(request: Request, ctx: Ctx, caller: ReaderPage) -> Response:
+    rows, columns = app_rulesets.history(ctx)
     return page(request, "rulesets.html", caller, rows=rows, columns=columns,
-                loaded=sorted(services.rulesets.values(), key=lambda r: r.product))  # fmt: skip
+                loaded=sorted(ctx.latest.values(), key=lambda r: r.product))  # fmt: skip
 
 
 @router.get("/monitoring")
-def monitoring_page(
-    request: Request, session: ReadSession, caller: ReaderPage, services: ServicesDep, product: str | None = None
-) -> Response:
-    from parkcredit.web.monitoring import monitoring_view
-
-    product = _product(services, product)
-    view = monitoring_view(session, services, product)
-    return page(request, "monitoring.html", caller, view=view, product=product, products=sorted(services.rulesets))
+def monitoring_page(request: Request, ctx: Ctx, caller: ReaderPage, product: str | None = None) -> Response:
+    product = _product(ctx, product)
+    try:
+        report = monitoring(ctx, product)
+    except Exception as exc:  # the page reports the failure, the site stays up
+        view = {"available": False, "why": f"{type(exc).__name__}: {exc}", "report": None}
+    else:
+        rows = [("score", x) for x in report["scores"]] + [("characteristic", x) for x in report["characteristics"]]
+        rows += [("input", x) for x in report["inputs"]]
+        rows.sort(key=lambda kx: -(kx[1]["psi"] or 0.0))
+        windows = {w: (report[w]["from"], report[w]["to"]) for w in ("reference", "current")}
+        view = {"available": True, "why": None, "report": report, "rows": rows,
+                "approval": report["approval_over_time"], "windows": windows}  # fmt: skip
+    return page(request, "monitoring.html", caller, view=view, product=product, products=ctx.products())

@@ -16,12 +16,13 @@ from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from parkcredit.app import Actor
+from parkcredit.errors import ParkcreditError
 from parkcredit.reports.i18n import LANGS, translator
 from parkcredit.reports.render import template_environment
-from parkcredit.service.auth import Caller
 from parkcredit.web.auth import LANG_COOKIE, LoginRequired, PageForbidden, csrf_token
 
-__all__ = ["WebError", "install_handlers", "page", "request_lang"]
+__all__ = ["WebError", "app_error_page", "install_handlers", "page", "request_lang"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -61,7 +62,7 @@ def set_request_lang(request: Request) -> None:
     request.state.t = translator(request.state.lang)
 
 
-def page(request: Request, template: str, caller: Caller | None, *, status: int = 200, **ctx: Any) -> HTMLResponse:
+def page(request: Request, template: str, caller: Actor | None, *, status: int = 200, **ctx: Any) -> HTMLResponse:
     """Render `template` with the common page context (language, translator, caller, CSRF token)."""
     lang = getattr(request.state, "lang", None) or request_lang(request)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -80,6 +81,12 @@ def _error_page(request: Request, status: int, key: str, detail: str) -> HTMLRes
     except Exception:  # the error page must render even when the database is the problem
         caller = None
     return page(request, "error.html", caller, status=status, key=key, detail=detail, code=status)
+
+
+def app_error_page(request: Request, exc: ParkcreditError) -> Response:
+    """A use case's error (not found, forbidden, conflict, bad input) as a page."""
+    key = {403: "err.forbidden", 404: "err.not_found"}.get(exc.status, "err.bad_request")
+    return _error_page(request, exc.status, key, exc.message)
 
 
 def install_handlers(app: FastAPI) -> None:

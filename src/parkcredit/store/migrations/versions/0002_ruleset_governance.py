@@ -13,6 +13,7 @@ Create Date: 2026-11-24
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 import yaml
@@ -43,7 +44,7 @@ def _effective_from(text: str) -> dt.date:
 def upgrade() -> None:
     # plain ADD COLUMN (with a server default where NOT NULL): on SQLite a batch "move and copy" of
     # ruleset_versions would drop a table that decisions reference while foreign keys are enforced
-    rs = [
+    rs: list[sa.Column[Any]] = [
         sa.Column("status", sa.String(length=20), nullable=False, server_default="published"),
         sa.Column("effective_from", sa.Date(), nullable=False, server_default="1970-01-01"),
         sa.Column("source", sa.String(length=200), nullable=False, server_default=""),
@@ -73,7 +74,7 @@ def upgrade() -> None:
             {"eff": _effective_from(text), "at": created_at, "id": id_},
         )
 
-    ov = [
+    ov: list[sa.Column[Any]] = [
         sa.Column("uscc", sa.String(length=18), nullable=False, server_default=""),
         sa.Column("product", sa.String(length=50), nullable=False, server_default=""),
         sa.Column("reason_code", sa.String(length=40), nullable=False, server_default="OTHER"),

@@ -1,0 +1,52 @@
+"""Every cross-cutting dependency as an `Annotated` alias: the app context, callers by role, idempotency."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+
+from parkcredit.api.auth import require
+from parkcredit.app import Actor, AppContext
+from parkcredit.app.idempotency import Idem, Replayed
+
+__all__ = [
+    "Admin", "AnyReader", "Auditor", "BankCaller", "BankOrAuditor", "Committee", "CommitteeOrAuditor", "Ctx",
+    "IdemDep", "respond",
+]  # fmt: skip
+
+
+def _ctx(request: Request) -> AppContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]
+
+
+Ctx = Annotated[AppContext, Depends(_ctx)]
+
+Committee = Annotated[Actor, Depends(require("committee"))]
+Auditor = Annotated[Actor, Depends(require("auditor"))]
+BankCaller = Annotated[Actor, Depends(require("bank"))]
+Admin = Annotated[Actor, Depends(require("admin"))]
+CommitteeOrAuditor = Annotated[Actor, Depends(require("committee", "auditor"))]
+BankOrAuditor = Annotated[Actor, Depends(require("bank", "auditor"))]
+AnyReader = CommitteeOrAuditor
+
+
+def _idempotency(
+    request: Request,
+    idempotency_key: Annotated[
+        str | None, Header(max_length=200, description="retry-safe key: same key + same body = same response")
+    ] = None,
+) -> Idem:
+    route = request.scope.get("route")
+    return Idem(idempotency_key, getattr(route, "path", request.url.path))
+
+
+IdemDep = Annotated[Idem, Depends(_idempotency)]
+
+
+def respond(result: Any) -> Any:
+    """A use case's result as the response: a replayed one with its stored status and body."""
+    if isinstance(result, Replayed):
+        return JSONResponse(result.body, status_code=result.status, headers={"Idempotent-Replayed": "true"})
+    return result

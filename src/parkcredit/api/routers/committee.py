@@ -1,0 +1,95 @@
+"""Committee (园区管委会) routes: profiles, imports, decisions, batch jobs, authorizations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, UploadFile
+from fastapi.responses import JSONResponse
+
+from parkcredit.api.deps import Committee, CommitteeOrAuditor, Ctx, IdemDep, respond
+from parkcredit.app import access, decisions, enterprises, imports
+from parkcredit.app import schemas as s
+from parkcredit.profile import Profile, Uscc
+
+router = APIRouter(prefix="/v1", tags=["committee"])
+
+
+@router.post("/enterprises", status_code=201, response_model=s.SnapshotOut)
+def create_snapshot(profile: Profile, ctx: Ctx, caller: Committee, idem: IdemDep) -> Any:
+    """Store a validated profile as a new snapshot of the enterprise."""
+    return respond(enterprises.create_snapshot(ctx, caller, profile.model_dump(mode="json"), idem=idem))
+
+
+# 422: a file with bad rows gets ImportOut (rows refused, with reasons); a request that is not an
+# upload at all (no file field, wrong query type) gets FastAPI's validation-error body
+_IMPORT_BODIES = [{"$ref": "#/components/schemas/ImportOut"}, {"$ref": "#/components/schemas/HTTPValidationError"}]
+_IMPORT_422 = {"description": "rows refused, or the request is not a valid upload",
+               "content": {"application/json": {"schema": {"anyOf": _IMPORT_BODIES}}}}  # fmt: skip
+
+
+@router.post("/imports", response_model=s.ImportOut, responses={422: _IMPORT_422})
+def import_profiles(
+    file: UploadFile,
+    ctx: Ctx,
+    caller: Committee,
+    idem: IdemDep,
+    strict: Annotated[bool, Query(description="store nothing if any row is bad")] = False,
+) -> Any:
+    """Import a CSV/XLSX of profiles: all good rows in one transaction, bad rows reported."""
+    out = imports.import_profiles(ctx, caller, data=file.file.read(), filename=file.filename or "", strict=strict,
+                                  idem=idem)  # fmt: skip
+    if isinstance(out, s.ImportOut) and out.strict and out.rows_rejected:
+        return JSONResponse(out.model_dump(mode="json"), status_code=422)
+    return respond(out)
+
+
+@router.get("/enterprises/{uscc}", response_model=s.EnterpriseOut)
+def read_enterprise(uscc: Uscc, ctx: Ctx, caller: CommitteeOrAuditor) -> Any:
+    """The enterprise's latest snapshot and its latest decisions."""
+    return enterprises.read_enterprise(ctx, uscc)
+
+
+@router.get("/enterprises/{uscc}/snapshots", response_model=list[s.SnapshotOut])
+def read_snapshots(uscc: Uscc, ctx: Ctx, caller: CommitteeOrAuditor) -> Any:
+    """The enterprise's snapshots, newest first."""
+    return enterprises.read_snapshots(ctx, uscc)
+
+
+@router.post("/decisions", status_code=201, response_model=s.DecisionRecord)
+def create_decision(body: s.DecisionRequest, ctx: Ctx, caller: Committee, idem: IdemDep) -> Any:
+    """Decide the enterprise on its latest snapshot with the product's rule set in force at its as_of."""
+    return respond(decisions.decide_enterprise(ctx, caller, uscc=body.uscc, product=body.product, idem=idem))
+
+
+@router.post("/decisions/batch", status_code=202, response_model=s.JobOut)
+def create_batch(body: s.BatchRequest, tasks: BackgroundTasks, ctx: Ctx, caller: Committee, idem: IdemDep) -> Any:
+    """Score the latest snapshot of every enterprise (of a park) in the background; poll the job."""
+    out = decisions.start_batch(ctx, caller, product=body.product, park_id=body.park_id, idem=idem)
+    if isinstance(out, s.JobOut):
+        tasks.add_task(decisions.run_batch, ctx, out.job_id)
+    return respond(out)
+
+
+@router.get("/jobs/{job_id}", response_model=s.JobOut)
+def read_job(job_id: str, ctx: Ctx, caller: CommitteeOrAuditor) -> Any:
+    """A background job's status and progress."""
+    return decisions.read_job(ctx, job_id)
+
+
+@router.get("/decisions/{decision_id}", response_model=s.DecisionRecord)
+def read_decision(decision_id: str, ctx: Ctx, caller: CommitteeOrAuditor) -> Any:
+    """The full stored decision, exactly as recorded."""
+    return JSONResponse(content=decisions.read_decision(ctx, decision_id))
+
+
+@router.post("/authorizations", status_code=201, response_model=s.AuthorizationOut)
+def create_authorization(body: s.AuthorizationRequest, ctx: Ctx, caller: Committee, idem: IdemDep) -> Any:
+    """Record an enterprise's authorization of a bank for some products until a date."""
+    return respond(access.authorize(ctx, caller, body, idem=idem))
+
+
+@router.delete("/authorizations/{authorization_id}", response_model=s.AuthorizationOut)
+def revoke_authorization(authorization_id: str, ctx: Ctx, caller: Committee) -> Any:
+    """Revoke an authorization (it is kept, with revoked_at set)."""
+    return access.revoke(ctx, caller, authorization_id)

@@ -1,0 +1,75 @@
+"""Authorizations of banks by enterprises, loan outcomes reported by banks, the bank query log."""
+
+from __future__ import annotations
+
+from parkcredit.app import schemas as s
+from parkcredit.app import views
+from parkcredit.app.actor import Actor
+from parkcredit.app.context import AppContext
+from parkcredit.app.idempotency import Idem, Replayed, remember, replay
+from parkcredit.errors import NotFound
+from parkcredit.store import access, outcomes
+from parkcredit.store import decisions as store_decisions
+from parkcredit.store.tables import BankQuery
+
+__all__ = ["authorize", "bank_queries", "query_log", "report_outcome", "revoke"]
+
+
+def authorize(
+    ctx: AppContext, actor: Actor, body: s.AuthorizationRequest, *, idem: Idem | None = None
+) -> s.AuthorizationOut | Replayed:
+    """Record an enterprise's authorization of a bank for some products until a date."""
+    with ctx.write() as session:
+        if (hit := replay(session, actor, idem, body)) is not None:
+            return hit
+        for i, product in enumerate(body.products):
+            ctx.product(product, ("body", "products", i))
+        row = access.add_authorization(session, actor=actor.key_id, **body.model_dump())
+        out = views.authorization(row)
+        remember(session, actor, idem, 201, out)
+        return out
+
+
+def revoke(ctx: AppContext, actor: Actor, authorization_id: str) -> s.AuthorizationOut:
+    """Revoke an authorization (it is kept, with revoked_at set)."""
+    with ctx.write() as session:
+        row = access.get_authorization(session, authorization_id)
+        if row is None:
+            raise NotFound(f"no authorization {authorization_id}")
+        access.revoke(session, row, actor=actor.key_id)
+        return views.authorization(row)
+
+
+def report_outcome(
+    ctx: AppContext, actor: Actor, body: s.OutcomeRequest, *, idem: Idem | None = None
+) -> s.OutcomeOut | Replayed:
+    """Record a loan outcome (disbursement and repayment status) reported by the actor's bank."""
+    with ctx.write() as session:
+        if (hit := replay(session, actor, idem, body)) is not None:
+            return hit
+        ctx.product(body.product, ("body", "product"))
+        decision_id = str(body.decision_id) if body.decision_id else None
+        if decision_id is not None and store_decisions.get(session, decision_id) is None:
+            raise NotFound(f"no decision {decision_id}")
+        fields = body.model_dump(mode="python") | {"decision_id": decision_id}
+        row = outcomes.add(session, actor=actor.key_id, bank=actor.bank, **fields)
+        out = views.outcome(row)
+        remember(session, actor, idem, 201, out)
+        return out
+
+
+def bank_queries(ctx: AppContext, actor: Actor, *, after_id: int = 0, limit: int = 100) -> s.BankQueryPage:
+    """The query log: a bank sees its own queries, an auditor sees all."""
+    with ctx.read() as session:
+        bank = actor.bank if actor.role == "bank" else None
+        rows = access.queries(session, bank=bank, after_id=after_id, limit=limit)
+        return s.BankQueryPage(
+            items=[views.bank_query(r) for r in rows], next_after_id=rows[-1].id if len(rows) == limit else None
+        )
+
+
+def query_log(ctx: AppContext, actor: Actor, *, offset: int = 0, limit: int = 50) -> list[BankQuery]:
+    """The query log newest first, for the pages: a bank sees its own queries, an auditor sees all."""
+    with ctx.read() as session:
+        bank = actor.bank if actor.role == "bank" else None
+        return access.queries(session, bank=bank, newest_first=True, offset=offset, limit=limit)

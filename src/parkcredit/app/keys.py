@@ -1,0 +1,54 @@
+"""API keys: create (the token is shown once), list, revoke; and who a token belongs to."""
+
+from __future__ import annotations
+
+from parkcredit.app import schemas as s
+from parkcredit.app import views
+from parkcredit.app.actor import Actor
+from parkcredit.app.context import AppContext
+from parkcredit.app.idempotency import Idem, Replayed, remember, replay
+from parkcredit.errors import InvalidInput, NotFound
+from parkcredit.store import keys
+
+__all__ = ["actor_of", "create_key", "list_keys", "revoke_key"]
+
+
+def actor_of(ctx: AppContext, token: str) -> Actor | None:
+    """The active key behind `token`, or None (missing, unknown or revoked)."""
+    if not token:
+        return None
+    with ctx.read() as session:
+        row = keys.lookup(session, token, ctx.settings.api_key_pepper)
+        return Actor(row.id, row.role, row.bank) if row is not None else None
+
+
+def create_key(
+    ctx: AppContext, actor: Actor, *, role: str, bank: str | None = None, label: str = "", idem: Idem | None = None
+) -> s.KeyOut | Replayed:
+    """Create an API key; the token is in this result only (a replayed retry gets the key without it)."""
+    with ctx.write() as session:
+        if (hit := replay(session, actor, idem, {"role": role, "bank": bank, "label": label})) is not None:
+            return hit
+        try:
+            row, token = keys.create_key(session, role, ctx.settings.api_key_pepper, bank=bank, label=label,
+                                         actor=actor.key_id)  # fmt: skip
+        except ValueError as exc:
+            raise InvalidInput(("body", "role"), str(exc)) from None
+        remember(session, actor, idem, 201, views.key(row))  # the stored replay never keeps the token
+        return views.key(row, token)
+
+
+def list_keys(ctx: AppContext) -> list[s.KeyOut]:
+    """All API keys (never their tokens)."""
+    with ctx.read() as session:
+        return [views.key(r) for r in keys.list_all(session)]
+
+
+def revoke_key(ctx: AppContext, actor: Actor, key_id: str) -> s.KeyOut:
+    """Revoke an API key (kept, with revoked_at set)."""
+    with ctx.write() as session:
+        row = keys.get(session, key_id)
+        if row is None:
+            raise NotFound(f"no key {key_id}")
+        keys.revoke(session, row, actor=actor.key_id)
+        return views.key(row)

@@ -1,0 +1,62 @@
+"""The composition root: one FastAPI app with the API (`parkcredit.api`) and the web pages
+(`parkcredit.web`); the `AppContext` (engine, rule sets, model) lives in the lifespan.
+
+Nothing is kept per process that several workers would disagree on: idempotency keys and jobs
+are rows in the database; the rule sets and the model are read-only copies of files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from parkcredit import api, web
+from parkcredit.api.errors import app_error_response
+from parkcredit.app import AppContext
+from parkcredit.errors import ParkcreditError
+from parkcredit.settings import Settings, get_settings
+
+__all__ = ["create_app", "openapi_text"]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    ctx = AppContext.open(app.state.settings)
+    app.state.ctx = ctx
+    app.state.sessions = ctx.sessions  # for tests and tools that open their own sessions
+    try:
+        yield
+    finally:
+        ctx.close()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The parkcredit app (API + web pages) for `settings` (default: from the environment)."""
+    app = FastAPI(
+        title="parkcredit",
+        version="1.0.0",
+        summary="园区企业征信评分 — park enterprise credit scoring and 企业诚信贷 eligibility",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    api.install(app)
+    web.install(app)
+
+    @app.exception_handler(ParkcreditError)
+    async def _app_error(request: Request, exc: ParkcreditError) -> Response:
+        """A use case's error: a page under /web/, the API's JSON everywhere else."""
+        if request.url.path.startswith("/web/"):
+            return web.app_error_page(request, exc)
+        return app_error_response(exc)
+
+    return app
+
+
+def openapi_text() -> str:
+    """The OpenAPI JSON of the app as committed in api/openapi.json: sorted keys, 2-space indent, newline."""
+    app = create_app(Settings(database_url="sqlite://", model_enabled=False))
+    return json.dumps(app.openapi(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"

@@ -1,1 +1,0 @@
-"""The HTTP service: FastAPI app, auth, routers per audience (committee, bank, auditor, admin)."""

@@ -1,0 +1,86 @@
+"""Stored decisions: the canonical record text, its sha256 and the columns the pages read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from parkcredit.store import audit
+from parkcredit.store.tables import Decision, RuleSetVersion
+
+__all__ = ["add", "count", "created_series", "get", "latest", "latest_of", "page"]
+
+
+def add(
+    session: Session, *, record: dict[str, Any], canonical_text: str, ruleset: RuleSetVersion, actor: str
+) -> Decision:
+    """Store a decision record (already carrying its decision_id and snapshot_id) and audit it."""
+    model = record.get("model") or {}
+    sha = hashlib.sha256(canonical_text.encode("utf-8")).hexdigest()
+    d = Decision(
+        id=record["decision_id"],
+        uscc=record["uscc"],
+        product=record["product"],
+        snapshot_id=record["snapshot_id"],
+        ruleset_id=ruleset.id,
+        ruleset_version=ruleset.version,
+        ruleset_hash=ruleset.content_hash,
+        model_version=model.get("version"),
+        model_status=str(model.get("status", "none"))[:200],
+        eligible=bool(record["eligible"]),
+        limit_yuan=int(record["limit_yuan"]),
+        band=str(record["band"]),
+        total_score=float(record["total_score"]),
+        valid_until=dt.date.fromisoformat(record["valid_until"]) if record.get("valid_until") else None,
+        record=canonical_text,
+        record_sha256=sha,
+        created_by=actor,
+    )
+    session.add(d)
+    audit.append(session, actor, "decision.create", "decision", d.id, {"uscc": d.uscc, "sha256": d.record_sha256})
+    return d
+
+
+def get(session: Session, decision_id: str) -> Decision | None:
+    return session.get(Decision, decision_id)
+
+
+def latest(session: Session, *, uscc: str, product: str) -> Decision | None:
+    """The newest decision of `uscc` for `product`."""
+    q = (
+        select(Decision)
+        .where(Decision.uscc == uscc, Decision.product == product)
+        .order_by(Decision.created_at.desc(), Decision.id)
+        .limit(1)
+    )
+    return session.scalar(q)
+
+
+def latest_of(session: Session, uscc: str, *, limit: int = 20) -> list[Decision]:
+    """The enterprise's decisions, newest first."""
+    q = select(Decision).where(Decision.uscc == uscc).order_by(Decision.created_at.desc()).limit(limit)
+    return list(session.scalars(q))
+
+
+def page(session: Session, *, uscc: str | None, offset: int, limit: int) -> list[Decision]:
+    """Decisions newest first (optionally of one enterprise)."""
+    q = select(Decision).order_by(Decision.created_at.desc(), Decision.id)
+    if uscc:
+        q = q.where(Decision.uscc == uscc)
+    return list(session.scalars(q.offset(offset).limit(limit)))
+
+
+def count(session: Session) -> int:
+    return int(session.scalar(select(func.count(Decision.id))) or 0)
+
+
+def created_series(session: Session, product: str | None = None) -> list[Any]:
+    """(created_at, product, eligible, limit_yuan) of every decision (of one product)."""
+    q = select(Decision.created_at, Decision.product, Decision.eligible, Decision.limit_yuan)
+    if product is not None:
+        q = q.where(Decision.product == product)
+    return list(session.execute(q).all())

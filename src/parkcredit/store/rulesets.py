@@ -1,0 +1,272 @@
+"""Rule-set versions: draft -> approved -> published -> retired (maker-checker), and what is in force.
+
+A non-draft version's text and identity never change: `install_guards(sessionmaker)` refuses it in
+code on every flush of the project's sessions (the database triggers of migration 0002 refuse it too).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from parkcredit.errors import Conflict, Forbidden, ImmutableRuleSet
+from parkcredit.store import audit
+from parkcredit.store.tables import RuleSetVersion, utcnow
+
+__all__ = [
+    "RULESET_STATES", "ImmutableRuleSet", "NotPermitted", "StoreConflict", "add_draft", "approve", "get",
+    "in_force", "install_guards", "latest_published", "list_versions", "publish", "replace_draft", "retire", "seed",
+    "stored_for_use",
+]  # fmt: skip
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def get(session: Session, ruleset_id: int) -> RuleSetVersion | None:
+    return session.get(RuleSetVersion, ruleset_id)
+
+
+# StoreConflict -> 409 and NotPermitted -> 403 at every surface (the app layer maps them).
+
+RULESET_STATES = ("draft", "approved", "published", "retired")
+_FROZEN = ("text", "content_hash", "product", "version", "effective_from")
+
+
+StoreConflict = Conflict  # the request conflicts with the stored state (a published version cannot change, ...)
+NotPermitted = Forbidden  # the caller may not do this to this object (someone else's draft, ...)
+
+
+def _effective_from_text(text: str) -> dt.date:
+    import yaml
+
+    try:
+        value = (yaml.safe_load(text) or {}).get("effective_from")
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except (yaml.YAMLError, ValueError, AttributeError):
+        return dt.date(1970, 1, 1)
+
+
+def _guard_rulesets(session: Session, _context: Any, _instances: Any) -> None:
+    """Refuse, in code, any change of a non-draft rule set's text or identity, and its deletion."""
+    for obj in session.dirty:
+        if not isinstance(obj, RuleSetVersion):
+            continue
+        state = inspect(obj)
+        hist = state.attrs.status.history
+        old_status = hist.deleted[0] if hist.deleted else obj.status
+        if old_status != "draft" and any(state.attrs[name].history.has_changes() for name in _FROZEN):
+            raise ImmutableRuleSet(f"rule set {obj.id} is {old_status}: its text and identity cannot change")
+    for obj in session.deleted:
+        if isinstance(obj, RuleSetVersion) and obj.status != "draft":
+            raise ImmutableRuleSet(f"rule set {obj.id} is {obj.status}: it is kept, never deleted")
+
+
+def _ruleset_payload(row: RuleSetVersion, **extra: Any) -> dict[str, Any]:
+    return {
+        "product": row.product, "version": row.version, "hash": row.content_hash, "status": row.status,
+        "effective_from": row.effective_from, "text_sha256": sha256_hex(row.text), **extra,
+    }  # fmt: skip
+
+
+def list_versions(session: Session, *, product: str | None = None, status: str | None = None) -> list[RuleSetVersion]:
+    """Rule-set versions, by product then id."""
+    q = select(RuleSetVersion).order_by(RuleSetVersion.product, RuleSetVersion.id)
+    if product is not None:
+        q = q.where(RuleSetVersion.product == product)
+    if status is not None:
+        q = q.where(RuleSetVersion.status == status)
+    return list(session.scalars(q))
+
+
+def in_force(session: Session, *, product: str, as_of: dt.date) -> RuleSetVersion | None:
+    """The published version of `product` in force on `as_of` (latest effective_from <= as_of).
+
+    A snapshot dated before the product's first published version is decided by that first
+    version (there was no earlier rule); None only when the product has no published version.
+    """
+    base = select(RuleSetVersion).where(RuleSetVersion.product == product, RuleSetVersion.status == "published")
+    row = session.scalar(
+        base.where(RuleSetVersion.effective_from <= as_of)
+        .order_by(RuleSetVersion.effective_from.desc(), RuleSetVersion.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        row = session.scalar(base.order_by(RuleSetVersion.effective_from, RuleSetVersion.id).limit(1))
+    return row
+
+
+def latest_published(session: Session) -> dict[str, RuleSetVersion]:
+    """Product -> its published version with the latest effective date."""
+    out: dict[str, RuleSetVersion] = {}
+    q = select(RuleSetVersion).where(RuleSetVersion.status == "published")
+    for row in session.scalars(q.order_by(RuleSetVersion.effective_from, RuleSetVersion.id)):
+        out[row.product] = row
+    return out
+
+
+def seed(session: Session, rulesets: list[Any], *, actor: str = "system") -> list[RuleSetVersion]:
+    """Store bundled rule sets (`RuleSet`s) as the first published versions of products the store lacks.
+
+    Idempotent. A product that already has versions is left alone: a changed bundled file is not
+    published behind the approver's back (submit it as a draft).
+    """
+    added = []
+    for rs in rulesets:
+        if session.scalar(select(RuleSetVersion.id).where(RuleSetVersion.product == rs.product).limit(1)):
+            continue
+        now = utcnow()
+        try:
+            with session.begin_nested():
+                row = RuleSetVersion(
+                    product=rs.product, version=rs.version, content_hash=rs.content_hash, text=rs.text,
+                    status="published", effective_from=rs.spec.effective_from, source=f"bundled:{rs.source}",
+                    note="bundled first version", created_by=actor, approved_by=actor, approved_at=now,
+                    published_by=actor, published_at=now,
+                )  # fmt: skip
+                session.add(row)
+        except IntegrityError:  # another worker seeded it first
+            continue
+        audit.append(session, actor, "ruleset.seed", "ruleset", row.id, _ruleset_payload(row, source=row.source))
+        added.append(row)
+    return added
+
+
+def add_draft(
+    session: Session, *, product: str, version: str, content_hash: str, text: str, effective_from: dt.date,
+    source: str, note: str, actor: str,
+) -> RuleSetVersion:  # fmt: skip
+    """Store a checked rule set as a draft; 409 if the same content is already stored."""
+    same = session.scalar(select(RuleSetVersion).where(RuleSetVersion.content_hash == content_hash))
+    if same is not None:
+        raise StoreConflict(
+            f"the same rule set is already stored as version {same.id} ({same.product} v{same.version}, {same.status})"
+        )
+    row = RuleSetVersion(
+        product=product, version=version, content_hash=content_hash, text=text, status="draft",
+        effective_from=effective_from, source=source[:200], note=note, created_by=actor,
+    )  # fmt: skip
+    session.add(row)
+    session.flush()
+    audit.append(session, actor, "ruleset.draft", "ruleset", row.id, _ruleset_payload(row, note=note))
+    return row
+
+
+def replace_draft(
+    session: Session, row: RuleSetVersion, *, product: str, version: str, content_hash: str, text: str,
+    effective_from: dt.date, source: str, note: str, actor: str,
+) -> RuleSetVersion:  # fmt: skip
+    """Replace a draft's text (its author only); anything past draft is immutable (409)."""
+    if row.status != "draft":
+        raise ImmutableRuleSet(f"rule set {row.id} is {row.status}: it cannot change; submit a new draft")
+    if row.created_by != actor:
+        raise NotPermitted(f"only the author ({row.created_by}) may edit draft {row.id}; submit your own draft")
+    same = session.scalar(select(RuleSetVersion).where(RuleSetVersion.content_hash == content_hash))
+    if same is not None and same.id != row.id:
+        raise StoreConflict(f"the same rule set is already stored as version {same.id} ({same.status})")
+    row.product, row.version, row.content_hash, row.text = product, version, content_hash, text
+    row.effective_from, row.source, row.note = effective_from, source[:200], note
+    audit.append(session, actor, "ruleset.edit", "ruleset", row.id, _ruleset_payload(row, note=note))
+    return row
+
+
+def approve(session: Session, row: RuleSetVersion, *, actor: str, note: str = "") -> RuleSetVersion:
+    """draft -> approved, by a key other than the author's (maker-checker)."""
+    if row.status != "draft":
+        raise StoreConflict(f"rule set {row.id} is {row.status}; only a draft can be approved")
+    if row.created_by == actor:
+        raise StoreConflict(f"maker-checker: the author ({actor}) cannot approve their own draft {row.id}")
+    row.status, row.approved_by, row.approved_at = "approved", actor, utcnow()
+    audit.append(session, actor, "ruleset.approve", "ruleset", row.id, _ruleset_payload(row, note=note))
+    return row
+
+
+def publish(session: Session, row: RuleSetVersion, *, actor: str) -> RuleSetVersion:
+    """approved -> published, in force from its effective date (by a key other than the author's)."""
+    if row.status != "approved":
+        raise StoreConflict(f"rule set {row.id} is {row.status}; only an approved rule set can be published")
+    if row.created_by == actor:
+        raise StoreConflict(f"maker-checker: the author ({actor}) cannot publish their own rule set {row.id}")
+    clash = session.scalar(
+        select(RuleSetVersion).where(
+            RuleSetVersion.product == row.product,
+            RuleSetVersion.status == "published",
+            RuleSetVersion.effective_from == row.effective_from,
+        )
+    )
+    if clash is not None:
+        raise StoreConflict(
+            f"version {clash.id} ({clash.product} v{clash.version}) is already published effective "
+            f"{clash.effective_from}: retire it first or choose another effective_from"
+        )
+    row.status, row.published_by, row.published_at = "published", actor, utcnow()
+    audit.append(session, actor, "ruleset.publish", "ruleset", row.id, _ruleset_payload(row))
+    return row
+
+
+def retire(session: Session, row: RuleSetVersion, *, actor: str, reason: str) -> RuleSetVersion:
+    """-> retired (kept for replay); the last published version of a product cannot be retired."""
+    if row.status == "retired":
+        raise StoreConflict(f"rule set {row.id} is already retired")
+    if row.status == "published":
+        others = session.scalar(
+            select(func.count(RuleSetVersion.id)).where(
+                RuleSetVersion.product == row.product,
+                RuleSetVersion.status == "published",
+                RuleSetVersion.id != row.id,
+            )
+        )
+        if not others:
+            raise StoreConflict(
+                f"rule set {row.id} is the only published version of {row.product}: publish its successor first"
+            )
+    before = row.status
+    row.status, row.retired_by, row.retired_at, row.retire_reason = "retired", actor, utcnow(), reason
+    audit.append(session, actor, "ruleset.retire", "ruleset", row.id, _ruleset_payload(row, was=before, reason=reason))
+    return row
+
+
+def stored_for_use(
+    session: Session, *, product: str, version: str, content_hash: str, text: str, effective_from: dt.date | None = None
+) -> RuleSetVersion:
+    """The stored row of a rule set, inserted on first use (concurrent inserts are tolerated).
+
+    Decisions use published versions, which are already stored; a row inserted here (a rule set
+    decided with but not in the store) is recorded as published, since a decision used it.
+    """
+    q = select(RuleSetVersion).where(RuleSetVersion.content_hash == content_hash)
+    row = session.scalar(q)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = RuleSetVersion(
+                product=product, version=version, content_hash=content_hash, text=text, status="published",
+                effective_from=effective_from or _effective_from_text(text), source="stored on use",
+                published_by="system", published_at=utcnow(),
+            )  # fmt: skip
+            session.add(row)
+    except IntegrityError:
+        row = session.scalar(q)
+        assert row is not None
+        return row
+    audit.append(
+        session,
+        "system",
+        "ruleset.store",
+        "ruleset",
+        row.id,
+        {"product": product, "version": version, "hash": content_hash},
+    )
+    return row
+
+
+def install_guards(factory: sessionmaker[Session]) -> None:
+    """Attach the immutability guard to the project's own sessions (not SQLAlchemy's global Session)."""
+    event.listen(factory, "before_flush", _guard_rulesets)
