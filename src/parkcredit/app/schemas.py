@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from parkcredit.profile import Uscc
+from parkcredit.record import DecisionRecord as DecisionRecord  # a domain type, returned by the API as is
+from parkcredit.record import Reason as Reason
 
 
 def _utc(t: dt.datetime) -> dt.datetime:
@@ -81,46 +83,6 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     product: str = ProductCode
     park_id: str | None = Field(default=None, max_length=100)
-
-
-class Reason(BaseModel):
-    """A principal reason: stable code, Chinese and English text."""
-
-    code: str
-    zh: str
-    en: str
-
-
-class ReasonDetail(Reason):
-    """A reason in the full record: `kind`, plus `points_lost` (score) or `logodds` (model) when they apply."""
-
-    model_config = ConfigDict(extra="allow")
-    kind: str
-
-
-class DecisionRecord(BaseModel):
-    """The full decision (DESIGN §6). The stored canonical JSON of this is what replay compares."""
-
-    decision_id: str
-    snapshot_id: int
-    uscc: str
-    product: str
-    as_of: str
-    ruleset: dict[str, Any]
-    model: dict[str, Any]
-    status: str
-    eligible: bool
-    limit_yuan: int
-    band: str
-    total_score: float
-    dimension_scores: dict[str, float]
-    preconditions_failed: list[Reason]
-    knockouts: list[Reason]
-    pd: float | None
-    valid_until: str | None
-    reasons: list[ReasonDetail]
-    trace: list[dict[str, Any]]
-    contributions: dict[str, Any] | None
 
 
 class DecisionSummary(Out):
