@@ -235,6 +235,13 @@ class RenderedReport:
     render_ms: float
     replay: str  # identical | DIFFERS | failed
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers of the report: render time, never cached, a PDF as a download."""
+        out = {"X-Report-Render-Ms": f"{self.render_ms:.0f}", "Cache-Control": "no-store"}
+        if self.media_type == "application/pdf":
+            out["Content-Disposition"] = f'attachment; filename="{self.filename}"'
+        return out
+
 
 def render_report(ctx: AppContext, decision_id: str, *, fmt: str = "html", lang: str = "zh") -> RenderedReport:
     """The explanation report of a decision as HTML or PDF; DecisionNotFound, or PdfUnavailable for a PDF

@@ -298,10 +298,7 @@ def report_page(
         report = render_report(ctx, decision_id, fmt=format, lang=request.state.lang)
     except PdfUnavailable as exc:
         raise WebError(503, "err.unavailable", str(exc)) from None
-    headers = {"X-Report-Render-Ms": f"{report.render_ms:.0f}", "Cache-Control": "no-store"}
-    if format == "pdf":
-        headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
-    return Response(report.content, media_type=report.media_type, headers=headers)
+    return Response(report.content, media_type=report.media_type, headers=report.headers())
 
 
 # ---- auditor -----------------------------------------------------------------------------------------------------

@@ -60,7 +60,4 @@ def read_decision_report(
         report = render_report(ctx, decision_id, fmt=format, lang=lang)
     except PdfUnavailable as exc:
         return JSONResponse({"detail": str(exc)}, status_code=503)
-    headers = {"X-Report-Render-Ms": f"{report.render_ms:.0f}", "Cache-Control": "no-store"}
-    if format == "pdf":
-        headers["Content-Disposition"] = f'attachment; filename="{report.filename}"'
-    return Response(report.content, media_type=report.media_type, headers=headers)
+    return Response(report.content, media_type=report.media_type, headers=report.headers())
