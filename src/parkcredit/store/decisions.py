@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from parkcredit.store import audit
 from parkcredit.store.tables import Decision, RuleSetVersion
 
-__all__ = ["add", "count", "created_series", "get", "latest", "latest_of", "page"]
+__all__ = ["add", "count", "get", "latest", "latest_of", "page"]
 
 
 def add(
@@ -76,11 +76,3 @@ def page(session: Session, *, uscc: str | None, offset: int, limit: int) -> list
 
 def count(session: Session) -> int:
     return int(session.scalar(select(func.count(Decision.id))) or 0)
-
-
-def created_series(session: Session, product: str | None = None) -> list[Any]:
-    """(created_at, product, eligible, limit_yuan) of every decision (of one product)."""
-    q = select(Decision.created_at, Decision.product, Decision.eligible, Decision.limit_yuan)
-    if product is not None:
-        q = q.where(Decision.product == product)
-    return list(session.execute(q).all())

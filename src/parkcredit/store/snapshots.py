@@ -13,8 +13,8 @@ from parkcredit.store import audit
 from parkcredit.store.tables import Snapshot, SnapshotPii
 
 __all__ = [
-    "PII_FIELDS", "add", "count_latest", "erase_pii", "get", "latest", "latest_page", "newest_as_of", "of_enterprise",
-    "profile_of",
+    "PII_FIELDS", "add", "any_snapshot", "count_latest", "erase_pii", "get", "latest", "latest_page", "of_enterprise",
+    "profile_of", "usccs_without",
 ]  # fmt: skip
 
 PII_FIELDS = ("legal_rep_name", "legal_rep_id_hash")  # the fields marked `pii` in profile.FIELDS
@@ -85,14 +85,6 @@ def count_latest(session: Session, *, park_id: str | None) -> int:
     if park_id is not None:
         q = q.where(Snapshot.park_id == park_id)
     return int(session.scalar(q) or 0)
-
-
-def newest_as_of(session: Session, *, park_id: str | None = None) -> dt.date | None:
-    """The latest as_of of any snapshot (optionally of one park)."""
-    q = select(func.max(Snapshot.as_of))
-    if park_id is not None:
-        q = q.where(Snapshot.park_id == park_id)
-    return session.scalar(q)
 
 
 def any_snapshot(session: Session) -> bool:
