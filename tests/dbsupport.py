@@ -73,7 +73,7 @@ def keys(settings: Settings) -> dict[str, dict[str, str]]:
     engine = make_engine(settings.database_url)
     out = {}
     with write_session(make_sessionmaker(engine)) as session:
-        for role in keystore.ROLES:
+        for role in ("committee", "approver", "bank", "auditor", "admin"):  # unscoped (or bank-bound) roles
             _, token = keystore.create_key(session, role, PEPPER, bank=BANK if role == "bank" else None)
             out[role] = {"Authorization": f"Bearer {token}"}
         _, token = keystore.create_key(session, "bank", PEPPER, bank=OTHER_BANK)

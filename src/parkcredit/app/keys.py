@@ -19,18 +19,31 @@ def actor_of(ctx: AppContext, token: str) -> Actor | None:
         return None
     with ctx.read() as session:
         row = keys.lookup(session, token, ctx.settings.api_key_pepper)
-        return Actor(row.id, row.role, row.bank) if row is not None else None
+        if row is None:
+            return None
+        return Actor(row.id, row.role, row.bank, holder=row.holder or row.id, department=row.department, uscc=row.uscc)
 
 
 def create_key(
-    ctx: AppContext, actor: Actor, *, role: str, bank: str | None = None, label: str = "", idem: Idem | None = None
+    ctx: AppContext,
+    actor: Actor,
+    *,
+    role: str,
+    bank: str | None = None,
+    label: str = "",
+    holder: str = "",
+    department: str | None = None,
+    uscc: str | None = None,
+    idem: Idem | None = None,
 ) -> s.KeyOut | Replayed:
     """Create an API key; the token is in this result only (a replayed retry gets the key without it)."""
+    scope = {"role": role, "bank": bank, "label": label, "holder": holder, "department": department, "uscc": uscc}
     with ctx.write() as session:
-        if (hit := replay(session, actor, idem, {"role": role, "bank": bank, "label": label})) is not None:
+        if (hit := replay(session, actor, idem, scope)) is not None:
             return hit
         try:
             row, token = keys.create_key(session, role, ctx.settings.api_key_pepper, bank=bank, label=label,
+                                         holder=holder, department=department, uscc=uscc,
                                          actor=actor.key_id)  # fmt: skip
         except ValueError as exc:
             raise InvalidInput(("body", "role"), str(exc)) from None

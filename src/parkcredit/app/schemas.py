@@ -21,7 +21,7 @@ def _utc(t: dt.datetime) -> dt.datetime:
 UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 ProductCode = Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$", examples=["chengxindai"])
-Role = Literal["committee", "approver", "bank", "auditor", "admin"]
+Role = Literal["committee", "approver", "bank", "auditor", "admin", "department", "enterprise"]
 LoanStatus = Literal["current", "overdue_30", "overdue_90", "default", "repaid"]
 Sha256 = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
@@ -265,17 +265,22 @@ class VerifyOut(BaseModel):
 
 # -- admin
 class KeyRequest(BaseModel):
-    """A new API key; bank keys are bound to one bank."""
+    """A new API key; bank, department and enterprise keys are bound to one bank, department or USCC."""
 
     model_config = ConfigDict(extra="forbid")
     role: Role
     bank: str | None = Field(default=None, min_length=1, max_length=100)
     label: str = Field(default="", max_length=200)
+    holder: str = Field(default="", max_length=200, description="the person holding the key (maker-checker)")
+    department: str | None = Field(default=None, min_length=1, max_length=40)
+    uscc: str | None = Field(default=None, min_length=18, max_length=18)
 
     @model_validator(mode="after")
-    def _bank(self) -> KeyRequest:
-        if (self.role == "bank") != (self.bank is not None):
-            raise ValueError("a bank key needs `bank`, and only a bank key may have one")
+    def _scope(self) -> KeyRequest:
+        for role, value in (("bank", self.bank), ("department", self.department), ("enterprise", self.uscc)):
+            if (self.role == role) != (value is not None):
+                field = "uscc" if role == "enterprise" else role
+                raise ValueError(f"a {role} key needs `{field}`, and only a {role} key may have one")
         return self
 
 
@@ -286,6 +291,9 @@ class KeyOut(Out):
     role: str
     bank: str | None
     label: str
+    holder: str = ""
+    department: str | None = None
+    uscc: str | None = None
     created_at: UtcDateTime
     revoked_at: UtcDateTime | None
     token: str | None = None

@@ -61,9 +61,12 @@ def db_upgrade() -> None:
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="committee | approver | bank | auditor | admin")],
+    role: Annotated[str, typer.Option(help="committee | approver | bank | auditor | admin | department | enterprise")],
     bank: Annotated[str | None, typer.Option(help="the bank a bank key is bound to")] = None,
-    label: Annotated[str, typer.Option(help="who holds the key")] = "",
+    label: Annotated[str, typer.Option(help="what the key is for")] = "",
+    holder: Annotated[str, typer.Option(help="the person holding the key (maker-checker compares holders)")] = "",
+    department: Annotated[str | None, typer.Option(help="the department a department key is bound to")] = None,
+    uscc: Annotated[str | None, typer.Option(help="the enterprise an enterprise key is bound to")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Create an API key and print it once (only its hash is stored)."""
@@ -73,7 +76,8 @@ def keys_create(
 
     ctx = open_context()
     try:
-        out = keys.create_key(ctx, Actor("cli", "admin"), role=role, bank=bank, label=label)
+        out = keys.create_key(ctx, Actor("cli", "admin"), role=role, bank=bank, label=label, holder=holder,
+                              department=department, uscc=uscc)  # fmt: skip
     except ParkcreditError as exc:
         raise fail(exc.message) from None
     finally:

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from parkcredit.store.tables import AuditEntry, utcnow
+from parkcredit.store import binding
+from parkcredit.store.tables import AuditEntry, Base, utcnow
 
 __all__ = [
     "GENESIS", "VerifyResult", "append", "at_seq", "canonical", "entries", "entry_hash", "first_entry", "newest",
@@ -63,11 +64,26 @@ def _lock_chain(session: Session) -> None:
 
 
 def append(
-    session: Session, actor: str, action: str, object_type: str, object_id: str | int, payload: dict[str, Any]
+    session: Session,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    payload: dict[str, Any],
+    *,
+    bind: Sequence[Base] = (),
+    bind_refs: Sequence[dict[str, str]] = (),
 ) -> AuditEntry:
-    """Add one entry after the current chain head (inside the caller's transaction)."""
+    """Add one entry after the current chain head (inside the caller's transaction).
+
+    `bind` are the fact rows this entry creates or changes: their digests go into the payload's
+    `rows` (`store.binding`), so `verify` can tell an edited row from the one the service wrote.
+    `bind_refs` are bindings already computed (rows written in bulk, without the ORM).
+    """
     _lock_chain(session)
-    session.flush()  # the caller's pending rows get their ids before we hash them
+    session.flush()  # the caller's pending rows get their ids (and defaults) before we hash them
+    if bind or bind_refs:
+        payload = {**payload, "rows": [*(binding.ref(r) for r in bind), *bind_refs]}
     head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     prev_seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
     payload = json.loads(canonical(payload))  # what is stored is exactly what is hashed

@@ -18,7 +18,7 @@ from parkcredit.store.tables import ApiKey
 
 __all__ = ["ROLES", "create_key", "demo_token", "get", "hash_token", "known_hashes", "list_all", "lookup", "revoke"]
 
-ROLES = ("committee", "approver", "bank", "auditor", "admin")
+ROLES = ("committee", "approver", "bank", "auditor", "admin", "department", "enterprise")
 TOKEN_PREFIX = "pck_"
 
 
@@ -39,20 +39,33 @@ def create_key(
     *,
     bank: str | None = None,
     label: str = "",
+    holder: str = "",
+    department: str | None = None,
+    uscc: str | None = None,
     actor: str = "cli",
     token: str | None = None,
 ) -> tuple[ApiKey, str]:
-    """Store a new key for `role` (bank keys are bound to one bank); return (row, token)."""
+    """Store a new key for `role`; return (row, token).
+
+    Bank keys are bound to one bank, department keys to one department, enterprise keys to one
+    USCC. `holder` names the person (defaults to the label, then to the key id).
+    """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
-    if (role == "bank") != bool(bank):
-        raise ValueError("a bank key needs --bank, and only a bank key may have one")
+    for scoped, value, flag in (("bank", bank, "--bank"), ("department", department, "--department"),
+                                ("enterprise", uscc, "--uscc")):  # fmt: skip
+        if (role == scoped) != bool(value):
+            raise ValueError(f"a {scoped} key needs {flag}, and only a {scoped} key may have one")
     token = token or TOKEN_PREFIX + secrets.token_urlsafe(32)
+    key_id = "key_" + secrets.token_hex(6)
     row = ApiKey(
-        id="key_" + secrets.token_hex(6), key_hash=hash_token(token, pepper), role=role, bank=bank, label=label
-    )
+        id=key_id, key_hash=hash_token(token, pepper), role=role, bank=bank, label=label,
+        holder=holder or label or key_id, department=department, uscc=uscc,
+    )  # fmt: skip
     session.add(row)
-    audit.append(session, actor, "key.create", "api_key", row.id, {"role": role, "bank": bank, "label": label})
+    audit.append(session, actor, "key.create", "api_key", row.id,
+                 {"role": role, "bank": bank, "label": label, "holder": row.holder, "department": department,
+                  "uscc": uscc})  # fmt: skip
     return row, token
 
 

@@ -185,6 +185,11 @@ class ApiKey(Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    # the person who holds the key (maker-checker compares holders, not keys), and the scope of a
+    # department key (one department) or an enterprise key (one USCC)
+    holder: Mapped[str] = mapped_column(String(200), default="")
+    department: Mapped[str | None] = mapped_column(String(40))
+    uscc: Mapped[str | None] = mapped_column(String(18))
 
 
 class Override(Base):

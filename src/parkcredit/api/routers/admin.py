@@ -16,7 +16,8 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 @router.post("/keys", status_code=201, response_model=s.KeyOut)
 def create_key(body: s.KeyRequest, ctx: Ctx, caller: Admin, idem: IdemDep) -> Any:
     """Create an API key; the token is shown in this response only."""
-    return respond(keys.create_key(ctx, caller, role=body.role, bank=body.bank, label=body.label, idem=idem))
+    return respond(keys.create_key(ctx, caller, role=body.role, bank=body.bank, label=body.label, holder=body.holder,
+                                   department=body.department, uscc=body.uscc, idem=idem))  # fmt: skip
 
 
 @router.get("/keys", response_model=list[s.KeyOut])
