@@ -40,6 +40,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     api_key_pepper: str = "parkcredit-dev-pepper"  # set a secret one in production
+    # -- limits (issue 16): what one request may cost; see docs/operations.md "Limits"
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # multipart bodies (imports); larger -> 413
+    max_json_bytes: int = Field(default=1024 * 1024, ge=1024)  # every other body (JSON, forms); larger -> 413
+    authorization_horizon_years: int = Field(default=5, ge=1, le=50)  # an authorization's valid_to at most this far
+    # -- background jobs: a running job holds a lease its worker renews; an expired lease = a dead worker
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)  # SIGTERM: wait this long for running jobs
+    batch_chunk: int = Field(default=500, ge=1, le=100_000)  # snapshots decided and stored per transaction
+    # -- web sessions: a random token in the cookie, its hash in web_sessions
+    web_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
 
     @field_validator("data_dir")
     @classmethod
