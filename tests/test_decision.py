@@ -65,6 +65,7 @@ KNOCKOUTS = {
     "KO_BANK_NPL": [{"bank_npl_flag": True}, {"bank_overdue_max_days_24m": 95}],
     "KO_ARREARS": [{"utility_arrears_months": 3}, {"rent_arrears_months": 4}, {"ss_arrears_months": 3}],
     "KO_MAJOR_HAZARD": [{"major_hazards_overdue": 1}],
+    "KO_TAX_ARREARS": [{"tax_arrears_yuan": 5_000}],
 }
 
 

@@ -68,6 +68,9 @@ def test_the_golden_set_covers_what_its_cases_claim() -> None:
     assert [status[p, "too_young"] for p in PRODUCTS] == ["NOT_APPLICABLE", "NOT_APPLICABLE", "ELIGIBLE"]
     assert [status[p, "score_exactly_55"] for p in PRODUCTS] == ["INELIGIBLE", "ELIGIBLE", "INELIGIBLE"]
     assert {status[p, "public_institution_12"] for p in PRODUCTS} == {"NOT_APPLICABLE"}
+    assert [status[p, "individual_business_92_ungraded"] for p in PRODUCTS] == [
+        "NOT_APPLICABLE", "NOT_APPLICABLE", "ELIGIBLE"
+    ]  # fmt: skip
     for mode in MODES:
         records = [json.loads(line) for p in PRODUCTS for line in golden_lines(p, mode)]
         assert len(records) == len(PRODUCTS) * len(NAMES)

@@ -28,9 +28,10 @@ from parkcredit.profile.derive import DERIVED, derive
 from parkcredit.rules.compile import CompiledCharacteristic, RuleSet
 from parkcredit.rules.expr import Context, Text
 
-__all__ = ["MAX_REASONS", "Decisions", "ModelOutput", "ScoringModel", "decide"]
+__all__ = ["MAX_REASONS", "MODEL_DECIDES", "Decisions", "ModelOutput", "ScoringModel", "decide"]
 
 MAX_REASONS = 4
+MODEL_DECIDES = ("pd_ceiling", "limit_scaling")  # model modes whose output can change a decision
 POINTS_PER_LOGODDS = 10.0  # ranks a model contribution of 1 log-odds like 10 lost score points
 _STATUS = np.array(["NOT_APPLICABLE", "ELIGIBLE", "INELIGIBLE"], dtype=object)  # gathered by code
 
@@ -167,6 +168,7 @@ class Decisions:
             "reasons": reasons,
             "trace": dims,
             "contributions": None,
+            "model_view": self.model_view(i),
         }
         if self.model is not None:
             m = self.model
@@ -175,6 +177,22 @@ class Decisions:
                 "raw_score": _round(m.raw[i], 9),
                 "features": {f: _round(v, 9) for f, v in zip(m.features, m.contributions[i], strict=True)},
             }
+        return out
+
+    def model_view(self, i: int) -> list[dict[str, Any]]:
+        """The model's own view for row `i`, shown apart from the reasons when the model does not decide
+        (advisory): the reason groups that raise its PD most, in log-odds, at most MAX_REASONS."""
+        if self.model is None or self.model_info.get("mode") in MODEL_DECIDES:
+            return []
+        m = self.model
+        groups = _model_groups(m)
+        by_group = np.zeros(len(groups))
+        np.add.at(by_group, [groups.index(g) for g in m.groups], m.contributions[i])
+        order = sorted((j for j in range(len(groups)) if by_group[j] > 1e-9), key=lambda j: -by_group[j])
+        out = []
+        for j in order[:MAX_REASONS]:
+            zh, en = m.group_text.get(groups[j], (groups[j], groups[j]))
+            out.append({"code": groups[j], "kind": "model", "zh": zh, "en": en, "logodds": _round(by_group[j])})
         return out
 
     def records(self) -> list[dict[str, Any]]:
@@ -312,6 +330,8 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
         gross = gross * factor
     step = spec.limit.round_down_to_yuan
     capped = np.minimum(np.nan_to_num(gross, nan=0.0, neginf=0.0, posinf=0.0), rs.cap_yuan)
+    if rs.limit_deduct is not None:  # after the cap: the cap bounds all unsecured credit of the enterprise
+        capped = capped - np.nan_to_num(np.array(rs.limit_deduct(ctx), dtype="float64"), nan=0.0)
     limit = (np.floor(np.maximum(capped, 0.0) / step) * step).astype(np.int64)
     limit_fail: np.ndarray = eligible & (limit < max(spec.limit.minimum_yuan, 1))
     eligible &= ~limit_fail
@@ -325,7 +345,9 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
         [pre_fail, ko, floor_fail & applicable[:, None], (below_threshold & applicable)[:, None],
          (pd_fail & applicable)[:, None], limit_fail[:, None]]
     )  # fmt: skip
-    slots, values = _rank_reasons(rs, gate_hits, points, model_out)
+    # the model's contributions are reasons only where its mode lets it decide; advisory: its view, apart
+    deciding_model = model_out if policy.mode in MODEL_DECIDES else None
+    slots, values = _rank_reasons(rs, gate_hits, points, deciding_model)
     reason_codes = _slot_codes(rs, gates, bins, model_out, slots)
 
     summary = pd.DataFrame(

@@ -49,3 +49,4 @@ class DecisionRecord(BaseModel):
     reasons: list[ReasonDetail]
     trace: list[dict[str, Any]]
     contributions: dict[str, Any] | None
+    model_view: list[ReasonDetail] = []  # advisory model: what raises its PD, apart from the reasons

@@ -229,9 +229,9 @@ class OverridesReportOut(BaseModel):
 
 # -- retention
 class EraseIn(_In):
-    """Why the legal representative's personal data is erased (e.g. 征信业管理条例 art. 16)."""
+    """Why the legal representative's personal data is erased (e.g. a request under PIPL 个人信息保护法 art. 47)."""
 
-    legal_basis: str = Field(min_length=5, max_length=500, examples=["征信业管理条例第十六条：不良信息保存期限届满"])
+    legal_basis: str = Field(min_length=5, max_length=500, examples=["个人信息保护法第四十七条：个人请求删除"])
 
 
 class EraseOut(BaseModel):

@@ -4,7 +4,11 @@ Only fields an enterprise can change by acting are touched — rectify hazards, 
 pay tax arrears, settle enforcement, repair penalty records, obtain permits, raise a grade one
 step, leave the abnormal-operation list — never industry, age, identity or history (accidents,
 bank overdue days, arrears in the past 24 months). Grades move one step, as a real re-rating
-would.
+would; the tax grade climbs D → C → B → A, and M (a new taxpayer's grade) is no step on it. An
+action is offered only when it changes a field the rule set reads (`relevant_actions`).
+
+`time_to_eligibility` tells apart what time alone fixes: a precondition met on a date (operating
+long enough), a knock-out on history that lapses on a date (an accident 36 months back).
 
 The search is vectorised: round k builds every k-combination of applicable actions (skipping
 supersets of combinations that already worked, so each option is minimal) as rows of one frame
@@ -26,7 +30,7 @@ if TYPE_CHECKING:
     from parkcredit.decision import ScoringModel
     from parkcredit.rules.compile import RuleSet
 
-__all__ = ["ACTIONS", "Action", "path_to_eligibility"]
+__all__ = ["ACTIONS", "TAX_GRADE_LADDER", "Action", "path_to_eligibility", "relevant_actions", "time_to_eligibility"]
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,11 @@ def _arrears(row: pd.Series) -> dict[str, Any]:
     return {f: 0.0 for f in fields} if _positive(row, *fields) else {}
 
 
+TAX_GRADE_LADDER = ["D", "C", "B", "A"]  # M (new, or no revenue in the year) is not a step on it (DOMAIN §5.4)
+
+
 def _tax_grade(row: pd.Series) -> dict[str, Any]:
-    up = _step_up(["D", "C", "M", "B", "A"], row.get("tax_credit_grade"))
+    up = _step_up(TAX_GRADE_LADDER, row.get("tax_credit_grade"))
     return {"tax_credit_grade": up} if up else {}
 
 
@@ -145,8 +152,7 @@ def path_to_eligibility(
     base = profile_row_frame[[c for c in COLUMNS if c in profile_row_frame.columns]].reset_index(drop=True)
     if decide(derive(base), ruleset, model).summary["eligible"].iloc[0]:
         return []
-    row = base.iloc[0]
-    applicable = [(a, ch) for a in actions or ACTIONS if (ch := a.changes(row))]
+    applicable = relevant_actions(base, ruleset, actions)
     found: list[frozenset[int]] = []
     options: list[dict[str, Any]] = []
     for k in range(1, max_changes + 1):
@@ -181,3 +187,86 @@ def _jsonable(v: Any) -> Any:
     if isinstance(v, pd.Timestamp):
         return v.date().isoformat()
     return v
+
+
+def relevant_actions(
+    base: pd.DataFrame, ruleset: RuleSet, actions: list[Action] | None = None
+) -> list[tuple[Action, dict[str, Any]]]:
+    """The actions that apply to the one-row `base` and change a field `ruleset` reads (directly or
+    through a derived field), each with its changes; one derive of all candidate rows."""
+    from parkcredit.profile import derive
+
+    row = base.iloc[0]
+    candidates = [(a, ch) for a in actions or ACTIONS if (ch := a.changes(row))]
+    if not candidates:
+        return []
+    frame = pd.concat([base] * (len(candidates) + 1), ignore_index=True)
+    for i, (_, changes) in enumerate(candidates, start=1):
+        for f, value in changes.items():
+            frame.loc[i, f] = value
+    derived = derive(frame)
+    read = [c for c in sorted(ruleset.fields_read) if c in derived.columns]
+    before = derived.loc[[0], read].astype(object)
+    out = []
+    for i, cand in enumerate(candidates, start=1):
+        after = derived.loc[[i], read].astype(object).set_axis([0])
+        if not after.equals(before):
+            out.append(cand)
+    return out
+
+
+def time_to_eligibility(
+    profile_row_frame: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None = None, *, max_months: int = 60
+) -> dict[str, Any]:
+    """What waiting alone does, all else unchanged: the first date each hit gate stops holding, and
+    the first date the enterprise would be eligible (None: not within `max_months`).
+
+    ``{"gates": [{"code", "kind", "zh", "en", "clears_on"}], "eligible_on"}`` — a precondition that
+    clears is "time will fix this", a knock-out that clears is "history blocks it until". Month steps
+    first, then day steps inside the month found (two `decide` calls of a few dozen rows)."""
+    from parkcredit.decision import decide
+    from parkcredit.profile import COLUMNS, derive
+
+    if len(profile_row_frame) != 1:
+        raise ValueError("time_to_eligibility takes a frame of exactly one profile row")
+    base = profile_row_frame[[c for c in COLUMNS if c in profile_row_frame.columns]].reset_index(drop=True)
+    as_of = pd.Timestamp(base["as_of"].iloc[0])
+    now = decide(derive(base), ruleset, model)
+    hit_now = now.gate_hits[0]
+    kinds = {"precondition", "knockout"}
+    watched = [j for j, g in enumerate(now.gates) if hit_now[j] and g.kind in kinds]
+
+    def run(dates: list[pd.Timestamp]) -> Any:
+        frame = pd.concat([base] * len(dates), ignore_index=True)
+        frame["as_of"] = [d.date() for d in dates]
+        return decide(derive(frame), ruleset, model)
+
+    months = [as_of + pd.DateOffset(months=k) for k in range(1, max_months + 1)]
+    later = run(months)
+    clears: dict[int, pd.Timestamp] = {}
+    eligible_on: pd.Timestamp | None = None
+    first_month: dict[int, int] = {}
+    for j in watched:
+        free = np.flatnonzero(~later.gate_hits[:, j])
+        if len(free):
+            first_month[j] = int(free[0])
+    ok = np.flatnonzero(later.summary["eligible"].to_numpy())
+    targets = dict(first_month)
+    if len(ok):
+        targets[-1] = int(ok[0])
+    for j, k in targets.items():  # refine to the day inside the month before the first clear month
+        start = as_of if k == 0 else months[k - 1]
+        days = [start + pd.Timedelta(days=d) for d in range(1, (months[k] - start).days + 1)]
+        fine = run(days)
+        hit = fine.summary["eligible"].to_numpy() if j < 0 else ~fine.gate_hits[:, j]
+        day = days[int(np.flatnonzero(hit)[0])] if hit.any() else months[k]
+        if j < 0:
+            eligible_on = day
+        else:
+            clears[j] = day
+    gates = [
+        {"code": now.gates[j].code, "kind": now.gates[j].kind, "zh": now.gates[j].zh, "en": now.gates[j].en,
+         "clears_on": clears[j].date().isoformat() if j in clears else None}
+        for j in watched
+    ]  # fmt: skip
+    return {"gates": gates, "eligible_on": eligible_on.date().isoformat() if eligible_on is not None else None}

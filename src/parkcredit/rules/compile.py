@@ -153,6 +153,21 @@ class RuleSet:
     limit_lets: list[tuple[str, Compiled]]
     limit_formula: Compiled
     valid_until_fields: list[str]
+    limit_deduct: Compiled | None = None
+
+    @property
+    def fields_read(self) -> frozenset[str]:
+        """Every profile or derived field a rule of this set reads (preconditions, knock-outs,
+        characteristics, the limit and its validity)."""
+        exprs = [*self.preconditions, *self.knockouts, self.limit_formula, *(e for _, e in self.limit_lets)]
+        if self.limit_deduct is not None:
+            exprs.append(self.limit_deduct)
+        for c in self.characteristics:
+            exprs += [e for e in (c.value, c.missing) if e is not None] + c.cases
+        names: set[str] = set(self.valid_until_fields)
+        for e in exprs:
+            names |= e.names
+        return frozenset(n for n in names if n in self.types)
 
     @property
     def product(self) -> str:
@@ -298,13 +313,14 @@ class _Builder:
             lets.append((var, self.expr(src, ("limit", "let", var), "num", names)))
             names[var] = NUM
         formula = self.expr(s.limit.formula, ("limit", "formula"), "num", names)
+        deduct = self.expr(s.limit.deduct, ("limit", "deduct"), "num", names) if s.limit.deduct else None
         for i, name in enumerate(s.valid_until.not_after):
             if self.types.get(name, NUM).kind != "date":
                 raise self.error(("valid_until", "not_after", i), f"{name!r} is not a date field")
         return RuleSet(
             spec=s, source=self.source, text=self.text, content_hash=content_hash(s), types=self.types,
             preconditions=pre, knockouts=kos, characteristics=chars, limit_lets=lets,
-            limit_formula=formula, valid_until_fields=list(s.valid_until.not_after),
+            limit_formula=formula, valid_until_fields=list(s.valid_until.not_after), limit_deduct=deduct,
         )  # fmt: skip
 
     def characteristic(self, c: Characteristic, d: int, j: int) -> CompiledCharacteristic:

@@ -179,6 +179,7 @@ def decide_rows(rows: list[Row], ruleset: RuleSet) -> list[dict[str, Any]]:
                       c.edges.tolist() if c.edges is not None else None))  # fmt: skip
     lets = [(var, _fn(e.source)) for var, e in rs.limit_lets]
     formula = _fn(rs.limit_formula.source)
+    deduct = _fn(rs.limit_deduct.source) if rs.limit_deduct is not None else None
     weights = [d.weight for d in spec.dimensions]
     step, cap = spec.limit.round_down_to_yuan, rs.cap_yuan
     out = []
@@ -211,7 +212,11 @@ def decide_rows(rows: list[Row], ruleset: RuleSet) -> list[dict[str, Any]]:
             env[var] = fn(env)
         gross = formula(env)
         gross = 0.0 if _missing(gross) or math.isinf(gross) else gross
-        limit = int(math.floor(max(min(gross, cap), 0.0) / step) * step)
+        capped = min(gross, cap)
+        if deduct is not None:  # after the cap
+            less = deduct(env)
+            capped -= 0.0 if _missing(less) else less
+        limit = int(math.floor(max(capped, 0.0) / step) * step)
         if eligible and limit < max(spec.limit.minimum_yuan, 1):
             eligible = False
         out.append({

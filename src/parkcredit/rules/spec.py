@@ -161,10 +161,14 @@ class Band(_Strict):
 
 
 class LimitSpec(_Strict):
-    """The limit in yuan: `formula` after `let` variables, capped, rounded down, with a minimum."""
+    """The limit in yuan: `formula` after `let` variables, capped, less `deduct`, rounded down, with a minimum.
+
+    `deduct` (e.g. existing unsecured loans) is subtracted *after* the cap, so the cap bounds the
+    enterprise's total unsecured credit: limit = min(cap, formula) − deduct."""
 
     let: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Expr] = Field(default_factory=dict)
     formula: Expr
+    deduct: Expr | None = Field(None, description="subtracted after the cap (a missing value counts as 0)")
     round_down_to_yuan: int = Field(10_000, gt=0)
     minimum_yuan: int = Field(0, ge=0, description="below this no loan is offered (LIMIT_BELOW_MINIMUM)")
 

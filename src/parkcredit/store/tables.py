@@ -2,7 +2,7 @@
 
 Append-only by convention and by code: snapshots, decisions, rule-set versions, bank queries,
 outcomes and the audit log are never updated or deleted by parkcredit. The two exceptions are
-deliberate: `snapshot_pii` rows may be erased (条例 art. 16, a natural person's data), and
+deliberate: `snapshot_pii` rows may be erased (PIPL art. 47, a natural person's data), and
 authorizations / API keys get a `revoked_at` instead of a deletion.
 """
 

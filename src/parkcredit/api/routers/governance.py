@@ -190,7 +190,7 @@ def read_retention(request: Request, caller: Reader) -> Any:
     deletes = sorted(p for p, ops in paths.items() if "delete" in ops)
     kept = [{"object": o, "zh": zh, "en": en} for o, zh, en in _KEPT]
     erasable = [{
-        "object": "snapshot_pii", "zh": "法定代表人姓名及身份证件哈希：依法（征信业管理条例第十六条）可删除",
-        "en": "legal representative's name and ID hash: erasable when the law requires (条例 art. 16)",
+        "object": "snapshot_pii", "zh": "法定代表人姓名及身份证件哈希：依法（个人信息保护法第四十七条）可删除",
+        "en": "legal representative's name and ID hash: erasable when the law requires (PIPL art. 47)",
     }]  # fmt: skip
     return g.RetentionOut(policy_years=RETENTION_YEARS, kept=kept, erasable=erasable, delete_routes=deletes)
