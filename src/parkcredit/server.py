@@ -12,13 +12,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from parkcredit import api, web
-from parkcredit.api.errors import app_error_response
+from parkcredit.api.errors import app_error_response, database_unavailable, validation_error_response
 from parkcredit.app import AppContext
 from parkcredit.errors import ParkcreditError
+from parkcredit.middleware import RequestGuard
 from parkcredit.settings import Settings, get_settings
+from parkcredit.store.errors import UNAVAILABLE, ProgrammingError, not_migrated
 
 __all__ = ["create_app", "openapi_text"]
 
@@ -53,6 +56,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return web.app_error_page(request, exc)
         return app_error_response(exc)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        """Input the route cannot take: a 422 page under /web/, the API's 422 JSON (echoes cut short) elsewhere."""
+        if request.url.path.startswith("/web/"):
+            return web.validation_error_page(request, exc)
+        return validation_error_response(exc)
+
+    async def _unavailable(request: Request, exc: Exception) -> Response:
+        """The database unreachable or unmigrated: a 503 page under /web/, the API's 503 JSON elsewhere."""
+        if isinstance(exc, ProgrammingError) and not not_migrated(exc):
+            raise exc  # a bad statement is a bug: a 500 with its traceback in the log
+        if request.url.path.startswith("/web/"):
+            return web.unavailable_page(request, not_migrated(exc))
+        return database_unavailable(exc)
+
+    for cls in (*UNAVAILABLE, ProgrammingError):
+        app.add_exception_handler(cls, _unavailable)
+    s = app.state.settings
+    app.add_middleware(RequestGuard, max_upload_bytes=s.max_upload_bytes, max_json_bytes=s.max_json_bytes)
     return app
 
 

@@ -12,6 +12,8 @@ concurrent retry        -> 409 + Retry-After: the same Idempotency-Key committed
 database unreachable    -> 503 + Retry-After (OperationalError, InterfaceError: refused or lost
                            connection; pool exhausted); no connection state outlives a request,
                            so the first request after the database is back works (pool pre-ping)
+database not migrated   -> 503 + Retry-After (a missing table: `parkcredit db upgrade`)
+RequestValidationError  -> 422, FastAPI's shape with every echoed input cut to 200 characters
 """
 
 from __future__ import annotations
@@ -20,14 +22,15 @@ import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from parkcredit.errors import InvalidInput, ParkcreditError
 from parkcredit.profile import UsccError
 from parkcredit.rules import RuleSetError
-from parkcredit.store.errors import UNAVAILABLE, DataError, IntegrityError
+from parkcredit.store.errors import UNAVAILABLE, DataError, IntegrityError, ProgrammingError, not_migrated
 
-__all__ = ["RETRY_AFTER_SECONDS", "app_error_response", "database_unavailable", "install"]
+__all__ = ["RETRY_AFTER_SECONDS", "app_error_response", "database_unavailable", "install", "validation_error_response"]
 
 logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
@@ -38,14 +41,45 @@ def _unprocessable(loc: tuple[Any, ...], msg: str, type_: str) -> JSONResponse:
 
 
 def database_unavailable(exc: Exception) -> JSONResponse:
-    """503 with `Retry-After`: the database cannot be reached (a POST may be retried with its Idempotency-Key)."""
+    """503 with `Retry-After`: the database cannot be reached, or has no schema yet (a POST may be retried
+    with its Idempotency-Key)."""
     logger.warning("database unavailable: %s", str(exc).splitlines()[0][:300])
     body = {
         "detail": "database unavailable: the request could not be completed; retry later",
         "error": "database_unavailable",
         "retry_after_seconds": RETRY_AFTER_SECONDS,
     }
+    if not_migrated(exc):
+        body["detail"] = "the database has no parkcredit schema yet: run `parkcredit db upgrade`"
+        body["error"] = "database_not_migrated"
     return JSONResponse(status_code=503, content=body, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+ECHO_CHARS = 200  # the most of a caller's own input a 422 echoes back
+
+
+def _clip(value: Any) -> Any:
+    """A bad input as the 422 echoes it: text and containers cut to `ECHO_CHARS`."""
+    if isinstance(value, str):
+        return value if len(value) <= ECHO_CHARS else value[:ECHO_CHARS] + f"… ({len(value):,} characters)"
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    text = repr(value)
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…"
+
+
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 body (`detail`: loc, msg, type, input), each echoed input cut to `ECHO_CHARS`, at most
+    50 errors: a 10 MB field does not come back as a 10 MB error."""
+    errors = []
+    for e in exc.errors()[:50]:
+        item = {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))[:500], "type": e.get("type", "")}
+        if "input" in e:
+            item["input"] = _clip(e["input"])
+        if isinstance(e.get("ctx"), dict):
+            item["ctx"] = {k: _clip(v) for k, v in e["ctx"].items()}
+        errors.append(item)
+    return JSONResponse(status_code=422, content={"detail": errors})
 
 
 def app_error_response(exc: ParkcreditError) -> JSONResponse:
@@ -86,3 +120,13 @@ def install(app: FastAPI) -> None:
 
     for cls in UNAVAILABLE:
         app.add_exception_handler(cls, _unavailable)
+
+    @app.exception_handler(ProgrammingError)
+    async def _programming(_: Request, exc: ProgrammingError) -> JSONResponse:
+        if not not_migrated(exc):
+            raise exc  # a bad statement is a bug: a 500 with its traceback in the log
+        return database_unavailable(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_error_response(exc)

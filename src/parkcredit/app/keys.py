@@ -9,8 +9,9 @@ from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
 from parkcredit.errors import InvalidInput, NotFound
 from parkcredit.store import keys
+from parkcredit.store.tables import ApiKey
 
-__all__ = ["actor_of", "create_key", "list_keys", "revoke_key"]
+__all__ = ["actor_of", "create_key", "key_actor", "list_keys", "revoke_key"]
 
 
 def actor_of(ctx: AppContext, token: str) -> Actor | None:
@@ -21,7 +22,12 @@ def actor_of(ctx: AppContext, token: str) -> Actor | None:
         row = keys.lookup(session, token, ctx.settings.api_key_pepper)
         if row is None:
             return None
-        return Actor(row.id, row.role, row.bank, holder=row.holder or row.id, department=row.department, uscc=row.uscc)
+        return key_actor(row)
+
+
+def key_actor(row: ApiKey) -> Actor:
+    """The `Actor` of a stored key row."""
+    return Actor(row.id, row.role, row.bank, holder=row.holder or row.id, department=row.department, uscc=row.uscc)
 
 
 def create_key(

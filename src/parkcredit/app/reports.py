@@ -240,6 +240,10 @@ class RenderedReport:
         out = {"X-Report-Render-Ms": f"{self.render_ms:.0f}", "Cache-Control": "no-store"}
         if self.media_type == "application/pdf":
             out["Content-Disposition"] = f'attachment; filename="{self.filename}"'
+        else:
+            from parkcredit.reports.render import report_csp
+
+            out["Content-Security-Policy"] = report_csp()
         return out
 
 

@@ -9,6 +9,8 @@ machine (Debian `fonts-noto-cjk`, installed by `.ci/run`); Chromium embeds the g
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import shutil
 import threading
 from pathlib import Path
@@ -20,7 +22,7 @@ from parkcredit.reports import charts
 from parkcredit.reports.context import ReportContext
 from parkcredit.reports.i18n import DEPT_EN, industry_label, translator
 
-__all__ = ["PdfUnavailable", "chromium_path", "environment", "fmt_value", "render_html", "render_pdf"]
+__all__ = ["PdfUnavailable", "chromium_path", "environment", "fmt_value", "render_html", "render_pdf", "report_csp"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -102,6 +104,13 @@ _ENV = environment()
 
 def _css() -> str:
     return (TEMPLATES / "report.css").read_text(encoding="utf-8")
+
+
+def report_csp() -> str:
+    """The Content-Security-Policy of an HTML report: no script at all, only its own inline stylesheet (by hash)."""
+    digest = base64.b64encode(hashlib.sha256(_css().encode("utf-8")).digest()).decode()
+    return (f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'self' data:; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'")  # fmt: skip
 
 
 def render_html(ctx: ReportContext, lang: str = "zh") -> str:

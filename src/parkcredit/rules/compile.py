@@ -25,16 +25,23 @@ from parkcredit.profile.derive import DERIVED
 from parkcredit.profile.schema import FIELDS, FieldInfo
 from parkcredit.rules.expr import BOOL, NUM, Compiled, Context, ExprError, Text, Type, compile_expr, isna
 from parkcredit.rules.spec import Bin, Case, Category, Characteristic, RuleSetSpec
+from parkcredit.rules.yamltext import load_document
 
 __all__ = ["CompiledCharacteristic", "RuleSet", "RuleSetError", "field_types", "load_ruleset", "parse_ruleset"]
 
 Loc = tuple[str | int, ...]
+ECHO_CHARS = 200  # the most of the text itself an error quotes (a file name, a value, a rule id)
 
 
 class RuleSetError(ValueError):
     """A rule-set file that cannot be used; says where (file, line), which rule, and why."""
 
     def __init__(self, source: str, line: int | None, rule_id: str | None, reason: str):
+        source, reason = (
+            source[:ECHO_CHARS],
+            reason if len(reason) <= 2 * ECHO_CHARS else reason[: 2 * ECHO_CHARS] + "…",
+        )
+        rule_id = rule_id[:ECHO_CHARS] if rule_id else rule_id
         self.source, self.line, self.rule_id, self.reason = source, line, rule_id, reason
         where = f"{source}:{line}" if line else source
         rule = f" rule {rule_id}:" if rule_id else ""
@@ -58,7 +65,7 @@ def field_types() -> dict[str, Type]:
     return {name: _kind_type(info) for name, info in {**FIELDS, **DERIVED}.items() if not info.pii}
 
 
-def _line_map(text: str) -> dict[Loc, int]:
+def _line_map(root: yaml.Node | None) -> dict[Loc, int]:
     """YAML path -> 1-based line, so pydantic and semantic errors can name the line."""
     lines: dict[Loc, int] = {}
 
@@ -74,7 +81,6 @@ def _line_map(text: str) -> dict[Loc, int]:
             for i, item in enumerate(node.value):
                 walk(item, (*path, i))
 
-    root = yaml.compose(text, Loader=yaml.SafeLoader)
     if root is not None:
         walk(root, ())
     return lines
@@ -204,8 +210,8 @@ def load_ruleset(path: str | Path) -> RuleSet:
 def parse_ruleset(text: str, *, source: str = "<rules>") -> RuleSet:
     """Check and compile rule-set YAML text; `source` names it in errors."""
     try:
-        data = yaml.safe_load(text)
-        lines = _line_map(text)
+        root, data = load_document(text)  # no aliases, bounded size: a hostile text costs milliseconds
+        lines = _line_map(root)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise RuleSetError(source, mark.line + 1 if mark else None, None, f"not valid YAML: {exc}") from None
@@ -228,9 +234,15 @@ def parse_ruleset(text: str, *, source: str = "<rules>") -> RuleSet:
         where = ".".join(str(p) for p in loc if isinstance(p, str) and not p[:1].isupper())
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] != "value_error" and where:
-            msg = f"{where}: {msg} (got {first.get('input')!r})"
+            msg = f"{where}: {msg} (got {_echo(first.get('input'))})"
         raise error(loc, msg) from None
     return _Builder(spec, source, text, error).build()
+
+
+def _echo(value: Any) -> str:
+    """A bad value as an error quotes it: its repr, at most `ECHO_CHARS` characters."""
+    text = repr(value)
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + f"… ({len(text):,} characters)"
 
 
 def _rule_id(data: Any, loc: Loc) -> str | None:

@@ -28,6 +28,7 @@ __all__ = [
     "RuleSetVersion",
     "Snapshot",
     "SnapshotPii",
+    "WebSession",
     "utcnow",
 ]
 
@@ -237,7 +238,7 @@ class Job(Base):
     __tablename__ = "jobs"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed
+    status: Mapped[str] = mapped_column(String(20), index=True)  # queued | running | done | failed
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     total: Mapped[int] = mapped_column(Integer, default=0)
     done: Mapped[int] = mapped_column(Integer, default=0)
@@ -246,6 +247,10 @@ class Job(Base):
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # the lease of the worker running it (issue 16, 0004): renewed while it runs; expired = the worker died
+    worker_id: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column()
+    lease_until: Mapped[dt.datetime | None] = mapped_column()
 
 
 class AuditEntry(Base):
@@ -262,3 +267,18 @@ class AuditEntry(Base):
     payload_sha256: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# ---- issue 16 (0004_hardening): web sign-in sessions ----------------------------------------------------------
+
+
+class WebSession(Base):
+    """A web sign-in: the cookie holds a random token, this row its sha256 (never the token, never the API key)."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()

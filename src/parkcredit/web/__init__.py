@@ -9,9 +9,9 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from parkcredit.web.render import app_error_page
+from parkcredit.web.render import app_error_page, unavailable_page, validation_error_page
 
-__all__ = ["app_error_page", "install"]
+__all__ = ["app_error_page", "install", "unavailable_page", "validation_error_page"]
 
 STATIC = Path(__file__).parent / "static"
 

@@ -20,10 +20,12 @@ from parkcredit.app import rulesets as app_rulesets
 from parkcredit.app import schemas as s
 from parkcredit.app.monitoring import monitoring
 from parkcredit.app.reports import render_report
+from parkcredit.app.web_sessions import SignIn, sign_in, sign_out
 from parkcredit.errors import InvalidInput, ParkcreditError
 from parkcredit.reports import PdfUnavailable, charts
 from parkcredit.reports.i18n import LANGS, industry_label
-from parkcredit.web.auth import COOKIE, LANG_COOKIE, PAGE_ROLES, check_token, csrf_token, require_page, web_caller
+from parkcredit.web import auth
+from parkcredit.web.auth import COOKIE, LANG_COOKIE, PAGE_ROLES, csrf_ok, require_page, web_caller
 from parkcredit.web.render import WebError, page
 
 __all__ = ["router"]
@@ -56,7 +58,7 @@ def _product(ctx: AppContext, product: str | None) -> str:
 
 
 def _check_csrf(request: Request, token: str) -> None:
-    if token != csrf_token(request):
+    if not csrf_ok(request, token):
         raise WebError(403, "err.forbidden", "the form's CSRF token does not match this sign-in; reload the page")
 
 
@@ -85,22 +87,28 @@ def login_form(request: Request, next: str | None = None) -> Response:
 def login(
     request: Request, key: Annotated[str, Form(max_length=200)], next: Annotated[str, Form()] = "/web/"
 ) -> Response:
-    caller = check_token(request, key)
-    if caller is None:
+    if not auth.same_origin(request):  # login CSRF: another site signing this browser in with its own key
+        raise WebError(403, "err.forbidden", "the sign-in form was posted from another site")
+    signed = sign_in(_ctx(request), key, roles=PAGE_ROLES)
+    if signed is None:
         return page(request, "login.html", None, next=_safe_next(next), error="login.bad", status=401)
-    if caller.role not in PAGE_ROLES:
+    if not isinstance(signed, SignIn):  # a valid key of a role without pages: no session
         return page(request, "login.html", None, next=_safe_next(next), error="login.role_none", status=403)
     target = _safe_next(next)
     if target == "/web/":
-        target = HOME[caller.role]
+        target = HOME[signed.actor.role]
     resp = RedirectResponse(target, 303)
-    resp.set_cookie(COOKIE, key.strip(), httponly=True, samesite="strict", secure=request.url.scheme == "https",
-                    path="/", max_age=8 * 3600)  # fmt: skip
+    resp.set_cookie(COOKIE, signed.token, httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                    path="/", max_age=signed.max_age_seconds)  # fmt: skip
     return resp
 
 
 @router.post("/logout")
-def logout() -> Response:
+def logout(request: Request, ctx: Ctx, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
+    """Sign out: the session is revoked server-side (its cookie opens nothing afterwards), then the cookie dropped."""
+    if token := auth.session_token(request):
+        _check_csrf(request, csrf)
+        sign_out(ctx, token)
     resp = RedirectResponse("/web/login", 303)
     resp.delete_cookie(COOKIE, path="/")
     return resp

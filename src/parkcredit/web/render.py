@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -22,7 +21,15 @@ from parkcredit.reports.i18n import LANGS, translator
 from parkcredit.reports.render import template_environment
 from parkcredit.web.auth import LANG_COOKIE, LoginRequired, PageForbidden, csrf_token
 
-__all__ = ["WebError", "app_error_page", "install_handlers", "page", "request_lang"]
+__all__ = [
+    "WebError",
+    "app_error_page",
+    "install_handlers",
+    "page",
+    "request_lang",
+    "unavailable_page",
+    "validation_error_page",
+]
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -90,7 +97,7 @@ def app_error_page(request: Request, exc: ParkcreditError) -> Response:
 
 
 def install_handlers(app: FastAPI) -> None:
-    """Sign-in redirects, 403/404/422 pages for /web; JSON validation errors stay JSON for the API."""
+    """Sign-in redirects, 403/404 pages for /web (422 and 503 pages: `validation_error_page`, `unavailable_page`)."""
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
@@ -104,9 +111,18 @@ def install_handlers(app: FastAPI) -> None:
     async def _web(request: Request, exc: WebError) -> Response:
         return _error_page(request, exc.status, exc.key, exc.detail)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        if request.url.path.startswith("/web/"):
-            detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-            return _error_page(request, 422, "err.bad_request", detail)
-        return await request_validation_exception_handler(request, exc)
+
+def validation_error_page(request: Request, exc: RequestValidationError) -> Response:
+    """A form or query the page cannot take, as a 422 page naming the fields (the composition root
+    sends /web/ requests here, the API's to its JSON)."""
+    detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:20])
+    return _error_page(request, 422, "err.bad_request", detail[:2000])
+
+
+def unavailable_page(request: Request, not_migrated: bool = False) -> Response:
+    """503 page: the database cannot be reached (or has no schema yet); the page says to try again later."""
+    detail = "数据库尚未初始化 / the database has no schema yet: parkcredit db upgrade" if not_migrated else \
+        "数据库暂不可用，请稍后重试 / the database cannot be reached; try again later"  # fmt: skip
+    resp = _error_page(request, 503, "err.unavailable", detail)
+    resp.headers["Retry-After"] = "5"
+    return resp
