@@ -132,16 +132,22 @@ def test_mixed_chinese_and_english_headers(tmp_path: Path) -> None:
     assert (row["tax_credit_grade"], row["revenue_yuan_y2"], row["env_credit_level"]) == ("B", 880_000, "BLUE")
 
 
-def test_unknown_header_is_reported_and_nothing_is_imported(tmp_path: Path) -> None:
+def test_unknown_header_is_skipped_with_a_suggestion_and_strict_refuses_it(tmp_path: Path) -> None:
+    # changed in issue 13: an unknown column no longer refuses the file; it is skipped, listed, and the
+    # nearest known header suggested; strict=True keeps the old all-or-nothing refusal (a file-level error)
     path = write_csv(
         tmp_path / "typo.csv",
         [["统一社会信用代码", "企业名称", "数据日期", "纳税信用等极"], [uscc(6), "自贡甲有限公司", AS_OF, "A"]],
     )
     result = import_table(path)
-    assert result.rows_ok == 0 and result.frame.empty
-    [error] = result.errors
-    assert (error.row, error.column, error.field) == (1, "纳税信用等极", None)
-    assert "unknown header" in error.reason_en and "无法识别" in error.reason_zh
+    assert result.rows_ok == 1 and not result.errors and not result.file_errors
+    [skipped] = result.skipped
+    assert (skipped.column, skipped.kind, skipped.suggestion) == ("纳税信用等极", "unknown", "纳税信用等级")
+    assert "unknown header" in skipped.reason_en and "无法识别" in skipped.reason_zh
+    strict = import_table(path, strict=True)
+    assert strict.rows_ok == 0
+    [error] = strict.file_errors
+    assert (error.row, error.column, error.field) == (1, "纳税信用等极", None) and "纳税信用等级" in error.reason_en
 
 
 def test_ignored_columns_are_skipped_knowingly(tmp_path: Path) -> None:
@@ -165,7 +171,8 @@ def test_two_headers_for_one_field_are_an_error(tmp_path: Path) -> None:
     )
     result = import_table(path)
     assert result.rows_ok == 0
-    [error] = result.errors
+    [error] = result.file_errors  # a header problem is file-level (issue 13), not a rejected row
+    assert not result.errors
     assert (error.row, error.column, error.field) == (1, "revenue_yuan_y1 (万元)", "revenue_yuan_y1")
     assert "duplicate column" in error.reason_en
 
@@ -178,13 +185,13 @@ def test_headers_that_cannot_be_used_say_why(tmp_path: Path, header: str, expect
     path = write_csv(
         tmp_path / "h.csv", [["统一社会信用代码", "企业名称", "数据日期", header], [uscc(9), "x", AS_OF, "1"]]
     )
-    [error] = import_table(path).errors
+    [error] = import_table(path).file_errors
     assert error.row == 1 and error.column == header and expected in error.reason_en
 
 
 def test_missing_required_column_or_an_as_of_given_by_the_caller(tmp_path: Path) -> None:
     path = write_csv(tmp_path / "no_date.csv", [["统一社会信用代码", "企业名称"], [uscc(10), "自贡丁有限公司"]])
-    [error] = import_table(path).errors
+    [error] = import_table(path).file_errors
     assert (error.row, error.column, error.field) == (1, "数据日期", "as_of")
     row = only(import_table(path, as_of=dt.date(2026, 6, 30)))
     assert row["as_of"] == pd.Timestamp("2026-06-30")
@@ -397,9 +404,12 @@ def test_gbk_csv_saved_by_chinese_excel_is_read(tmp_path: Path) -> None:
 def test_unreadable_sources_raise(tmp_path: Path) -> None:
     with pytest.raises(ProfileImportError, match="no such file"):
         import_table(tmp_path / "absent.csv")
-    (tmp_path / "old.xls").write_bytes(b"")
-    with pytest.raises(ProfileImportError, match="xlsx"):
+    (tmp_path / "old.xls").write_bytes(b"")  # .xls is read since issue 13 (calamine); an empty one is damaged
+    with pytest.raises(ProfileImportError, match="not a readable workbook"):
         import_table(tmp_path / "old.xls")
+    (tmp_path / "notes.docx").write_bytes(b"x")
+    with pytest.raises(ProfileImportError, match="unsupported file type"):
+        import_table(tmp_path / "notes.docx")
 
 
 # ----------------------------------------------------------------------------- round trips

@@ -1,23 +1,29 @@
-"""Import enterprise profiles from the park committee's spreadsheets (CSV / XLSX) — 企业画像导入.
+"""Import enterprise profiles from the spreadsheets departments and the committee make (CSV / XLSX) — 企业画像导入.
 
-`import_table(path_or_frame)` reads one sheet, maps its headers to profile fields, parses every
-cell, validates each row through the pydantic `Profile`, and returns an `ImportResult`: the
-canonical frame of the good rows (as `coerce` gives it), the validated profiles, and one
-`ImportError_` per refused value, naming the spreadsheet row a person sees (the header is row 1,
-the first data row is row 2), the header as written, the field, and the reason in English and
-Chinese::
+`import_table(source)` (a path, a frame of cells, or `Upload(data, filename)`) finds the header row,
+maps its headers to profile fields through the header registry (`profile.headers`), parses every
+cell, validates every value against the `Profile` schema, and returns an `ImportResult`:
 
-    row 17, column 统一社会信用代码: check character should be 8, got 6
+- `file_errors`: problems of the file as a whole (a header that cannot be used, a required column
+  missing, too many rows, a damaged file): with any of them **no row is imported**;
+- `errors`: problems of one row (row-level), each naming the spreadsheet row a person sees, the
+  header as written, the field, and the reason in English and Chinese::
+
+      row 17, column 统一社会信用代码: check character should be 8, got 6
+
+  a row with any error is left out, the others are imported (`strict=True`: all or nothing);
+- `warnings`: what was skipped or noted without refusing anything — unknown columns (each with the
+  nearest known header as a suggestion), the sender's own columns (序号, 备注, 联系人 …), an outcome
+  column (`default_12m`), the title rows above the header, the inner GB 11714 check of a USCC;
+- `records`: the good rows as JSON-ready dicts of the fields present (`fields`), `row_numbers`.
 
 What is accepted:
 
-- Headers: the field name (``tax_credit_grade``, case-insensitive), its Chinese label
-  (``FIELDS[name].zh``, e.g. ``纳税信用等级``), either followed by a unit in half- or full-width
-  parentheses: ``营业收入(上年)(万元)``, ``营业收入(上年)（万元）``, ``revenue_yuan_y1 (万元)``.
+- Headers: see `profile.headers` (field name, Chinese label, synonyms, units such as ``（万元）``).
   Money columns take 元 (x 1), 万元 (x 10,000) or 亿元 (x 100,000,000), converted with
-  `decimal.Decimal` and rounded half-up to integer yuan, so there is never float noise; ratio
-  columns take ``(%)``; other units must be the field's own (亩, 吨标准煤 / tce, 人, 个月, 天).
-  A trailing ``*`` (a template's "required" mark) is ignored.
+  `decimal.Decimal` and rounded half-up to integer yuan, so there is never float noise.
+  The header row is found automatically among the first `HEADER_SEARCH_ROWS` rows (the row naming
+  most fields); title rows above it are skipped and the row used is reported (`header_row`).
 - Cells: empty, ``-``, ``—``, ``/``, ``N/A``, ``#N/A``, ``NA``, ``null`` mean missing. Full-width
   characters are normalised (NFKC), except in the enterprise and person names, which are kept as
   written. Enumerations in English or Chinese (纳税信用等级 A/B/M/C/D; 环境信用 绿/绿色/环保诚信 …
@@ -27,17 +33,12 @@ What is accepted:
   2024.1.31, 2024年1月31日, 20240131, Excel date cells and Excel serial numbers; numbers may
   carry thousands separators.
 
-What is refused:
+`partial=True` is a department feed: only the USCC column is required (the use case merges each
+row into the enterprise's previous snapshot, `app.imports`). Otherwise 统一社会信用代码, 企业名称 and
+数据日期 (or `as_of=`) are required.
 
-- A header problem — an unknown header, two headers for one field, a unit that does not fit,
-  a derived field, a missing required column — is an error on row 1 and **no row is
-  imported**: a wrong header affects every row. Columns the committee keeps for itself (序号,
-  备注 …) are skipped knowingly with ``ignore_columns``.
-- A row with any refused value is left out (the other rows are imported) and every problem of
-  that row is reported; with ``strict=True`` any error means no row is imported (all or
-  nothing). A USCC already seen in the file is an error on the later row.
-- Soft findings (the inner GB 11714 check of a USCC) are listed in `ImportResult.warnings` and
-  never refuse a row.
+Work is vectorised by column: each distinct cell of a column is parsed and validated once
+(enumerations, flags and dates repeat a handful of values over a whole file), the rest is numpy.
 """
 
 from __future__ import annotations
@@ -47,35 +48,56 @@ import datetime as dt
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from parkcredit.profile.derive import DERIVED
-from parkcredit.profile.frame import COLUMNS, coerce
+from parkcredit.profile.frame import COLUMNS, coerce, uscc_valid_mask
+from parkcredit.profile.headers import (
+    HeaderMatch,
+    HeaderProblem,
+    header_key,
+    names_field,
+    resolve_ambiguous,
+    resolve_header,
+)
 from parkcredit.profile.schema import FIELDS, FieldInfo, Profile
 from parkcredit.profile.uscc import uscc_warnings
 
-__all__ = ["ImportError_", "ImportResult", "ProfileImportError", "import_table"]
+__all__ = [
+    "HEADER_SEARCH_ROWS", "MAX_CELL_CHARS", "ImportError_", "ImportResult", "ProfileImportError", "SkippedColumn",
+    "Upload", "import_table",
+]  # fmt: skip
 
-HEADER_ROW = 1  # spreadsheet row of the header; data rows start at HEADER_ROW + 1
+HEADER_SEARCH_ROWS = 20  # the header row is looked for among the first rows (title rows sit above it)
+MAX_CELL_CHARS = 131_072  # a longer cell is a damaged or hostile file (the csv module's own limit)
+_SHOW = 60  # characters of a cell echoed in a message
 
 
 class ProfileImportError(ValueError):
-    """The file cannot be read at all (missing, unsupported type, no header row)."""
+    """The file cannot be read at all (missing, unsupported type, damaged, no header row, too large)."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file: its bytes and the name it came with (the suffix picks the reader)."""
+
+    data: bytes
+    filename: str
 
 
 @dataclass(frozen=True)
 class ImportError_:  # trailing underscore: the builtin ImportError is something else
     """One refused value (or header): where it is in the spreadsheet, and why."""
 
-    row: int  # spreadsheet row as a person sees it: header = 1, first data row = 2
+    row: int  # spreadsheet row as a person sees it (the header row for a file-level problem)
     column: str | None  # the header as written in the file (the expected header if it is absent)
     field: str | None  # the profile field, None for an unknown header
     reason_en: str
@@ -90,142 +112,78 @@ class ImportError_:  # trailing underscore: the builtin ImportError is something
         return f"第{self.row}行，列 {self.column}：{self.reason_zh}"
 
 
+@dataclass(frozen=True)
+class SkippedColumn:
+    """A column that was not imported: its header, letter, why, and the nearest known header."""
+
+    column: str
+    letter: str
+    kind: str  # unknown | bookkeeping | outcome | ignored | empty
+    reason_en: str
+    reason_zh: str
+    suggestion: str | None = None
+
+
 @dataclass
 class ImportResult:
-    """Outcome of one import: the good rows, and every problem found."""
+    """Outcome of one import: the good rows, and every problem found (file-level apart from row-level)."""
 
-    frame: pd.DataFrame  # canonical frame of the imported rows (`coerce` types)
-    profiles: list[Profile]
-    errors: list[ImportError_]
+    records: list[dict[str, Any]]  # good rows, JSON-ready values of `fields` (None = missing)
+    row_numbers: list[int]  # spreadsheet row of each record
+    fields: list[str]  # the fields the file carries (columns mapped), in file order
+    file_errors: list[ImportError_]
+    errors: list[ImportError_]  # row-level
     warnings: list[ImportError_]
+    skipped: list[SkippedColumn]
+    header_row: int
     rows_read: int  # non-empty data rows in the file
-    rows_ok: int  # rows imported
     columns: dict[str, str] = field(default_factory=dict)  # header as written -> field
+    partial: bool = False
+
+    @property
+    def rows_ok(self) -> int:
+        """Rows imported."""
+        return len(self.records)
+
+    @property
+    def rows_rejected(self) -> int:
+        """Rows refused (each row once, however many problems it has)."""
+        return len({e.row for e in self.errors})
 
     @property
     def ok(self) -> bool:
         """True when nothing was refused."""
-        return not self.errors
+        return not self.errors and not self.file_errors
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """Canonical frame of the imported rows (`coerce` types); every field, missing ones empty."""
+        full = [{**dict.fromkeys(COLUMNS), **r} for r in self.records]
+        frame, problems = coerce(pd.DataFrame(full, columns=COLUMNS))
+        if problems and not self.partial:  # Profile and coerce disagree: a bug in parkcredit
+            raise RuntimeError(f"validated profiles do not coerce: {problems[:3]}")
+        return frame
+
+    @property
+    def profiles(self) -> list[Profile]:
+        """The records as validated `Profile`s (a full import only; built on demand)."""
+        return [Profile.model_validate({k: v for k, v in r.items() if v is not None}) for r in self.records]
 
     def errors_frame(self) -> pd.DataFrame:
         """The errors as a table (row, column, field, reason_en, reason_zh) to hand back to the sender."""
         cols = ["row", "column", "field", "reason_en", "reason_zh"]
-        return pd.DataFrame([[getattr(e, c) for c in cols] for e in self.errors], columns=cols)
+        return pd.DataFrame([[getattr(e, c) for c in cols] for e in [*self.file_errors, *self.errors]], columns=cols)
 
 
-# ----------------------------------------------------------------------------- headers
-
-_UNITS: dict[str, dict[str, Decimal]] = {
-    "yuan": {"元": Decimal(1), "YUAN": Decimal(1), "万元": Decimal(10_000), "万": Decimal(10_000),
-             "亿元": Decimal(100_000_000)},
-    "亩": {"亩": Decimal(1), "MU": Decimal(1)},
-    "tce": {"TCE": Decimal(1), "吨标准煤": Decimal(1), "吨标煤": Decimal(1)},
-    "persons": {"人": Decimal(1), "PERSONS": Decimal(1)},
-    "months": {"月": Decimal(1), "个月": Decimal(1), "MONTHS": Decimal(1)},
-    "days": {"天": Decimal(1), "日": Decimal(1), "DAYS": Decimal(1)},
-    "ratio": {"%": Decimal("0.01"), "RATIO": Decimal(1)},
-}  # fmt: skip
-_UNIT_SUFFIX = re.compile(r"^(?P<base>.+?)\s*\((?P<unit>[^()]+)\)$")
+def _r(value: object) -> str:
+    """A cell for an English message: repr, cut to `_SHOW` characters (a hostile cell is not echoed whole)."""
+    text = repr(value)
+    return text if len(text) <= _SHOW else text[: _SHOW - 1] + "…"
 
 
-def _norm_header(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).strip().strip("*").strip()
-    return re.sub(r"\s+", " ", text)
-
-
-def _header_key(text: str) -> str:
-    """Lookup key of a header: NFKC, no spaces, upper-case (English names are case-insensitive)."""
-    return re.sub(r"\s+", "", _norm_header(text)).upper()
-
-
-_HEADER_KEYS = {_header_key(n): n for n in FIELDS} | {_header_key(f.zh): n for n, f in FIELDS.items()}
-_DERIVED_KEYS = {_header_key(n): n for n in DERIVED} | {_header_key(f.zh): n for n, f in DERIVED.items()}
-_REQUIRED = [n for n, f in FIELDS.items() if f.required]  # uscc, name, as_of
-
-
-@dataclass(frozen=True)
-class _Column:
-    index: int
-    header: str
-    field: str
-    factor: Decimal
-
-
-def _map_headers(
-    headers: Sequence[str], ignore: set[str], has_data: Callable[[int], bool], as_of_given: bool
-) -> tuple[list[_Column], list[ImportError_]]:
-    columns: list[_Column] = []
-    errors: list[ImportError_] = []
-
-    def err(header: str | None, fld: str | None, en: str, zh: str) -> None:
-        errors.append(ImportError_(HEADER_ROW, header, fld, en, zh))
-
-    seen: dict[str, str] = {}
-    for index, raw in enumerate(headers):
-        header = raw.strip()
-        if not header:
-            if has_data(index):
-                letter = _column_letter(index)
-                err(f"({letter})", None, f"column {letter} has data but no header", f"第{letter}列有数据但没有表头")
-            continue
-        if header in ignore or _norm_header(header) in ignore:
-            continue
-        mapped = _resolve_header(header)
-        if isinstance(mapped, ImportError_):
-            errors.append(mapped)
-            continue
-        name, factor = mapped
-        if name in seen:
-            err(
-                header, name,
-                f"duplicate column: {seen[name]!r} and {header!r} both give {name}",
-                f"重复的列：{seen[name]} 与 {header} 都对应字段 {name}",
-            )  # fmt: skip
-            continue
-        seen[name] = header
-        columns.append(_Column(index, header, name, factor))
-    for name in _REQUIRED:
-        if name not in seen and not (name == "as_of" and as_of_given):
-            zh = FIELDS[name].zh
-            hint_en = " (or pass as_of=)" if name == "as_of" else ""
-            hint_zh = "（或在导入时指定数据日期）" if name == "as_of" else ""
-            err(zh, name, f"required column missing: {zh} / {name}{hint_en}", f"缺少必填列：{zh}{hint_zh}")
-    return columns, errors
-
-
-def _resolve_header(header: str) -> tuple[str, Decimal] | ImportError_:
-    """The field and unit factor a header names, or the error saying why it names none."""
-    key = _header_key(header)
-    if key in _HEADER_KEYS:
-        name = _HEADER_KEYS[key]
-        return name, Decimal(1)
-    match = _UNIT_SUFFIX.match(_norm_header(header))
-    if match and _header_key(match["base"]) in _HEADER_KEYS:
-        name = _HEADER_KEYS[_header_key(match["base"])]
-        unit = re.sub(r"\s+", "", match["unit"]).upper()
-        info = FIELDS[name]
-        units = _UNITS.get(info.unit or "", {})
-        if unit in units:
-            return name, units[unit]
-        allowed = "、".join(u for u in units if not u.isascii() or u == "%") or "—"
-        if units:
-            en = f"unit {match['unit']!r} not understood for {name}; use one of: {', '.join(units)}"
-            zh = f"单位“{match['unit']}”不适用于 {info.zh}，可用单位：{allowed}"
-        else:
-            en = f"{name} takes no unit, got {match['unit']!r}"
-            zh = f"{info.zh} 不带单位，实际为“{match['unit']}”"
-        return ImportError_(HEADER_ROW, header, name, en, zh)
-    if key in _DERIVED_KEYS or (match and _header_key(match["base"]) in _DERIVED_KEYS):
-        return ImportError_(
-            HEADER_ROW, header, None,
-            f"{header!r} is derived by parkcredit from other fields; remove the column",
-            f"“{header}”由系统根据其他字段计算，请删除该列",
-        )  # fmt: skip
-    return ImportError_(
-        HEADER_ROW, header, None,
-        f"unknown header {header!r} (use a field name or its Chinese label; skip it with ignore_columns)",
-        f"无法识别的表头“{header}”（请使用字段名或中文名称；如需保留请通过 ignore_columns 忽略）",
-    )  # fmt: skip
+def _s(value: object) -> str:
+    text = str(value)
+    return text if len(text) <= _SHOW else text[: _SHOW - 1] + "…"
 
 
 def _column_letter(index: int) -> str:
@@ -235,9 +193,6 @@ def _column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(ord("A") + rem) + letters
     return letters
-
-
-# ----------------------------------------------------------------------------- cells
 
 
 class _Missing:
@@ -284,9 +239,9 @@ def _decimal(value: object) -> Decimal:
     try:
         number = Decimal(text)
     except InvalidOperation:
-        raise _Bad(f"not a number: {value!r}", f"不是数字：{value}") from None
+        raise _Bad(f"not a number: {_r(value)}", f"不是数字：{_s(value)}") from None
     if not number.is_finite():
-        raise _Bad(f"not a number: {value!r}", f"不是数字：{value}")
+        raise _Bad(f"not a number: {_r(value)}", f"不是数字：{_s(value)}")
     return number
 
 
@@ -297,7 +252,7 @@ def _parse_int(info: FieldInfo, factor: Decimal) -> Callable[[object], object]:
         number = _decimal(value) * factor
         whole = number.to_integral_value(rounding=ROUND_HALF_UP)
         if not money and whole != number:
-            raise _Bad(f"must be a whole number, got {value!r}", f"应为整数，实际为 {value}")
+            raise _Bad(f"must be a whole number, got {_r(value)}", f"应为整数，实际为 {_s(value)}")
         return int(whole)
 
     return parse
@@ -324,7 +279,7 @@ def _parse_bool(value: object) -> object:
         return True
     if key in _FALSE:
         return False
-    raise _Bad(f"must be yes or no (是/否, true/false, 1/0), got {value!r}", f"应为 是 或 否，实际为 {value}")
+    raise _Bad(f"must be yes or no (是/否, true/false, 1/0), got {_r(value)}", f"应为 是 或 否，实际为 {_s(value)}")
 
 
 _DATE = re.compile(
@@ -348,11 +303,11 @@ def _parse_date(value: object) -> object:
             return _ymd(year, *divmod(month_day, 100), value)
         if 1 <= number < 2958466:  # an Excel serial day number (a date cell without date format)
             return _EXCEL_EPOCH + dt.timedelta(days=int(number))
-        raise _Bad(f"not a date: {value!r}", f"不是日期：{value}")
+        raise _Bad(f"not a date: {_r(value)}", f"不是日期：{_s(value)}")
     text = _text(value)
     match = _DATE.match(text) or _DATE_COMPACT.match(text)
     if not match:
-        raise _Bad(f"not a date (YYYY-MM-DD): {value!r}", f"不是日期（应为 YYYY-MM-DD）：{value}")
+        raise _Bad(f"not a date (YYYY-MM-DD): {_r(value)}", f"不是日期（应为 YYYY-MM-DD）：{_s(value)}")
     year, month, day = (int(p) for p in match.groups())
     return _ymd(year, month, day, value)
 
@@ -361,7 +316,7 @@ def _ymd(year: int, month: int, day: int, value: object) -> dt.date:
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise _Bad(f"not a valid date: {value!r}", f"日期无效：{value}") from None
+        raise _Bad(f"not a valid date: {_r(value)}", f"日期无效：{_s(value)}") from None
 
 
 def _enum_key(text: str) -> str:
@@ -435,7 +390,7 @@ def _parse_enum(info: FieldInfo) -> Callable[[object], object]:
         bare = re.sub(r"\(.*\)$", "", key)  # "A类(优先发展类)" -> "A类"
         if bare in aliases:
             return aliases[bare]
-        raise _Bad(f"must be one of {choices}, got {value!r}", f"应为以下之一：{choices}，实际为 {value}")
+        raise _Bad(f"must be one of {choices}, got {_r(value)}", f"应为以下之一：{choices}，实际为 {_s(value)}")
 
     return parse
 
@@ -479,47 +434,6 @@ def _parser(info: FieldInfo, factor: Decimal) -> Callable[[object], object]:
     return _parse_str(info)
 
 
-def _blank_mask(values: Sequence[object]) -> list[bool]:
-    """True where a cell is empty (or a placeholder such as '-'); each distinct text checked once."""
-    cache: dict[str, bool] = {}
-    out: list[bool] = []
-    for value in values:
-        if value is None:
-            out.append(True)
-        elif type(value) is str:
-            blank = cache.get(value)
-            if blank is None:
-                blank = cache[value] = _is_missing(value)
-            out.append(blank)
-        else:
-            out.append(_is_missing(value))
-    return out
-
-
-def _parse_column(values: Sequence[object], blank: Sequence[bool], parse: Callable[[object], object]) -> list[object]:
-    """Parsed values (_MISSING where blank, a `_Bad` where refused); each distinct cell parsed once."""
-    cache: dict[tuple[type, object], object] = {}
-    out: list[object] = []
-    for value, is_blank in zip(values, blank, strict=True):
-        if is_blank:
-            out.append(_MISSING)
-            continue
-        key: tuple[type, object] | None = (type(value), value)
-        try:
-            hit = cache.get(key, cache)  # type: ignore[arg-type]
-        except TypeError:  # an unhashable cell (only possible in a frame): parse it uncached
-            key, hit = None, cache
-        if hit is cache:
-            try:
-                hit = parse(value)
-            except _Bad as bad:
-                hit = bad
-            if key is not None:
-                cache[key] = hit
-        out.append(hit)
-    return out
-
-
 # ----------------------------------------------------------------------------- validation
 
 _PATTERN_HELP = {"industry_code": ("a GB/T 4754 code such as C26 or C2614", "应为 GB/T 4754 行业代码，如 C26、C2614")}
@@ -549,155 +463,469 @@ def _translate(err: dict[str, Any], name: str | None) -> tuple[str, str]:
     return msg, f"无效：{msg}"
 
 
+# ----------------------------------------------------------------------------- values
+
+
+@cache
+def _adapter(name: str) -> TypeAdapter[Any]:
+    """The validator of one profile field (its type and constraints, as `Profile` declares them)."""
+    info = Profile.model_fields[name]
+    annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(annotation)
+
+
+_OK, _BLANK, _BAD = 0, 1, 2
+
+
+def _column_values(cells: np.ndarray, name: str, factor: Decimal) -> tuple[np.ndarray, np.ndarray]:
+    """(JSON-ready values, state per cell: _OK / _BLANK / _BAD) of one column.
+
+    Each distinct cell is parsed and validated once; a refused cell's value is its `_Bad`."""
+    series = pd.Series(cells, dtype=object)
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # an unhashable cell (only possible in a frame): compare them as text
+        codes, uniques = pd.factorize(series.map(lambda v: v if v is None else _s(v)), use_na_sentinel=True)
+    info = FIELDS[name]
+    parse = _parser(info, factor)
+    adapter = _adapter(name)
+    blank = _blank_uniques(uniques)
+    fast = _fast_numbers(uniques, info, factor, blank)
+    values: list[object] = []
+    states: list[int] = []
+    pending: list[int] = []  # values still to be validated one by one
+    for i, u in enumerate(uniques):
+        if blank[i]:
+            values.append(None)
+            states.append(_BLANK)
+            continue
+        if fast is not None and fast[i] is not None:
+            values.append(fast[i])
+            states.append(_BAD if isinstance(fast[i], _Bad) else _OK)
+            continue
+        try:
+            parsed = parse(u)
+        except _Bad as bad:
+            values.append(bad)
+            states.append(_BAD)
+            continue
+        values.append(parsed)
+        states.append(_OK)
+        pending.append(len(values) - 1)
+    if name == "uscc" and pending:  # the usual clean code is checked vectorised, the rest explained one by one
+        texts = pd.Series([values[i] for i in pending], dtype=object)
+        clean = texts.str.fullmatch(r"[0-9A-Z]{18}").fillna(False).to_numpy(dtype=bool) & uscc_valid_mask(texts)
+        pending = [i for i, ok in zip(pending, clean, strict=True) if not ok]
+    for i in pending:
+        try:
+            values[i] = adapter.dump_python(adapter.validate_python(values[i]), mode="json")
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            en, zh = _translate(dict(err), name)
+            values[i] = _Bad(en, zh)
+            states[i] = _BAD
+    table = np.empty(len(values) + 1, dtype=object)
+    table[:-1] = values
+    table[-1] = None  # code -1: a missing cell (None / NaN)
+    state = np.array([*states, _BLANK], dtype=np.int8)
+    return table[codes], state[codes]
+
+
+def _blank_uniques(uniques: Any) -> np.ndarray:
+    """True where a distinct cell means missing (empty, '-', 'N/A' …), vectorised over the texts."""
+    series = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    is_str = series.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    out = np.zeros(len(series), dtype=bool)
+    if is_str.any():
+        text = series[is_str].str.strip().str.upper()
+        hit = text.isin(_PLACEHOLDERS).to_numpy().copy()
+        short = ~hit & (text.str.len() <= 4).to_numpy() & ~text.map(str.isascii).to_numpy(dtype=bool)
+        if short.any():  # full-width spellings (－, ／, ＮＡ): NFKC first
+            hit[short] = [_is_missing(v) for v in text[short]]
+        out[is_str] = hit
+    return out
+
+
+def _bounds(name: str) -> tuple[float | None, float | None]:
+    info = Profile.model_fields[name]
+    ge = next((m.ge for m in info.metadata if hasattr(m, "ge")), None)
+    le = next((m.le for m in info.metadata if hasattr(m, "le")), None)
+    return ge, le
+
+
+def _fast_numbers(uniques: Any, info: FieldInfo, factor: Decimal, blank: np.ndarray) -> list[object] | None:
+    """Plain numbers of an int / float column without a unit factor, converted and bounds-checked vectorised.
+
+    None where a cell needs the exact path (a unit factor, thousands separators, '85%', text)."""
+    if info.kind not in ("int", "float") or factor != 1:
+        return None
+    series = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    flag = series.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)  # true/false is no number
+    number = pd.to_numeric(series.where(~flag), errors="coerce").to_numpy(dtype="float64")
+    ok = ~blank & np.isfinite(number) & ~flag & (np.abs(number) < 2**53)
+    if info.kind == "int":
+        ok &= np.floor(number) == number
+    if not ok.any():
+        return None
+    ge, le = _bounds(info.name)
+    if info.kind == "float":  # as pydantic states a float field's bound: 1.0, not 1
+        ge, le = (None if b is None else float(b) for b in (ge, le))
+    out: list[object] = [None] * len(series)
+    low = (number < ge) if ge is not None else np.zeros(len(number), dtype=bool)
+    high = (number > le) if le is not None else np.zeros(len(number), dtype=bool)
+    for i in np.flatnonzero(ok):
+        if low[i]:
+            out[i] = (
+                _Bad("must not be negative", "不能为负数")
+                if ge == 0
+                else _Bad(f"must be at least {ge}", f"不能小于 {ge}")
+            )
+        elif high[i]:
+            out[i] = _Bad(f"must be at most {le}", f"不能大于 {le}")
+        else:
+            out[i] = int(number[i]) if info.kind == "int" else float(number[i])
+    return out
+
+
+# ----------------------------------------------------------------------------- headers
+
+
+@dataclass(frozen=True)
+class _Column:
+    index: int
+    header: str
+    field: str
+    factor: Decimal
+
+
+def _header_text(value: object) -> str:
+    if _is_missing(value):
+        return ""
+    return value.strip() if isinstance(value, str) else _text(value)
+
+
+def _find_header(grid: np.ndarray) -> int:
+    """0-based index of the header row: the first of the most field-naming rows near the top."""
+    best, best_count = -1, 0
+    for i in range(min(HEADER_SEARCH_ROWS, len(grid))):
+        count = sum(names_field(_header_text(c)) for c in grid[i] if not _is_missing(c))
+        if count > best_count:
+            best, best_count = i, count
+    if best < 0:
+        raise ProfileImportError(
+            f"no header row found in the first {HEADER_SEARCH_ROWS} rows: no cell is a known header "
+            "such as 统一社会信用代码 or 企业名称 / 前20行中未找到表头（如 统一社会信用代码、企业名称）"
+        )
+    return best
+
+
+@cache
+def _resolve(header: str) -> HeaderMatch | HeaderProblem:
+    return resolve_header(header)
+
+
+def _map_headers(
+    headers: list[str],
+    has_data: Callable[[int], bool],
+    *,
+    ignore: set[str],
+    strict: bool,
+    partial: bool,
+    as_of_given: bool,
+    department_zh: str | None,
+    header_row: int,
+) -> tuple[list[_Column], list[ImportError_], list[SkippedColumn]]:
+    columns: list[_Column] = []
+    errors: list[ImportError_] = []
+    skipped: list[SkippedColumn] = []
+    seen: dict[str, str] = {}
+    ambiguous: list[tuple[int, str, HeaderProblem]] = []
+
+    def err(header: str | None, fld: str | None, en: str, zh: str) -> None:
+        errors.append(ImportError_(header_row, header, fld, en, zh))
+
+    def add(index: int, header: str, name: str, factor: Decimal) -> None:
+        if name in seen:
+            err(header, name, f"duplicate column: {seen[name]!r} and {header!r} both give {name}",
+                f"重复的列：{seen[name]} 与 {header} 都对应字段 {name}")  # fmt: skip
+            return
+        seen[name] = header
+        columns.append(_Column(index, header, name, factor))
+
+    for index, raw in enumerate(headers):
+        header, letter = raw.strip(), _column_letter(index)
+        if not header:
+            if has_data(index):
+                en, zh = f"column {letter} has data but no header: skipped", f"第{letter}列有数据但没有表头，已跳过"
+                skipped.append(SkippedColumn(f"({letter})", letter, "empty", en, zh))
+                if strict:
+                    err(f"({letter})", None, f"column {letter} has data but no header", f"第{letter}列有数据但没有表头")
+            continue
+        if header in ignore or header_key(header) in ignore:
+            skipped.append(SkippedColumn(header, letter, "ignored", "skipped as asked", "按要求跳过"))
+            continue
+        res = _resolve(header)
+        if isinstance(res, HeaderMatch):
+            add(index, header, res.field, res.factor)
+        elif res.kind == "ambiguous":
+            ambiguous.append((index, header, res))
+        elif res.kind in ("unit", "derived"):
+            err(header, None, res.reason_en, res.reason_zh)
+        else:  # unknown, bookkeeping, outcome: skipped and listed; strict refuses an unknown one
+            skipped.append(SkippedColumn(header, letter, res.kind, res.reason_en, res.reason_zh, res.suggestion))
+            if strict and res.kind == "unknown":
+                hint_en = f" (did you mean {res.suggestion!r}?)" if res.suggestion else ""
+                hint_zh = f"（是否应为“{res.suggestion}”？）" if res.suggestion else ""
+                err(header, None, f"unknown header {header!r}{hint_en}; strict import refuses unknown columns",
+                    f"无法识别的表头“{header}”{hint_zh}；严格模式不接受未知列")  # fmt: skip
+    for index, header, res in ambiguous:
+        name = resolve_ambiguous(res, department_zh=department_zh, fields_present=set(seen))
+        if name is None:
+            err(header, None, res.reason_en, res.reason_zh)
+        else:
+            add(index, header, name, Decimal(1))
+    required = ["uscc"] if partial else [n for n, f in FIELDS.items() if f.required]
+    for name in required:
+        if name not in seen and not (name == "as_of" and as_of_given):
+            zh = FIELDS[name].zh
+            hint_en = " (or give the as-of date of the data)" if name == "as_of" else ""
+            hint_zh = "（或在导入时指定数据日期）" if name == "as_of" else ""
+            err(zh, name, f"required column missing: {zh} / {name}{hint_en}", f"缺少必填列：{zh}{hint_zh}")
+    return columns, errors, skipped
+
+
+# ----------------------------------------------------------------------------- import
+
+
 def import_table(
-    source: str | Path | pd.DataFrame,
+    source: str | Path | pd.DataFrame | Upload,
     *,
     strict: bool = False,
     as_of: dt.date | None = None,
     ignore_columns: Iterable[str] = (),
     sheet: str | int = 0,
+    partial: bool = False,
+    department: str | None = None,
+    max_rows: int | None = None,
 ) -> ImportResult:
-    """Import profiles from a CSV / XLSX file (or a frame of cells as read from one).
+    """Import profiles from a CSV / XLSX file (a path, an `Upload`, or a frame of cells as read).
 
     `as_of` fills the snapshot date (数据日期) where the file has no such column or leaves it
-    empty; `ignore_columns` are headers to skip knowingly; `sheet` picks the XLSX worksheet.
+    empty; `ignore_columns` are headers to skip knowingly; `sheet` picks the worksheet;
+    `partial` imports a department feed (only the USCC column required); `department` (slug or
+    Chinese name) resolves a header such as 评价年度; `max_rows` bounds the data rows.
+    Raises `ProfileImportError` for a file that cannot be read at all.
     """
-    headers, rows = _read(source, sheet)
-    skip = [str(h) for h in ignore_columns]
-    ignore = {_norm_header(h) for h in skip} | {h.strip() for h in skip}
-    width = max([len(headers), *(len(row) for row in rows)])
-    headers = [*headers, *[""] * (width - len(headers))]
-    cells_by_column = [[row[j] if j < len(row) else None for row in rows] for j in range(width)]
-    blank = np.array([_blank_mask(col) for col in cells_by_column], dtype=bool).reshape(width, len(rows))
-    occupied = np.asarray(~blank.all(axis=1))
-    columns, header_errors = _map_headers(headers, ignore, lambda j: bool(occupied[j]), as_of is not None)
-    kept = np.flatnonzero(~blank.all(axis=0))  # fully empty rows are skipped, keeping row numbers
-    row_numbers = [int(i) + HEADER_ROW + 1 for i in kept]
+    grid = _read(source, sheet)
+    header_idx = 0 if isinstance(source, pd.DataFrame) else _find_header(grid)
+    header_row = header_idx + 1
+    data = grid[header_idx + 1 :]
+    if max_rows is not None and len(data) > max_rows:
+        raise ProfileImportError(f"{len(data):,} data rows: more than the limit of {max_rows:,} per import / "
+                                 f"数据行数 {len(data):,} 超过单次导入上限 {max_rows:,}")  # fmt: skip
+    headers = [_header_text(c) for c in grid[header_idx]]
+    department_zh = None
+    if department is not None:
+        from parkcredit.profile.departments import department_name
 
-    parsed: dict[str, list[object]] = {}
-    for col in columns:
-        values = [cells_by_column[col.index][i] for i in kept]
-        parsed[col.field] = _parse_column(
-            values, blank[col.index, kept].tolist(), _parser(FIELDS[col.field], col.factor)
-        )
-    header_of = {col.field: col.header for col in columns}
+        department_zh = department_name(department)
+    ignore = {h.strip() for h in ignore_columns} | {header_key(h) for h in ignore_columns}
 
-    errors: list[ImportError_] = list(header_errors)
+    def has_data(j: int) -> bool:
+        return any(not _is_missing(v) for v in data[:, j])
+
+    columns, file_errors, skipped = _map_headers(
+        headers, has_data, ignore=ignore, strict=strict, partial=partial, as_of_given=as_of is not None,
+        department_zh=department_zh, header_row=header_row,
+    )  # fmt: skip
     warnings: list[ImportError_] = []
-    good: list[Profile] = []
-    first_row_of: dict[str, int] = {}
-    for pos, row_number in enumerate(row_numbers):
-        record: dict[str, object] = {}
-        row_errors: list[ImportError_] = []
-        for name, values in parsed.items():
-            value = values[pos]
-            if isinstance(value, _Bad):
-                row_errors.append(ImportError_(row_number, header_of[name], name, value.en, value.zh))
-            elif value is not _MISSING:
-                record[name] = value
-        if as_of is not None and "as_of" not in record:
-            record["as_of"] = as_of
-        failed = {e.field for e in row_errors}
-        try:
-            profile = Profile.model_validate(record)
-        except ValidationError as exc:
-            profile = None
-            for err in exc.errors(include_url=False):
-                fld = str(err["loc"][0]) if err["loc"] else None
-                if fld in failed or (err["type"] == "missing" and fld not in header_of):
-                    continue  # already reported: a refused cell, or a missing required column
-                en, zh = _translate(dict(err), fld)
-                column = header_of.get(fld or "", FIELDS[fld].zh if fld in FIELDS else fld)
-                row_errors.append(ImportError_(row_number, column, fld, en, zh))
-        if profile is not None and not row_errors:
-            first = first_row_of.setdefault(profile.uscc, row_number)
-            if first != row_number:
-                row_errors.append(
-                    ImportError_(
-                        row_number, header_of["uscc"], "uscc",
-                        f"duplicate: {profile.uscc} is already on row {first}",
-                        f"重复：{profile.uscc} 已在第{first}行出现",
-                    )
-                )  # fmt: skip
-        if row_errors or profile is None:  # None alone: a missing required column, reported on row 1
-            errors.extend(sorted(row_errors, key=lambda e: _column_order(e, columns)))
-            continue
-        good.append(profile)
-        warnings.extend(
-            ImportError_(row_number, header_of["uscc"], "uscc", w, "内层组织机构代码校验位不符（仅提示，不影响导入）")
-            for w in uscc_warnings(profile.uscc)
-        )
+    if header_idx:
+        warnings.append(ImportError_(
+            header_row, None, None,
+            f"header found on row {header_row}; the {header_idx} row(s) above it (titles) were skipped",
+            f"表头位于第{header_row}行，其上{header_idx}行（标题）已跳过",
+        ))  # fmt: skip
+    warnings += [ImportError_(header_row, s.column, None, s.reason_en, s.reason_zh) for s in skipped]
+    fields = [c.field for c in columns]
+    if as_of is not None and "as_of" not in fields:
+        fields.append("as_of")
+    result = ImportResult(
+        records=[], row_numbers=[], fields=fields, file_errors=file_errors, errors=[], warnings=warnings,
+        skipped=skipped, header_row=header_row, rows_read=0, columns={c.header: c.field for c in columns},
+        partial=partial,
+    )  # fmt: skip
+    if not columns:
+        return result
 
-    if header_errors or (strict and errors):
-        good = []
-    frame, coerce_errors = coerce(pd.DataFrame([p.model_dump() for p in good], columns=COLUMNS))
-    if coerce_errors:  # Profile and coerce disagree: a bug in parkcredit, never the sender's fault
-        raise RuntimeError(f"validated profiles do not coerce: {coerce_errors[:3]}")
-    return ImportResult(
-        frame=frame,
-        profiles=good,
-        errors=errors,
-        warnings=warnings,
-        rows_read=len(row_numbers),
-        rows_ok=len(good),
-        columns={col.header: col.field for col in columns},
-    )
-
-
-def _column_order(error: ImportError_, columns: list[_Column]) -> int:
+    values: dict[str, np.ndarray] = {}
+    states: dict[str, np.ndarray] = {}
     for col in columns:
-        if col.field == error.field:
-            return col.index
-    return len(columns)
+        values[col.field], states[col.field] = _column_values(data[:, col.index], col.field, col.factor)
+    blank_all = np.logical_and.reduce([states[c.field] == _BLANK for c in columns])
+    keep = np.flatnonzero(~blank_all)  # rows with nothing in any field column are skipped, keeping row numbers
+    result.rows_read = len(keep)
+    for name in list(values):
+        values[name], states[name] = values[name][keep], states[name][keep]
+    if as_of is not None:
+        fill = as_of.isoformat()
+        if "as_of" in values:
+            values["as_of"] = np.where(states["as_of"] == _BLANK, fill, values["as_of"])
+            states["as_of"] = np.where(states["as_of"] == _BLANK, _OK, states["as_of"]).astype(np.int8)
+        else:
+            values["as_of"], states["as_of"] = np.full(len(keep), fill, dtype=object), np.zeros(len(keep), np.int8)
+    rows = keep + header_row + 1
+    header_of = {c.field: c.header for c in columns} | {
+        "as_of": next((c.header for c in columns if c.field == "as_of"), FIELDS["as_of"].zh)
+    }
+    order = {name: i for i, name in enumerate(fields)}
+    found: list[tuple[int, int, ImportError_]] = []
+
+    def refuse(mask: np.ndarray, name: str, reason: Callable[[int], tuple[str, str]]) -> None:
+        for pos in np.flatnonzero(mask):
+            en, zh = reason(int(pos))
+            found.append((int(pos), order.get(name, 0), ImportError_(int(rows[pos]), header_of[name], name, en, zh)))
+
+    def bad_reason(vals: np.ndarray) -> Callable[[int], tuple[str, str]]:
+        return lambda p: (vals[p].en, vals[p].zh)
+
+    for name in values:
+        refuse(states[name] == _BAD, name, bad_reason(values[name]))
+    required = ["uscc"] if partial else [n for n, f in FIELDS.items() if f.required]
+    for name in required:
+        if name in states:
+            refuse(states[name] == _BLANK, name, lambda p: ("required", "必填"))
+    uscc_ok = states["uscc"] == _OK
+    codes = pd.Series(values["uscc"], dtype=object).where(uscc_ok, None)
+    dup = codes.duplicated(keep="first").to_numpy() & uscc_ok
+    if dup.any():
+        first = {c: int(rows[p]) for p, c in reversed(list(enumerate(codes))) if c is not None}
+        refuse(dup, "uscc", lambda p: (f"duplicate: {codes[p]} is already on row {first[codes[p]]}",
+                                       f"重复：{codes[p]} 已在第{first[codes[p]]}行出现"))  # fmt: skip
+    found.sort(key=lambda t: (t[0], t[1]))
+    result.errors = [e for _, _, e in found]
+    bad_rows = np.zeros(len(keep), dtype=bool)
+    bad_rows[[p for p, _, _ in found]] = True
+    good = np.flatnonzero(~bad_rows)
+    if file_errors or (strict and found):
+        good = good[:0]
+    names = fields if partial else COLUMNS
+    absent = np.full(len(good), None, dtype=object)
+    cols = [values[n][good] if n in values else absent for n in names]
+    result.records = [dict(zip(names, vals, strict=True)) for vals in zip(*cols, strict=True)]
+    result.row_numbers = [int(r) for r in rows[good]]
+    for row, code in zip(result.row_numbers, values["uscc"][good], strict=True):
+        result.warnings.extend(
+            ImportError_(row, header_of["uscc"], "uscc", w, "内层组织机构代码校验位不符（仅提示，不影响导入）")
+            for w in uscc_warnings(code)
+        )
+    return result
 
 
 # ----------------------------------------------------------------------------- reading
 
 
-def _read(source: str | Path | pd.DataFrame, sheet: str | int) -> tuple[list[str], list[Sequence[object]]]:
-    """Header texts and data rows (cells as read: str, int, float, bool, datetime or None)."""
+_XLSX = (".xlsx", ".xlsm", ".xls", ".ods")
+_CSV = (".csv", ".txt")
+
+
+def _read(source: str | Path | pd.DataFrame | Upload, sheet: str | int) -> np.ndarray:
+    """The cells of the sheet as a 2-D object array (str, int, float, bool, date or None), header included."""
     if isinstance(source, pd.DataFrame):
-        headers = [str(c) for c in source.columns]
-        cells = source.astype(object).itertuples(index=False)
-        rows: list[Sequence[object]] = [tuple(None if _is_missing(v) else v for v in r) for r in cells]
-        return headers, rows
-    path = Path(source)
-    if not path.is_file():
-        raise ProfileImportError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        table = _read_xlsx(path, sheet)
-    elif suffix in (".csv", ".txt"):
-        table = _read_csv(path)
-    elif suffix == ".xls":
-        raise ProfileImportError(f"{path}: old .xls workbooks are not read; save it as .xlsx / 请另存为 .xlsx")
+        header = np.array([str(c) for c in source.columns], dtype=object)
+        body = source.astype(object).to_numpy()
+        return np.vstack([header[None, :], body]) if len(body) else header[None, :]
+    if isinstance(source, Upload):
+        data, name = source.data, source.filename or "upload"
     else:
-        raise ProfileImportError(f"{path}: unsupported file type {suffix!r}; use .csv or .xlsx")
-    if not table or not any(not _is_missing(v) for v in table[0]):
-        raise ProfileImportError(f"{path}: no header row (row 1 is empty) / 第1行应为表头")
-    headers = ["" if _is_missing(h) else _text(h) if not isinstance(h, str) else h for h in table[0]]
-    return headers, table[1:]
+        path = Path(source)
+        if not path.is_file():
+            raise ProfileImportError(f"{path}: no such file")
+        name = str(path)
+        data = b""  # read below, once the type is known
+    suffix = Path(name).suffix.lower()
+    if suffix not in _XLSX + _CSV:
+        raise ProfileImportError(f"{Path(name).name}: unsupported file type {suffix or '(none)'!r}; use .csv or .xlsx")
+    if not isinstance(source, Upload):
+        data = Path(source).read_bytes()
+    rows = _xlsx_rows(data, sheet) if suffix in _XLSX else _csv_rows(data)
+    if not len(rows):
+        raise ProfileImportError("the sheet is empty: no header row / 表格为空，没有表头")
+    return rows
 
 
-def _read_csv(path: Path) -> list[Sequence[object]]:
-    raw = path.read_bytes()
+def _grid(frame: pd.DataFrame) -> np.ndarray:
+    grid = frame.to_numpy(dtype=object)
+    while len(grid) and all(_is_missing(v) for v in grid[-1]):
+        grid = grid[:-1]
+    return grid
+
+
+def _csv_rows(data: bytes) -> np.ndarray:
     try:
-        text = raw.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("gb18030")  # Excel on Chinese Windows saves CSV in GBK
-    rows: list[Sequence[object]] = [[c if c.strip() else None for c in rec] for rec in csv.reader(io.StringIO(text))]
-    return rows
-
-
-def _read_xlsx(path: Path, sheet: str | int) -> list[Sequence[object]]:
-    import openpyxl  # imported here: only XLSX imports pay for it
-
-    workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            text = data.decode("gb18030")  # Excel on Chinese Windows saves CSV in GBK
+        except UnicodeDecodeError:
+            raise ProfileImportError("not a text CSV file (neither UTF-8 nor GB18030) / 不是文本 CSV 文件") from None
+    if "\x00" in text:
+        raise ProfileImportError("not a text CSV file (it contains NUL bytes) / 不是文本 CSV 文件（含空字节）")
     try:
-        ws = workbook[sheet] if isinstance(sheet, str) else workbook.worksheets[sheet]
-        rows: list[Sequence[object]] = [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-    while rows and all(v is None for v in rows[-1]):
-        rows.pop()
-    return rows
+        frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_filter=False,
+                            skip_blank_lines=False, engine="c")  # fmt: skip
+    except pd.errors.EmptyDataError:
+        return np.empty((0, 0), dtype=object)
+    except pd.errors.ParserError:  # rows of different lengths: the csv module pads nothing, we do
+        try:
+            records = list(csv.reader(io.StringIO(text)))
+        except csv.Error as exc:
+            raise ProfileImportError(_cell_problem(str(exc))) from None
+        frame = pd.DataFrame(records)
+    grid = _grid(frame)
+    if len(text) > MAX_CELL_CHARS:
+        _check_cells(grid)
+    return grid
+
+
+def _cell_problem(detail: str) -> str:
+    if "field larger than field limit" in detail:
+        return (f"a cell is longer than {MAX_CELL_CHARS:,} characters: not a profile spreadsheet / "
+                f"单元格超过 {MAX_CELL_CHARS:,} 个字符")  # fmt: skip
+    return f"not a readable CSV file ({_s(detail)}) / CSV 文件无法读取"
+
+
+def _check_cells(grid: np.ndarray) -> None:
+    for j in range(grid.shape[1] if grid.ndim == 2 else 0):
+        lengths = pd.Series(grid[:, j], dtype=object).str.len()
+        if len(lengths) and lengths.max() > MAX_CELL_CHARS:
+            i = int(lengths.to_numpy().argmax())
+            raise ProfileImportError(
+                f"row {i + 1}, column {_column_letter(j)}: a cell of {int(lengths.iloc[i]):,} characters, more than "
+                f"{MAX_CELL_CHARS:,} / 第{i + 1}行第{_column_letter(j)}列单元格超过 {MAX_CELL_CHARS:,} 个字符"
+            )
+
+
+def _xlsx_rows(data: bytes, sheet: str | int) -> np.ndarray:
+    from python_calamine import CalamineWorkbook  # imported here: only workbook imports pay for it
+
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = list(workbook.sheet_names)
+        if not names:
+            raise ProfileImportError("the workbook has no worksheet / 工作簿中没有工作表")
+        if isinstance(sheet, str):
+            if sheet not in names:
+                raise ProfileImportError(f"no worksheet {_r(sheet)}; the workbook has {', '.join(names)[:200]}")
+            ws = workbook.get_sheet_by_name(sheet)
+        else:
+            if not 0 <= sheet < len(names):
+                raise ProfileImportError(f"no worksheet number {sheet + 1}; the workbook has {len(names)}")
+            ws = workbook.get_sheet_by_index(sheet)
+        rows = ws.to_python(skip_empty_area=False)
+    except ProfileImportError:
+        raise
+    except Exception as exc:  # calamine's error for anything damaged (not a zip, truncated, bad XML)
+        raise ProfileImportError(f"not a readable workbook ({_s(exc)}) / 工作簿已损坏或不是 Excel 文件") from None
+    grid = _grid(pd.DataFrame(rows)) if rows else np.empty((0, 0), dtype=object)
+    _check_cells(grid)
+    return grid
