@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     job_lease_seconds: float = Field(default=60.0, gt=0)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)  # SIGTERM: wait this long for running jobs
     batch_chunk: int = Field(default=500, ge=1, le=100_000)  # snapshots decided and stored per transaction
+    # -- signed audit checkpoints (docs/operations.md "What an auditor keeps"): the Ed25519 signing key lives
+    # outside the database — a PEM or base64 raw key in PARKCREDIT_AUDIT_SIGNING_KEY, or a file; without
+    # either, data_dir/audit-signing.key is made on first use (fine for a demo, not for production)
+    audit_signing_key: str = ""
+    audit_signing_key_file: Path | None = None
+    audit_checkpoint_file: Path | None = None  # default data_dir/audit-checkpoints.jsonl
+    audit_checkpoint_interval_s: float = Field(default=3600.0, ge=0)  # the service's own checkpoints; 0 = off
     # -- web sessions: a random token in the cookie, its hash in web_sessions
     web_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
 
@@ -63,6 +70,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'parkcredit.db'}"
         if not self.mlflow_tracking_uri:
             self.mlflow_tracking_uri = f"sqlite:///{self.data_dir / 'mlflow.db'}"
+        if self.audit_checkpoint_file is None:
+            self.audit_checkpoint_file = self.data_dir / "audit-checkpoints.jsonl"
         return self
 
 

@@ -45,11 +45,14 @@ def test_lifecycle_diff_and_backtest_from_the_command_line(db: dict[str, str], t
     assert run(app, ["rulesets", "draft", str(tmp_path / "v11.yaml")]).exit_code == 2  # no key
     draft = run(app, ["rulesets", "draft", str(tmp_path / "v11.yaml"), "--key", db["approver"], "--note", "58"])
     assert draft.exit_code == 0 and draft.output.startswith("draft 4:")
-    own = run(app, ["rulesets", "approve", "4", "--key", db["approver"]])
+    reviewed = ["--content-hash", json.loads(run(app, ["rulesets", "show", "4"]).output)["content_hash"]]
+    own = run(app, ["rulesets", "approve", "4", *reviewed, "--key", db["approver"]])
     assert own.exit_code == 4 and "maker-checker" in own.output
-    assert run(app, ["rulesets", "approve", "4", "--key", db["committee"]]).exit_code == 3  # role
-    assert run(app, ["rulesets", "approve", "4", "--key", db["approver2"]]).exit_code == 0
-    assert run(app, ["rulesets", "publish", "4", "--key", db["approver2"]]).exit_code == 0
+    assert run(app, ["rulesets", "approve", "4", *reviewed, "--key", db["committee"]]).exit_code == 3  # role
+    stale = run(app, ["rulesets", "approve", "4", "--content-hash", "sha256:" + "0" * 64, "--key", db["approver2"]])
+    assert stale.exit_code == 4 and "changed since it was reviewed" in stale.output
+    assert run(app, ["rulesets", "approve", "4", *reviewed, "--key", db["approver2"]]).exit_code == 0
+    assert run(app, ["rulesets", "publish", "4", *reviewed, "--key", db["approver2"]]).exit_code == 0
     rows = json.loads(run(app, ["rulesets", "list", "--product", "chengxindai", "--json"]).output)
     assert [(r["id"], r["status"]) for r in rows] == [(1, "published"), (4, "published")]
     diff = run(app, ["rulesets", "diff", "1", "4", "--lang", "en"])

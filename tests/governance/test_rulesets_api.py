@@ -25,9 +25,10 @@ def _draft(client: TestClient, headers, text: str, filename: str = "chengxindai.
 
 
 def _publish_variant(client: TestClient, keys, **kw) -> dict:  # type: ignore[no-untyped-def]
-    rid = _draft(client, keys["committee"], variant(**kw))["ruleset_id"]
-    assert client.post(f"/v1/rulesets/{rid}/approve", headers=keys["approver"]).status_code == 200
-    r = client.post(f"/v1/rulesets/{rid}/publish", headers=keys["approver2"])
+    draft = _draft(client, keys["committee"], variant(**kw))
+    rid, reviewed = draft["ruleset_id"], {"content_hash": draft["content_hash"]}
+    assert client.post(f"/v1/rulesets/{rid}/approve", json=reviewed, headers=keys["approver"]).status_code == 200
+    r = client.post(f"/v1/rulesets/{rid}/publish", json=reviewed, headers=keys["approver2"])
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -50,19 +51,20 @@ def test_bundled_rule_sets_are_the_first_published_versions(client: TestClient, 
 
 def test_an_author_cannot_approve_or_publish_its_own_draft(client: TestClient, more_keys) -> None:
     k = more_keys
-    rid = _draft(client, k["approver"], variant(threshold=58))["ruleset_id"]
-    own = client.post(f"/v1/rulesets/{rid}/approve", headers=k["approver"])
+    draft = _draft(client, k["approver"], variant(threshold=58))
+    rid, reviewed = draft["ruleset_id"], {"content_hash": draft["content_hash"]}
+    own = client.post(f"/v1/rulesets/{rid}/approve", json=reviewed, headers=k["approver"])
     assert own.status_code == 409 and "maker-checker" in own.json()["detail"]
-    assert client.post(f"/v1/rulesets/{rid}/approve", headers=k["committee"]).status_code == 403  # not an approver
-    assert client.post(f"/v1/rulesets/{rid}/publish", headers=k["approver2"]).status_code == 409  # not approved yet
-    ok = client.post(f"/v1/rulesets/{rid}/approve", json={"note": "复核通过"}, headers=k["approver2"])
+    assert client.post(f"/v1/rulesets/{rid}/approve", json=reviewed, headers=k["committee"]).status_code == 403
+    assert client.post(f"/v1/rulesets/{rid}/publish", json=reviewed, headers=k["approver2"]).status_code == 409
+    ok = client.post(f"/v1/rulesets/{rid}/approve", json={**reviewed, "note": "复核通过"}, headers=k["approver2"])
     assert (
         ok.status_code == 200
         and ok.json()["status"] == "approved"
         and ok.json()["approved_by"] != ok.json()["created_by"]
     )
-    assert client.post(f"/v1/rulesets/{rid}/publish", headers=k["approver"]).status_code == 409  # still the author
-    pub = client.post(f"/v1/rulesets/{rid}/publish", headers=k["approver2"]).json()
+    assert client.post(f"/v1/rulesets/{rid}/publish", json=reviewed, headers=k["approver"]).status_code == 409
+    pub = client.post(f"/v1/rulesets/{rid}/publish", json=reviewed, headers=k["approver2"]).json()
     assert pub["status"] == "published" and pub["published_by"] == ok.json()["approved_by"]
     actions = [e["action"] for e in client.get("/v1/audit/log?limit=1000", headers=k["auditor"]).json()["items"]]
     assert actions[-3:] == ["ruleset.draft", "ruleset.approve", "ruleset.publish"]
@@ -168,7 +170,8 @@ def test_retiring_the_last_published_version_is_refused(client: TestClient, more
 
 
 def test_publishing_on_an_occupied_effective_date_needs_a_retirement_first(client: TestClient, more_keys) -> None:
-    rid = _draft(client, more_keys["committee"], variant(effective_from="2026-01-01", threshold=58))["ruleset_id"]
-    client.post(f"/v1/rulesets/{rid}/approve", headers=more_keys["approver"])
-    clash = client.post(f"/v1/rulesets/{rid}/publish", headers=more_keys["approver"])
+    draft = _draft(client, more_keys["committee"], variant(effective_from="2026-01-01", threshold=58))
+    rid, reviewed = draft["ruleset_id"], {"content_hash": draft["content_hash"]}
+    client.post(f"/v1/rulesets/{rid}/approve", json=reviewed, headers=more_keys["approver"])
+    clash = client.post(f"/v1/rulesets/{rid}/publish", json=reviewed, headers=more_keys["approver"])
     assert clash.status_code == 409 and "already published effective 2026-01-01" in clash.json()["detail"]

@@ -24,9 +24,10 @@ def _publish_v11(client: TestClient, keys: dict[str, dict[str, str]], sessions) 
         _, token = keystore.create_key(session, "approver", PEPPER)
     approver2 = {"Authorization": f"Bearer {token}"}
     body = {"filename": "chengxindai.yaml", "text": variant(threshold=58), "note": "门槛 60 -> 58"}
-    rid = client.post("/v1/rulesets", json=body, headers=keys["committee"]).json()["ruleset_id"]
-    assert client.post(f"/v1/rulesets/{rid}/approve", headers=keys["approver"]).status_code == 200
-    r = client.post(f"/v1/rulesets/{rid}/publish", headers=approver2)
+    draft = client.post("/v1/rulesets", json=body, headers=keys["committee"]).json()
+    rid, reviewed = draft["ruleset_id"], {"content_hash": draft["content_hash"]}
+    assert client.post(f"/v1/rulesets/{rid}/approve", json=reviewed, headers=keys["approver"]).status_code == 200
+    r = client.post(f"/v1/rulesets/{rid}/publish", json=reviewed, headers=approver2)
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
 

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from parkcredit.app.context import AppContext
-from parkcredit.store import access, audit, keys, snapshots
+from parkcredit.store import access, keys, snapshots
 
 __all__ = ["DEMO_BANK", "DEMO_ROLES", "authorized_usccs", "seed_demo", "unauthorized_uscc"]
 
@@ -27,8 +27,7 @@ def seed_demo(ctx: AppContext) -> dict[str, str]:
             known = keys.known_hashes(session)
             return {r: t for r, t in tokens.items() if keys.hash_token(t, pepper) in known}
         profiles = _demo_profiles()
-        snaps = [snapshots.add(session, profile=p, actor="demo", audit_entry=False) for p in profiles]
-        audit.append(session, "demo", "snapshot.import", "import", "demo", {"snapshots": len(snaps)})
+        snapshots.add_many(session, profiles, actor="demo", object_id="demo", payload={})
         today = dt.date.today()
         for p in _authorizing(ctx, profiles):
             access.add_authorization(
@@ -38,7 +37,7 @@ def seed_demo(ctx: AppContext) -> dict[str, str]:
             )  # fmt: skip
         for role in DEMO_ROLES:
             keys.create_key(session, role, pepper, bank=DEMO_BANK if role == "bank" else None, label="demo",
-                            actor="demo", token=tokens[role])  # fmt: skip
+                            holder=f"demo {role}", actor="demo", token=tokens[role])  # fmt: skip
     return tokens
 
 

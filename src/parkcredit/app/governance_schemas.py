@@ -42,8 +42,19 @@ class DraftIn(RuleSetText):
     note: str = Field(default="", max_length=2000, examples=["门槛分由60调整为58 / threshold 60 -> 58"])
 
 
+_REVIEWED = Field(
+    min_length=1, max_length=80, examples=["sha256:…"],
+    description="the content hash of the text the approver reviewed: 409 if the version changed since",
+)  # fmt: skip
+
+
 class ApproveIn(_In):
+    content_hash: str = _REVIEWED
     note: str = Field(default="", max_length=2000)
+
+
+class PublishIn(_In):
+    content_hash: str = _REVIEWED
 
 
 class RetireIn(_In):

@@ -139,30 +139,37 @@ def replace_draft(
 
 
 def approve(
-    ctx: AppContext, actor: Actor, ruleset_id: int, *, note: str = "", idem: Idem | None = None
+    ctx: AppContext, actor: Actor, ruleset_id: int, *, content_hash: str, note: str = "", idem: Idem | None = None
 ) -> g.RuleSetOut | Replayed:
-    """Approve a draft (maker-checker: never the author's own key; 409 if it is)."""
+    """Approve the draft the approver reviewed (`content_hash` of its text: 409 if it changed since).
+
+    Maker-checker: never by the author — compared by key holder, so a second key of the same person
+    is refused too (409).
+    """
     _require(actor, "approver")
     with ctx.write() as session:
-        if (hit := replay(session, actor, idem, {"id": ruleset_id, "note": note})) is not None:
+        if (hit := replay(session, actor, idem, {"id": ruleset_id, "note": note, "hash": content_hash})) is not None:
             return hit
         row = _row(session, ruleset_id)
         check_text(row.text, f"ruleset_versions/{row.id}")
-        store.approve(session, row, actor=actor.key_id, note=note)
+        store.approve(session, row, actor=actor.key_id, note=note, content_hash=content_hash)
         out = version_out(row)
         remember(session, actor, idem, 200, out)
         return out
 
 
-def publish(ctx: AppContext, actor: Actor, ruleset_id: int, *, idem: Idem | None = None) -> g.RuleSetOut | Replayed:
-    """Publish an approved version: from its effective_from it decides snapshots of that as_of or later."""
+def publish(
+    ctx: AppContext, actor: Actor, ruleset_id: int, *, content_hash: str, idem: Idem | None = None
+) -> g.RuleSetOut | Replayed:
+    """Publish the approved version reviewed (`content_hash`): from its effective_from it decides snapshots of
+    that as_of or later. Two publications of one product are serialised; the loser of a clash gets 409."""
     _require(actor, "approver")
     with ctx.write() as session:
-        if (hit := replay(session, actor, idem, {"id": ruleset_id})) is not None:
+        if (hit := replay(session, actor, idem, {"id": ruleset_id, "hash": content_hash})) is not None:
             return hit
         row = _row(session, ruleset_id)
         check_text(row.text, f"ruleset_versions/{row.id}")
-        store.publish(session, row, actor=actor.key_id)
+        store.publish(session, row, actor=actor.key_id, content_hash=content_hash)
         out = version_out(row)
         remember(session, actor, idem, 200, out)
     ctx.refresh()

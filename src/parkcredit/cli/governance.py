@@ -174,16 +174,23 @@ def _transition(ruleset_id: int, key: str | None, roles: tuple[str, ...], action
     typer.echo(f"rule set {row.ruleset_id} ({row.product} v{row.version}) is now {row.status}")
 
 
+HashOpt = Annotated[
+    str, typer.Option("--content-hash", help="the content hash of the text you reviewed (`rulesets show ID`)")
+]
+
+
 @rulesets_app.command("approve")
-def approve_cmd(ruleset_id: int, key: KeyOpt = None, note: Annotated[str, typer.Option()] = "") -> None:
-    """Approve a draft (an approver key other than the author's)."""
-    _transition(ruleset_id, key, ("approver",), "approve", note=note)
+def approve_cmd(
+    ruleset_id: int, content_hash: HashOpt, key: KeyOpt = None, note: Annotated[str, typer.Option()] = ""
+) -> None:
+    """Approve the draft you reviewed (an approver other than its author; exit 4 if its text changed since)."""
+    _transition(ruleset_id, key, ("approver",), "approve", note=note, content_hash=content_hash)
 
 
 @rulesets_app.command("publish")
-def publish_cmd(ruleset_id: int, key: KeyOpt = None) -> None:
+def publish_cmd(ruleset_id: int, content_hash: HashOpt, key: KeyOpt = None) -> None:
     """Publish an approved version: it decides snapshots whose as_of is on or after its effective_from."""
-    _transition(ruleset_id, key, ("approver",), "publish")
+    _transition(ruleset_id, key, ("approver",), "publish", content_hash=content_hash)
 
 
 @rulesets_app.command("retire")

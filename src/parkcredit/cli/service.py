@@ -91,18 +91,57 @@ def keys_create(
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit chain; exit 1 naming the first edited, deleted or re-ordered entry."""
+def audit_verify(
+    checkpoints: Annotated[Path | None, typer.Option(help="signed checkpoints you kept (JSON lines)")] = None,
+    public_key: Annotated[Path | None, typer.Option(help="PEM of the signing key's public half")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the whole result as JSON")] = False,
+) -> None:
+    """Check the audit chain, every bound row and signed checkpoints; exit 1 naming each problem found."""
     from parkcredit.app import audit
+    from parkcredit.errors import ParkcreditError
 
     ctx = open_context()
-    r = audit.verify(ctx)
-    ctx.close()
-    if r.ok:
-        typer.echo(f"audit chain OK: {r.entries} entries, head {r.head_hash}")
-        return
-    typer.echo(f"audit chain BROKEN at seq {r.first_bad_seq}: {r.reason}", err=True)
-    raise typer.Exit(1)
+    try:
+        r = audit.verify(ctx, checkpoints_text=checkpoints.read_text(encoding="utf-8") if checkpoints else None,
+                         public_key_pem=public_key.read_text(encoding="utf-8") if public_key else None)  # fmt: skip
+    except (ParkcreditError, OSError) as exc:
+        raise fail(getattr(exc, "message", str(exc))) from None
+    finally:
+        ctx.close()
+    if as_json:
+        typer.echo(r.model_dump_json(indent=2))
+    elif r.ok:
+        typer.echo(f"audit chain OK: {r.entries} entries, head {r.head_hash}; {r.rows_checked} rows match their "
+                   f"entries; {r.checkpoints_checked} checkpoint(s) agree")  # fmt: skip
+    else:
+        if r.first_bad_seq is not None:
+            typer.echo(f"audit chain BROKEN at seq {r.first_bad_seq}: {r.reason}", err=True)
+        for p in r.row_problems:
+            typer.echo(f"row {p.table} {p.id}: {p.problem} — {p.detail}", err=True)
+        if r.row_problems_total > len(r.row_problems):
+            typer.echo(f"… {r.row_problems_total - len(r.row_problems)} more row problems", err=True)
+        for c in r.checkpoint_problems:
+            typer.echo(c, err=True)
+    if not r.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path | None, typer.Option(help="append the signed checkpoint to this file")] = None,
+) -> None:
+    """Sign the audit chain head and append it to FILE (default: the service's checkpoint file)."""
+    from parkcredit.app import audit
+    from parkcredit.errors import ParkcreditError
+
+    ctx = open_context()
+    try:
+        c = audit.checkpoint(ctx, out=out)
+    except ParkcreditError as exc:
+        raise fail(exc.message) from None
+    finally:
+        ctx.close()
+    typer.echo(f"checkpoint seq {c.seq} head {c.head_hash} signed by key {c.key_id} -> {c.file}")
 
 
 @api_app.command("openapi")

@@ -23,6 +23,7 @@ def add_authorization(session: Session, *, actor: str, **fields: Any) -> Authori
         session, actor, "authorization.create", "authorization", row.id,
         {"uscc": row.uscc, "bank": row.bank, "products": row.products, "valid_from": row.valid_from,
          "valid_to": row.valid_to, "evidence_sha256": row.evidence_sha256},
+        bind=[row],
     )  # fmt: skip
     return row
 
@@ -38,7 +39,8 @@ def revoke(session: Session, row: Authorization, *, actor: str) -> Authorization
     if row.revoked_at is None:
         row.revoked_at, row.revoked_by = utcnow(), actor
         audit.append(
-            session, actor, "authorization.revoke", "authorization", row.id, {"uscc": row.uscc, "bank": row.bank}
+            session, actor, "authorization.revoke", "authorization", row.id, {"uscc": row.uscc, "bank": row.bank},
+            bind=[row],
         )
     return row
 
@@ -55,6 +57,18 @@ def authorization_in_force(
         Authorization.valid_to >= today,
     )
     return next((a for a in session.scalars(q) if product in a.products), None)
+
+
+def authorizations_of(session: Session, *, uscc: str, limit: int = 500) -> list[Authorization]:
+    """The enterprise's authorizations (in force or not), newest first (issue 15: the enterprise's own view)."""
+    q = select(Authorization).where(Authorization.uscc == uscc).order_by(Authorization.created_at.desc())
+    return list(session.scalars(q.limit(limit)))
+
+
+def queries_about(session: Session, *, uscc: str, limit: int = 200) -> list[BankQuery]:
+    """The banks' queries about one enterprise, newest first (issue 15: which banks queried it and when)."""
+    q = select(BankQuery).where(BankQuery.uscc == uscc).order_by(BankQuery.id.desc())
+    return list(session.scalars(q.limit(limit)))
 
 
 def authorized_usccs(session: Session, *, bank: str) -> list[str]:
@@ -76,6 +90,7 @@ def log_query(session: Session, **fields: Any) -> BankQuery:
         session, row.key_id, "bank.query", "enterprise", row.uscc,
         {"bank": row.bank, "product": row.product, "allowed": row.allowed, "reason": row.reason,
          "decision_id": row.decision_id, "query_id": row.id},
+        bind=[row],
     )  # fmt: skip
     return row
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
@@ -26,7 +26,7 @@ from parkcredit.store import binding
 from parkcredit.store.tables import AuditEntry, Base, utcnow
 
 __all__ = [
-    "GENESIS", "VerifyResult", "append", "at_seq", "canonical", "entries", "entry_hash", "first_entry", "newest",
+    "GENESIS", "RowProblem", "VerifyResult", "append", "at_seq", "canonical", "entries", "entry_hash", "first_entry", "newest",
     "ping",
     "verify",
 ]  # fmt: skip
@@ -72,7 +72,7 @@ def append(
     payload: dict[str, Any],
     *,
     bind: Sequence[Base] = (),
-    bind_refs: Sequence[dict[str, str]] = (),
+    bind_refs: Sequence[Mapping[str, str | None]] = (),
 ) -> AuditEntry:
     """Add one entry after the current chain head (inside the caller's transaction).
 
@@ -106,14 +106,31 @@ def append(
 
 
 @dataclass
+class RowProblem:
+    """A fact row that does not match what the chain vouches for."""
+
+    table: str
+    id: str
+    problem: str  # altered | deleted | unbound | inconsistent
+    detail: str
+    seq: int | None = None  # the entry that last bound the row
+
+
+@dataclass
 class VerifyResult:
-    """Outcome of a chain check: `first_bad_seq` is None when the chain is intact."""
+    """Outcome of a check: the chain (`first_bad_seq` is None when intact) and every bound row."""
 
     ok: bool
     entries: int
     first_bad_seq: int | None = None
     reason: str | None = None
     head_hash: str | None = None
+    rows_checked: int = 0
+    row_problems: list[RowProblem] = field(default_factory=list)
+    row_problems_total: int = 0
+
+
+MAX_REPORTED = 1000  # row problems listed (all are counted)
 
 
 def _rows(session: Session, chunk: int = 5000) -> Iterator[AuditEntry]:
@@ -129,8 +146,7 @@ def _rows(session: Session, chunk: int = 5000) -> Iterator[AuditEntry]:
         session.expunge_all()
 
 
-def verify(session: Session) -> VerifyResult:
-    """Walk the chain in seq order; report the first entry that was edited, deleted or moved."""
+def _walk(session: Session, bound: dict[tuple[str, str], tuple[str | None, int]]) -> VerifyResult:
     prev_hash, expected_seq, n = GENESIS, 1, 0
     for e in _rows(session):
         n += 1
@@ -142,8 +158,59 @@ def verify(session: Session) -> VerifyResult:
             return VerifyResult(False, n, e.seq, "prev_hash does not match the previous entry (deleted or re-ordered)")
         if e.hash != entry_hash(e):
             return VerifyResult(False, n, e.seq, "hash does not match the entry's content (entry edited)")
+        for r in (e.payload.get("rows") or []) if isinstance(e.payload, dict) else []:
+            bound[(r["table"], r["id"])] = (r["sha256"], e.seq)
         prev_hash, expected_seq = e.hash, e.seq + 1
     return VerifyResult(True, n, None, None, prev_hash if n else None)
+
+
+def verify(session: Session, *, rows: bool = True) -> VerifyResult:
+    """Walk the chain in seq order, then recompute every bound row's digest (`store.binding`).
+
+    The chain check names the first entry edited, deleted or moved. The row check reports, by table
+    and id, each row edited since the entry that last bound it (`altered`), each bound row that is
+    gone (`deleted`), each row no entry binds (`unbound`: inserted behind the service's back), and
+    each decision whose columns disagree with its own record (`inconsistent`).
+    """
+    bound: dict[tuple[str, str], tuple[str | None, int]] = {}
+    result = _walk(session, bound)
+    if not rows:
+        return result
+    problems: list[RowProblem] = []
+    conn = session.connection()
+    for table in binding.bound_tables():
+        pk = list(table.primary_key.columns)
+        stream = conn.execute(select(table).order_by(*pk).execution_options(stream_results=True))
+        for part in stream.mappings().partitions(2000):
+            for row in part:
+                row_id = ",".join(str(row[c.name]) for c in pk)
+                result.rows_checked += 1
+                want = bound.pop((table.name, row_id), None)
+                if want is None or want[0] is None:
+                    problems.append(RowProblem(table.name, row_id, "unbound" if want is None else "deleted",
+                                               "no audit entry created this row" if want is None else
+                                               "the row was erased (entry %d) but is present again" % want[1],
+                                               None if want is None else want[1]))  # fmt: skip
+                elif binding.digest_values(row) != want[0]:
+                    problems.append(
+                        RowProblem(
+                            table.name,
+                            row_id,
+                            "altered",
+                            f"its content differs from what entry {want[1]} bound",
+                            want[1],
+                        )
+                    )
+                if (issue := binding.inconsistency(table.name, row)) is not None:
+                    problems.append(RowProblem(table.name, row_id, "inconsistent", issue))
+    names = {t.name for t in binding.bound_tables()}
+    for (table_name, row_id), (sha, seq) in bound.items():
+        if sha is not None and table_name in names:
+            problems.append(RowProblem(table_name, row_id, "deleted", f"entry {seq} bound this row; it is gone", seq))
+    result.row_problems_total = len(problems)
+    result.row_problems = problems[:MAX_REPORTED]
+    result.ok = result.ok and not problems
+    return result
 
 
 def entries(session: Session, *, after_seq: int = 0, limit: int = 100) -> list[AuditEntry]:

@@ -1,7 +1,9 @@
 """Audit binding of fact rows: every row that carries a fact has its content hash in the chain.
 
-A row's digest is the sha256 of the canonical JSON of all its columns (values normalised so a
-database round trip gives the same text: datetimes as UTC ISO text, dates as ISO text). The
+A row's digest is the sha256 of the canonical JSON of its non-null columns (values normalised so
+a database round trip gives the same text: datetimes as UTC ISO text, dates as ISO text). Null
+columns are left out, so a migration that adds a nullable column (no server default) leaves every
+existing binding valid; one that fills a column for existing rows must re-bind them (`rebind`). The
 audit entry that creates or changes a row lists `{"table", "id", "sha256"}` in its payload's
 `rows` (`audit.append(..., bind=[row, ...])`), so the chain — itself anchored by signed
 checkpoints — vouches for each row. `parkcredit audit verify` recomputes every row's digest and
@@ -20,18 +22,32 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Table, inspect
+from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy.orm import Session
 
 from parkcredit.store.tables import Base
 
-__all__ = ["EXEMPT", "bound_tables", "digest", "digest_values", "ref", "ref_values"]
+__all__ = [
+    "EXEMPT",
+    "bound_tables",
+    "deleted",
+    "digest",
+    "digest_values",
+    "inconsistency",
+    "rebind",
+    "ref",
+    "ref_values",
+]
 
 EXEMPT: dict[str, str] = {
     "audit_log": "the chain itself",
     "alembic_version": "Alembic's own bookkeeping",
     "idempotency_keys": "a cache of responses, not a fact (a lost row only repeats a request's effect check)",
     "jobs": "progress of work; the decisions a job stores are bound one by one",
-    "bank_queries": "a high-volume read log; each refusal or answer is also visible to the bank itself",
+    # issue 14: the webhook queue and its HTTP log carry bound alerts; the whitelist log is derived
+    "webhook_deliveries": "a delivery queue (pending/delivered/failed) of alerts that are bound themselves",
+    "webhook_attempts": "an operational log of HTTP calls to the banks' receivers, kept but not a fact",
+    "whitelist_changes": "derived from bound decisions, authorizations and loans: the cursor state of /v1/whitelist",
 }
 
 
@@ -45,9 +61,9 @@ def _norm(value: Any) -> Any:
     return value
 
 
-def digest_values(values: Mapping[str, Any]) -> str:
+def digest_values(values: Mapping[Any, Any]) -> str:
     """The digest of one row given as {column name: value} (every column of the table)."""
-    body = {k: _norm(v) for k, v in values.items()}
+    body = {k: _norm(v) for k, v in values.items() if v is not None}
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -65,7 +81,7 @@ def digest(row: Base) -> str:
     return digest_values(values)
 
 
-def ref_values(table: str, row_id: Any, values: Mapping[str, Any]) -> dict[str, str]:
+def ref_values(table: str, row_id: Any, values: Mapping[Any, Any]) -> dict[str, str]:
     """The binding of a row inserted without the ORM (bulk paths)."""
     return {"table": table, "id": str(row_id), "sha256": digest_values(values)}
 
@@ -77,6 +93,82 @@ def ref(row: Base) -> dict[str, str]:
     return {"table": table.name, "id": pk, "sha256": digest(row)}
 
 
+def deleted(table: str, row_id: Any) -> dict[str, str | None]:
+    """The binding of a row deleted on purpose (an erasure): `verify` then expects it absent."""
+    return {"table": table, "id": str(row_id), "sha256": None}
+
+
 def bound_tables(tables: Iterable[Table] | None = None) -> list[Table]:
     """The tables whose rows must be bound (all but `EXEMPT`)."""
     return [t for t in (tables or Base.metadata.sorted_tables) if t.name not in EXEMPT]
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _decision_issue(row: Mapping[Any, Any]) -> str | None:
+    text = row["record"] or ""
+    if _sha(text) != row["record_sha256"]:
+        return "record_sha256 is not the sha256 of the stored record"
+    try:
+        rec = json.loads(text)
+    except ValueError:
+        return "the stored record is not JSON"
+    valid_until = row["valid_until"].isoformat() if row["valid_until"] is not None else None
+    pairs = {
+        "uscc": (row["uscc"], rec.get("uscc")),
+        "product": (row["product"], rec.get("product")),
+        "snapshot_id": (row["snapshot_id"], rec.get("snapshot_id")),
+        "eligible": (bool(row["eligible"]), bool(rec.get("eligible"))),
+        "limit_yuan": (row["limit_yuan"], rec.get("limit_yuan")),
+        "band": (row["band"], str(rec.get("band"))),
+        "total_score": (row["total_score"], rec.get("total_score")),
+        "valid_until": (valid_until, rec.get("valid_until")),
+        "ruleset_hash": (row["ruleset_hash"], (rec.get("ruleset") or {}).get("hash")),
+    }
+    bad = [k for k, (col, in_record) in pairs.items() if col != in_record]
+    return f"column(s) {', '.join(bad)} differ from the decision's own record" if bad else None
+
+
+def _snapshot_issue(row: Mapping[Any, Any]) -> str | None:
+    profile = row["profile"] or {}
+    if _sha(_canonical(profile)) != row["content_sha256"]:
+        return "content_sha256 is not the sha256 of the stored profile"
+    as_of = row["as_of"].isoformat() if row["as_of"] is not None else None
+    bad = [k for k, col in (("uscc", row["uscc"]), ("name", row["name"]), ("as_of", as_of)) if profile.get(k) != col]
+    return f"column(s) {', '.join(bad)} differ from the snapshot's profile" if bad else None
+
+
+_CONSISTENCY = {"decisions": _decision_issue, "snapshots": _snapshot_issue}
+
+
+def inconsistency(table: str, row: Mapping[Any, Any]) -> str | None:
+    """Why a row's columns (the ones pages read) disagree with the record they came from, or None."""
+    check = _CONSISTENCY.get(table)
+    return check(row) if check is not None else None
+
+
+def rebind(session: Session, table_names: Iterable[str], *, actor: str, reason: str, chunk: int = 2000) -> int:
+    """Bind every existing row of `table_names` in `audit.rebind` entries (one per chunk); rows bound.
+
+    For rows stored before binding existed, and for a migration that changes stored rows. It vouches
+    for the rows as they are now: a change made before it is not detectable afterwards.
+    """
+    from parkcredit.store import audit  # audit imports this module
+
+    conn = session.connection()
+    n = 0
+    for name in table_names:
+        table = Table(name, MetaData(), autoload_with=conn)
+        pk = list(table.primary_key.columns)
+        result = conn.execute(select(table).order_by(*pk).execution_options(stream_results=True))
+        for part in result.mappings().partitions(chunk):
+            refs = [ref_values(name, ",".join(str(r[c.name]) for c in pk), r) for r in part]
+            audit.append(session, actor, "audit.rebind", "table", name, {"reason": reason}, bind_refs=refs)
+            n += len(part)
+    return n

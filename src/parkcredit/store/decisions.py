@@ -41,7 +41,8 @@ def add(
         created_by=actor,
     )
     session.add(d)
-    audit.append(session, actor, "decision.create", "decision", d.id, {"uscc": d.uscc, "sha256": d.record_sha256})
+    audit.append(session, actor, "decision.create", "decision", d.id, {"uscc": d.uscc, "sha256": d.record_sha256},
+                 bind=[d])  # fmt: skip
     return d
 
 

@@ -48,7 +48,7 @@ def create_key(
     """Store a new key for `role`; return (row, token).
 
     Bank keys are bound to one bank, department keys to one department, enterprise keys to one
-    USCC. `holder` names the person (defaults to the label, then to the key id).
+    USCC. `holder` names the person (default: the key id, i.e. a person of its own).
     """
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
@@ -60,12 +60,12 @@ def create_key(
     key_id = "key_" + secrets.token_hex(6)
     row = ApiKey(
         id=key_id, key_hash=hash_token(token, pepper), role=role, bank=bank, label=label,
-        holder=holder or label or key_id, department=department, uscc=uscc,
+        holder=holder or key_id, department=department, uscc=uscc,
     )  # fmt: skip
     session.add(row)
     audit.append(session, actor, "key.create", "api_key", row.id,
                  {"role": role, "bank": bank, "label": label, "holder": row.holder, "department": department,
-                  "uscc": uscc})  # fmt: skip
+                  "uscc": uscc}, bind=[row])  # fmt: skip
     return row, token
 
 
@@ -90,7 +90,8 @@ def revoke(session: Session, row: ApiKey, *, actor: str) -> ApiKey:
 
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        audit.append(session, actor, "key.revoke", "api_key", row.id, {"role": row.role, "bank": row.bank})
+        audit.append(session, actor, "key.revoke", "api_key", row.id, {"role": row.role, "bank": row.bank},
+                     bind=[row])  # fmt: skip
     return row
 
 

@@ -17,5 +17,5 @@ def add(session: Session, *, actor: str, **fields: Any) -> LoanOutcome:
     row = LoanOutcome(reported_by=actor, **fields)
     session.add(row)
     session.flush()
-    audit.append(session, actor, "outcome.create", "loan_outcome", row.id, dict(fields))
+    audit.append(session, actor, "outcome.create", "loan_outcome", row.id, dict(fields), bind=[row])
     return row

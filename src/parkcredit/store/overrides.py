@@ -38,6 +38,7 @@ def add(
         {"override_id": row.id, "direction": direction, "from": {"eligible": decision.eligible,
          "limit_yuan": decision.limit_yuan}, "to": {"eligible": eligible, "limit_yuan": limit_yuan},
          "reason_code": reason_code, "reason_sha256": hashlib.sha256(reason.encode()).hexdigest()},
+        bind=[row],
     )  # fmt: skip
     return row
 

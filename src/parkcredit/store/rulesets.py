@@ -10,13 +10,13 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parkcredit.errors import Conflict, Forbidden, ImmutableRuleSet
 from parkcredit.store import audit
-from parkcredit.store.tables import RuleSetVersion, utcnow
+from parkcredit.store.tables import ApiKey, RuleSetVersion, utcnow
 
 __all__ = [
     "RULESET_STATES", "ImmutableRuleSet", "NotPermitted", "StoreConflict", "add_draft", "approve", "get",
@@ -133,7 +133,8 @@ def seed(session: Session, rulesets: list[Any], *, actor: str = "system") -> lis
                 session.add(row)
         except IntegrityError:  # another worker seeded it first
             continue
-        audit.append(session, actor, "ruleset.seed", "ruleset", row.id, _ruleset_payload(row, source=row.source))
+        audit.append(session, actor, "ruleset.seed", "ruleset", row.id, _ruleset_payload(row, source=row.source),
+                     bind=[row])  # fmt: skip
         added.append(row)
     return added
 
@@ -154,7 +155,7 @@ def add_draft(
     )  # fmt: skip
     session.add(row)
     session.flush()
-    audit.append(session, actor, "ruleset.draft", "ruleset", row.id, _ruleset_payload(row, note=note))
+    audit.append(session, actor, "ruleset.draft", "ruleset", row.id, _ruleset_payload(row, note=note), bind=[row])
     return row
 
 
@@ -163,6 +164,8 @@ def replace_draft(
     effective_from: dt.date, source: str, note: str, actor: str,
 ) -> RuleSetVersion:  # fmt: skip
     """Replace a draft's text (its author only); anything past draft is immutable (409)."""
+    lock_product(session, row.product)
+    session.refresh(row)
     if row.status != "draft":
         raise ImmutableRuleSet(f"rule set {row.id} is {row.status}: it cannot change; submit a new draft")
     if row.created_by != actor:
@@ -172,27 +175,71 @@ def replace_draft(
         raise StoreConflict(f"the same rule set is already stored as version {same.id} ({same.status})")
     row.product, row.version, row.content_hash, row.text = product, version, content_hash, text
     row.effective_from, row.source, row.note = effective_from, source[:200], note
-    audit.append(session, actor, "ruleset.edit", "ruleset", row.id, _ruleset_payload(row, note=note))
+    audit.append(session, actor, "ruleset.edit", "ruleset", row.id, _ruleset_payload(row, note=note), bind=[row])
     return row
 
 
-def approve(session: Session, row: RuleSetVersion, *, actor: str, note: str = "") -> RuleSetVersion:
-    """draft -> approved, by a key other than the author's (maker-checker)."""
+def lock_product(session: Session, product: str) -> None:
+    """Serialise lifecycle transitions of one product until the transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock keyed by the product; SQLite write transactions
+    already hold the database write lock (BEGIN IMMEDIATE). Checks made after the lock (the last
+    published version, a clash of effective dates) then see every earlier transition.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"ruleset:{product}".encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def holder_of(session: Session, key_id: str) -> str:
+    """The person holding key `key_id` (the key id itself for keys without a holder, e.g. system)."""
+    holder = session.scalar(select(ApiKey.holder).where(ApiKey.id == key_id))
+    return holder or key_id
+
+
+def _check_maker_checker(session: Session, row: RuleSetVersion, actor: str, verb: str) -> None:
+    if row.created_by == actor or holder_of(session, row.created_by) == holder_of(session, actor):
+        raise StoreConflict(
+            f"maker-checker: {holder_of(session, actor)} wrote rule set {row.id} and cannot {verb} it, with any key"
+        )
+
+
+def _check_reviewed(row: RuleSetVersion, content_hash: str | None) -> None:
+    if content_hash is not None and content_hash != row.content_hash:
+        raise StoreConflict(
+            f"rule set {row.id} changed since it was reviewed: its content hash is now {row.content_hash}, "
+            f"the reviewed one was {content_hash[:80]}; read it again"
+        )
+
+
+def approve(
+    session: Session, row: RuleSetVersion, *, actor: str, note: str = "", content_hash: str | None = None
+) -> RuleSetVersion:
+    """draft -> approved, by a person other than the author (maker-checker, compared by key holder).
+
+    `content_hash` is the hash of the text the approver read: 409 when the draft changed since.
+    """
+    lock_product(session, row.product)
+    session.refresh(row)
     if row.status != "draft":
         raise StoreConflict(f"rule set {row.id} is {row.status}; only a draft can be approved")
-    if row.created_by == actor:
-        raise StoreConflict(f"maker-checker: the author ({actor}) cannot approve their own draft {row.id}")
+    _check_reviewed(row, content_hash)
+    _check_maker_checker(session, row, actor, "approve")
     row.status, row.approved_by, row.approved_at = "approved", actor, utcnow()
-    audit.append(session, actor, "ruleset.approve", "ruleset", row.id, _ruleset_payload(row, note=note))
+    audit.append(session, actor, "ruleset.approve", "ruleset", row.id, _ruleset_payload(row, note=note), bind=[row])
     return row
 
 
-def publish(session: Session, row: RuleSetVersion, *, actor: str) -> RuleSetVersion:
-    """approved -> published, in force from its effective date (by a key other than the author's)."""
+def publish(
+    session: Session, row: RuleSetVersion, *, actor: str, content_hash: str | None = None
+) -> RuleSetVersion:
+    """approved -> published, in force from its effective date (by a person other than the author)."""
+    lock_product(session, row.product)
+    session.refresh(row)
     if row.status != "approved":
         raise StoreConflict(f"rule set {row.id} is {row.status}; only an approved rule set can be published")
-    if row.created_by == actor:
-        raise StoreConflict(f"maker-checker: the author ({actor}) cannot publish their own rule set {row.id}")
+    _check_reviewed(row, content_hash)
+    _check_maker_checker(session, row, actor, "publish")
     clash = session.scalar(
         select(RuleSetVersion).where(
             RuleSetVersion.product == row.product,
@@ -206,12 +253,18 @@ def publish(session: Session, row: RuleSetVersion, *, actor: str) -> RuleSetVers
             f"{clash.effective_from}: retire it first or choose another effective_from"
         )
     row.status, row.published_by, row.published_at = "published", actor, utcnow()
-    audit.append(session, actor, "ruleset.publish", "ruleset", row.id, _ruleset_payload(row))
+    try:
+        session.flush()
+    except IntegrityError:  # the unique index, should a writer have bypassed the lock
+        raise StoreConflict(f"another version of {row.product} is already published effective {row.effective_from}")
+    audit.append(session, actor, "ruleset.publish", "ruleset", row.id, _ruleset_payload(row), bind=[row])
     return row
 
 
 def retire(session: Session, row: RuleSetVersion, *, actor: str, reason: str) -> RuleSetVersion:
     """-> retired (kept for replay); the last published version of a product cannot be retired."""
+    lock_product(session, row.product)
+    session.refresh(row)
     if row.status == "retired":
         raise StoreConflict(f"rule set {row.id} is already retired")
     if row.status == "published":
@@ -228,7 +281,8 @@ def retire(session: Session, row: RuleSetVersion, *, actor: str, reason: str) ->
             )
     before = row.status
     row.status, row.retired_by, row.retired_at, row.retire_reason = "retired", actor, utcnow(), reason
-    audit.append(session, actor, "ruleset.retire", "ruleset", row.id, _ruleset_payload(row, was=before, reason=reason))
+    audit.append(session, actor, "ruleset.retire", "ruleset", row.id, _ruleset_payload(row, was=before, reason=reason),
+                 bind=[row])  # fmt: skip
     return row
 
 
@@ -263,6 +317,7 @@ def stored_for_use(
         "ruleset",
         row.id,
         {"product": product, "version": version, "hash": content_hash},
+        bind=[row],
     )
     return row
 

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from parkcredit.store import audit
+from parkcredit.store import audit, binding
 from parkcredit.store.tables import Snapshot, SnapshotPii
 
 __all__ = [
-    "PII_FIELDS", "add", "any_snapshot", "count_latest", "erase_pii", "get", "latest", "latest_page", "of_enterprise",
+    "PII_FIELDS", "add", "add_many", "any_snapshot", "count_latest", "erase_pii", "get", "latest", "latest_page", "of_enterprise",
     "profile_of", "usccs_without",
 ]  # fmt: skip
 
@@ -24,8 +24,7 @@ def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def add(session: Session, *, profile: dict[str, Any], actor: str, audit_entry: bool = True) -> Snapshot:
-    """Store one validated profile (JSON form) as a new snapshot; personal data goes to `snapshot_pii`."""
+def _new(session: Session, profile: dict[str, Any], actor: str) -> tuple[Snapshot, SnapshotPii | None]:
     public = {k: v for k, v in profile.items() if k not in PII_FIELDS}
     pii = {k: profile.get(k) for k in PII_FIELDS}
     snap = Snapshot(
@@ -39,13 +38,32 @@ def add(session: Session, *, profile: dict[str, Any], actor: str, audit_entry: b
     )
     session.add(snap)
     session.flush()
-    if any(v is not None for v in pii.values()):
-        session.add(SnapshotPii(snapshot_id=snap.id, **pii))
-    if audit_entry:
-        audit.append(
-            session, actor, "snapshot.create", "snapshot", snap.id, {"uscc": snap.uscc, "sha256": snap.content_sha256}
-        )
+    pii_row = SnapshotPii(snapshot_id=snap.id, **pii) if any(v is not None for v in pii.values()) else None
+    if pii_row is not None:
+        session.add(pii_row)
+    return snap, pii_row
+
+
+def add(session: Session, *, profile: dict[str, Any], actor: str) -> Snapshot:
+    """Store one validated profile (JSON form) as a new snapshot; personal data goes to `snapshot_pii`."""
+    snap, pii_row = _new(session, profile, actor)
+    audit.append(
+        session, actor, "snapshot.create", "snapshot", snap.id, {"uscc": snap.uscc, "sha256": snap.content_sha256},
+        bind=[snap, *([pii_row] if pii_row else [])],
+    )  # fmt: skip
     return snap
+
+
+def add_many(
+    session: Session, profiles: list[dict[str, Any]], *, actor: str, object_id: str, payload: dict[str, Any]
+) -> list[Snapshot]:
+    """Store many profiles as snapshots under ONE audit entry (`snapshot.import`) that binds them all."""
+    made = [_new(session, p, actor) for p in profiles]
+    snaps = [snap for snap, _ in made]
+    rows: list[Any] = [r for pair in made for r in pair if r is not None]
+    audit.append(session, actor, "snapshot.import", "import", object_id,
+                 {**payload, "snapshot_ids": [x.id for x in snaps]}, bind=rows)  # fmt: skip
+    return snaps
 
 
 def get(session: Session, snapshot_id: int) -> Snapshot | None:
@@ -117,5 +135,6 @@ def erase_pii(session: Session, *, uscc: str, actor: str, legal_basis: str) -> l
     audit.append(
         session, actor, "pii.erase", "enterprise", uscc,
         {"snapshot_ids": ids, "fields": list(PII_FIELDS), "legal_basis": legal_basis},
+        bind_refs=[binding.deleted("snapshot_pii", i) for i in ids],
     )  # fmt: skip
     return ids

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from parkcredit.api.deps import Auditor, CommitteeOrAuditor, Ctx
 from parkcredit.app import audit, decisions
@@ -35,8 +35,27 @@ def read_audit_log(
 
 @router.get("/audit/verify", response_model=s.VerifyOut)
 def verify_audit_chain(ctx: Ctx, caller: Auditor) -> Any:
-    """Check the whole hash chain; name the first edited, deleted or re-ordered entry."""
+    """Check the hash chain, every bound row (by table and id) and the service's own signed checkpoints."""
     return audit.verify(ctx)
+
+
+@router.post("/audit/verify", response_model=s.VerifyOut)
+def verify_audit_chain_against(body: s.VerifyIn, ctx: Ctx, caller: Auditor) -> Any:
+    """As GET, against the checkpoints the auditor kept (and their public key): finds truncation, rewrites
+    and forged appends after any of them."""
+    return audit.verify(ctx, checkpoints_text=body.checkpoints, public_key_pem=body.public_key)
+
+
+@router.post("/audit/checkpoints", response_model=s.CheckpointOut, status_code=201)
+def write_checkpoint(ctx: Ctx, caller: Auditor) -> Any:
+    """Sign the chain head now and append it to the service's checkpoint file."""
+    return audit.checkpoint(ctx)
+
+
+@router.get("/audit/checkpoints", response_class=PlainTextResponse)
+def export_checkpoints(ctx: Ctx, caller: Auditor) -> Any:
+    """The service's signed checkpoints as JSON lines, for the auditor to keep outside the system."""
+    return PlainTextResponse(audit.checkpoints_text(ctx), media_type="application/x-ndjson")
 
 
 @router.get(

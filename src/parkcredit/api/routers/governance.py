@@ -85,15 +85,18 @@ def validate_stored(ruleset_id: RuleSetId, ctx: Ctx, caller: Reader) -> Any:
 
 
 @router.post("/rulesets/{ruleset_id}/approve", response_model=g.RuleSetOut)
-def approve(ruleset_id: RuleSetId, ctx: Ctx, caller: Approver, idem: IdemDep, body: g.ApproveIn | None = None) -> Any:
-    """Approve a draft (maker-checker: never the author's own key; 409 if it is)."""
-    return respond(rulesets.approve(ctx, caller, ruleset_id, note=(body or g.ApproveIn()).note, idem=idem))
+def approve(ruleset_id: RuleSetId, body: g.ApproveIn, ctx: Ctx, caller: Approver, idem: IdemDep) -> Any:
+    """Approve the draft whose text has `content_hash` (maker-checker: never its author, by any key; 409 if the
+    text changed since it was reviewed)."""
+    return respond(rulesets.approve(ctx, caller, ruleset_id, note=body.note, content_hash=body.content_hash,
+                                    idem=idem))  # fmt: skip
 
 
 @router.post("/rulesets/{ruleset_id}/publish", response_model=g.RuleSetOut)
-def publish(ruleset_id: RuleSetId, ctx: Ctx, caller: Approver, idem: IdemDep) -> Any:
-    """Publish an approved version: from its effective_from it decides snapshots of that as_of or later."""
-    return respond(rulesets.publish(ctx, caller, ruleset_id, idem=idem))
+def publish(ruleset_id: RuleSetId, body: g.PublishIn, ctx: Ctx, caller: Approver, idem: IdemDep) -> Any:
+    """Publish the approved version whose text has `content_hash`: from its effective_from it decides snapshots
+    of that as_of or later."""
+    return respond(rulesets.publish(ctx, caller, ruleset_id, content_hash=body.content_hash, idem=idem))
 
 
 @router.post("/rulesets/{ruleset_id}/retire", response_model=g.RuleSetOut)
