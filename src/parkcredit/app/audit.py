@@ -18,7 +18,8 @@ from parkcredit.store import audit
 from parkcredit.store.tables import AuditEntry, utcnow
 
 __all__ = [
-    "CheckpointWriter", "checkpoint", "checkpoints_text", "log_page", "public_key", "read_checkpoints", "recent", "signing_key", "verify",
+    "CheckpointWriter", "checkpoint", "checkpoints_text", "log_page", "public_key", "read_checkpoints", "recent",
+    "signing_key", "verify",
 ]  # fmt: skip
 
 

@@ -26,9 +26,8 @@ from parkcredit.store import binding
 from parkcredit.store.tables import AuditEntry, Base, utcnow
 
 __all__ = [
-    "GENESIS", "RowProblem", "VerifyResult", "append", "at_seq", "canonical", "entries", "entry_hash", "first_entry", "newest",
-    "ping",
-    "verify",
+    "GENESIS", "RowProblem", "VerifyResult", "append", "at_seq", "canonical", "entries", "entry_hash", "first_entry",
+    "newest", "ping", "verify",
 ]  # fmt: skip
 
 GENESIS = "0" * 64
@@ -186,11 +185,18 @@ def verify(session: Session, *, rows: bool = True) -> VerifyResult:
                 row_id = ",".join(str(row[c.name]) for c in pk)
                 result.rows_checked += 1
                 want = bound.pop((table.name, row_id), None)
-                if want is None or want[0] is None:
-                    problems.append(RowProblem(table.name, row_id, "unbound" if want is None else "deleted",
-                                               "no audit entry created this row" if want is None else
-                                               "the row was erased (entry %d) but is present again" % want[1],
-                                               None if want is None else want[1]))  # fmt: skip
+                if want is None:
+                    problems.append(RowProblem(table.name, row_id, "unbound", "no audit entry created this row"))
+                elif want[0] is None:
+                    problems.append(
+                        RowProblem(
+                            table.name,
+                            row_id,
+                            "deleted",
+                            f"the row was erased (entry {want[1]}) but is present again",
+                            want[1],
+                        )
+                    )
                 elif binding.digest_values(row) != want[0]:
                     problems.append(
                         RowProblem(

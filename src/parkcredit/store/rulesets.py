@@ -256,7 +256,9 @@ def publish(
     try:
         session.flush()
     except IntegrityError:  # the unique index, should a writer have bypassed the lock
-        raise StoreConflict(f"another version of {row.product} is already published effective {row.effective_from}")
+        raise StoreConflict(
+            f"another version of {row.product} is already published effective {row.effective_from}"
+        ) from None
     audit.append(session, actor, "ruleset.publish", "ruleset", row.id, _ruleset_payload(row), bind=[row])
     return row
 

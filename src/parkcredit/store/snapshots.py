@@ -13,8 +13,8 @@ from parkcredit.store import audit, binding
 from parkcredit.store.tables import Snapshot, SnapshotPii
 
 __all__ = [
-    "PII_FIELDS", "add", "add_many", "any_snapshot", "count_latest", "erase_pii", "get", "latest", "latest_page", "of_enterprise",
-    "profile_of", "usccs_without",
+    "PII_FIELDS", "add", "add_many", "any_snapshot", "count_latest", "erase_pii", "get", "latest", "latest_page",
+    "of_enterprise", "profile_of", "usccs_without",
 ]  # fmt: skip
 
 PII_FIELDS = ("legal_rep_name", "legal_rep_id_hash")  # the fields marked `pii` in profile.FIELDS
