@@ -39,7 +39,12 @@ def revoke(session: Session, row: Authorization, *, actor: str) -> Authorization
     if row.revoked_at is None:
         row.revoked_at, row.revoked_by = utcnow(), actor
         audit.append(
-            session, actor, "authorization.revoke", "authorization", row.id, {"uscc": row.uscc, "bank": row.bank},
+            session,
+            actor,
+            "authorization.revoke",
+            "authorization",
+            row.id,
+            {"uscc": row.uscc, "bank": row.bank},
             bind=[row],
         )
     return row

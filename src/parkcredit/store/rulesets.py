@@ -230,9 +230,7 @@ def approve(
     return row
 
 
-def publish(
-    session: Session, row: RuleSetVersion, *, actor: str, content_hash: str | None = None
-) -> RuleSetVersion:
+def publish(session: Session, row: RuleSetVersion, *, actor: str, content_hash: str | None = None) -> RuleSetVersion:
     """approved -> published, in force from its effective date (by a person other than the author)."""
     lock_product(session, row.product)
     session.refresh(row)
