@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         summary="园区企业征信评分 — park enterprise credit scoring and 企业诚信贷 eligibility",
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc are served with local assets (api/docs.py): no CDN
+        redoc_url=None,
     )
     app.state.settings = settings or get_settings()
     api.install(app)

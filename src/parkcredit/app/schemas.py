@@ -253,14 +253,52 @@ class AuditPage(BaseModel):
     next_after_seq: int | None
 
 
+class RowProblemOut(BaseModel):
+    """A fact row that does not match what the audit chain vouches for."""
+
+    table: str
+    id: str
+    problem: Literal["altered", "deleted", "unbound", "inconsistent"]
+    detail: str
+    seq: int | None = Field(default=None, description="the audit entry that last bound the row")
+
+
 class VerifyOut(BaseModel):
-    """Audit-chain check: `first_bad_seq` names the first edited, deleted or moved entry."""
+    """Audit check: the chain (`first_bad_seq` names the first edited, deleted or moved entry), every bound
+    row (`row_problems`, by table and id) and the signed checkpoints (`checkpoint_problems`)."""
 
     ok: bool
     entries: int
     first_bad_seq: int | None
     reason: str | None
     head_hash: str | None
+    rows_checked: int = 0
+    row_problems_total: int = 0
+    row_problems: list[RowProblemOut] = []
+    checkpoints_checked: int = 0
+    checkpoints_source: str | None = None
+    checkpoint_problems: list[str] = []
+
+
+class CheckpointOut(BaseModel):
+    """One signed checkpoint of the audit chain head (the line appended to `file`)."""
+
+    v: int
+    seq: int
+    head_hash: str
+    ts: str
+    key_id: str
+    sig: str
+    file: str
+    public_key: str = Field(description="PEM of the verifying key: the auditor keeps it with the checkpoints")
+
+
+class VerifyIn(BaseModel):
+    """Checkpoints the auditor kept (JSON lines as `parkcredit audit checkpoint` writes them)."""
+
+    model_config = ConfigDict(extra="forbid")
+    checkpoints: str = Field(max_length=10_000_000, description="JSON lines, one checkpoint each")
+    public_key: str | None = Field(default=None, max_length=2000, description="PEM; default: the service's key")
 
 
 # -- admin

@@ -93,12 +93,17 @@ def score(
         "decisions.csv"
     ),
     full: Annotated[bool, typer.Option(help="write complete decision records (jsonl only)")] = False,
+    model: Annotated[
+        bool, typer.Option("--model/--no-model", help="decide with the bundled PD model as the API does (default)")
+    ] = True,
 ) -> None:
-    """Score every enterprise of a file with a product's rule set (rules alone)."""
+    """Score every enterprise of a file with a product's rule set and, as the API does, the bundled model."""
     import pandas as pd
 
     from parkcredit.catalog import load_product
     from parkcredit.decision import decide
+    from parkcredit.app.context import load_model
+    from parkcredit.settings import get_settings
     from parkcredit.tableio import write_table
 
     try:
@@ -107,6 +112,10 @@ def score(
         raise _fail(str(exc)) from None
     if full and out.suffix != ".jsonl":
         raise _fail("--full writes JSON lines: use an --out file ending in .jsonl")
+    # the service's own loader (AppContext.open): PARKCREDIT_MODEL_DIR / _ENABLED; rules alone if it fails
+    scorer, model_status = load_model(get_settings()) if model else (None, {"status": "disabled", "version": None})
+    if model:
+        console.print(f"model: {model_status['status']} {model_status.get('version') or ''}".rstrip())
     started = time.perf_counter()
     with console.status(f"reading {input}…"):
         frame, errors, ignored = read_profiles(input)
@@ -119,7 +128,7 @@ def score(
         task = progress.add_task("score", total=n)
         for start in range(0, n, CHUNK_ROWS):
             chunk = frame.iloc[start : start + CHUNK_ROWS]  # type: ignore[attr-defined]
-            decisions = decide(chunk, ruleset)
+            decisions = decide(chunk, ruleset, scorer)
             if sink is not None:
                 from parkcredit.decision import canonical_json
 
