@@ -12,8 +12,8 @@ from parkcredit.app import Actor, AppContext
 from parkcredit.app.idempotency import Idem, Replayed
 
 __all__ = [
-    "Admin", "AnyReader", "Auditor", "BankCaller", "BankOrAuditor", "Committee", "CommitteeOrAuditor", "Ctx",
-    "IdemDep", "respond",
+    "Admin", "AnyReader", "Auditor", "BankCaller", "BankOrAuditor", "Committee", "CommitteeOrAuditor",
+    "CommitteeOrEnterprise", "Ctx", "Enterprise", "IdemDep", "ReaderOrEnterprise", "respond",
 ]  # fmt: skip
 
 
@@ -29,6 +29,10 @@ BankCaller = Annotated[Actor, Depends(require("bank"))]
 Admin = Annotated[Actor, Depends(require("admin"))]
 CommitteeOrAuditor = Annotated[Actor, Depends(require("committee", "auditor"))]
 BankOrAuditor = Annotated[Actor, Depends(require("bank", "auditor"))]
+# issue 15: an enterprise key reads its own records (the use case refuses another USCC: app.scope)
+ReaderOrEnterprise = Annotated[Actor, Depends(require("committee", "auditor", "enterprise"))]
+Enterprise = Annotated[Actor, Depends(require("enterprise"))]
+CommitteeOrEnterprise = Annotated[Actor, Depends(require("committee", "enterprise"))]
 AnyReader = CommitteeOrAuditor
 
 

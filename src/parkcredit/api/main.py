@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from parkcredit.api import errors
 from parkcredit.api.deps import Ctx
-from parkcredit.api.routers import admin, auditor, bank, committee, governance
+from parkcredit.api.routers import admin, auditor, bank, committee, enterprise, governance
 from parkcredit.app import schemas
 from parkcredit.app.health import readiness
 
@@ -19,7 +19,7 @@ __all__ = ["install"]
 def install(app: FastAPI) -> None:
     """Add every `/v1` router, the error mapping and `/healthz`, `/readyz` to `app`."""
     errors.install(app)
-    for r in (committee.router, bank.router, auditor.router, admin.router, governance.router):
+    for r in (committee.router, bank.router, auditor.router, admin.router, governance.router, enterprise.router):
         app.include_router(r)
 
     @app.get("/healthz", response_model=schemas.Health, tags=["health"])

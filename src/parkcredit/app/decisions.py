@@ -115,13 +115,22 @@ def decide_enterprise(
         return out
 
 
-def read_decision(ctx: AppContext, decision_id: str) -> dict[str, Any]:
-    """The full stored decision, exactly as recorded."""
+def read_decision(ctx: AppContext, decision_id: str, *, actor: Actor | None = None) -> dict[str, Any]:
+    """The full stored decision, exactly as recorded; plus `disputed_fields` while a field of the enterprise
+    is under an open dispute (issue 15). Forbidden for another enterprise's key."""
+    from parkcredit.app.disputes import dispute_flags
+    from parkcredit.app.scope import ensure_may_see
+
     with ctx.read() as session:
         d = store.get(session, decision_id)
         if d is None:
             raise NotFound(f"no decision {decision_id}")
-        return json.loads(d.record)  # type: ignore[no-any-return]
+        ensure_may_see(actor, d.uscc)
+        record: dict[str, Any] = json.loads(d.record)
+        flags = dispute_flags(session, d.uscc)
+        if flags:  # beside the record, never in it: the record stays what replay compares
+            record["disputed_fields"] = [f.model_dump(mode="json") for f in flags]
+        return record
 
 
 def start_batch(

@@ -13,6 +13,7 @@ from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
 from parkcredit.app.imports import check_numbers
 from parkcredit.app.rulesets import in_force
+from parkcredit.app.scope import ensure_may_see
 from parkcredit.errors import NotFound
 from parkcredit.profile import to_frame
 from parkcredit.store import decisions, overrides, snapshots
@@ -36,8 +37,9 @@ def create_snapshot(
         return out
 
 
-def read_enterprise(ctx: AppContext, uscc: str) -> s.EnterpriseOut:
-    """The enterprise's latest snapshot and its latest decisions."""
+def read_enterprise(ctx: AppContext, uscc: str, *, actor: Actor | None = None) -> s.EnterpriseOut:
+    """The enterprise's latest snapshot and its latest decisions (Forbidden for another enterprise's key)."""
+    ensure_may_see(actor, uscc)
     with ctx.read() as session:
         snap = snapshots.latest(session, uscc)
         if snap is None:
@@ -48,8 +50,9 @@ def read_enterprise(ctx: AppContext, uscc: str) -> s.EnterpriseOut:
         )
 
 
-def read_snapshots(ctx: AppContext, uscc: str) -> list[s.SnapshotOut]:
-    """The enterprise's snapshots, newest first."""
+def read_snapshots(ctx: AppContext, uscc: str, *, actor: Actor | None = None) -> list[s.SnapshotOut]:
+    """The enterprise's snapshots, newest first (Forbidden for another enterprise's key)."""
+    ensure_may_see(actor, uscc)
     with ctx.read() as session:
         return [views.snapshot(x) for x in snapshots.of_enterprise(session, uscc)]
 

@@ -158,6 +158,9 @@ class AuthorizationOut(Out):
     evidence_sha256: str | None
     created_at: UtcDateTime
     revoked_at: UtcDateTime | None
+    granted_by: Literal["enterprise", "committee_on_paper"] = Field(
+        default="committee_on_paper", description="the enterprise itself, or the committee from a paper 授权书"
+    )
 
 
 # -- bank

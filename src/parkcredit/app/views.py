@@ -66,6 +66,7 @@ def authorization(row: Authorization) -> s.AuthorizationOut:
         evidence_sha256=row.evidence_sha256,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        granted_by=row.granted_by,
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from parkcredit.reports.i18n_rights import RIGHTS_CATALOG
+
 __all__ = ["CATALOG", "DEPT_EN", "INDUSTRY", "LANGS", "industry_label", "translator"]
 
 LANGS = ("zh", "en")
@@ -260,6 +262,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "mon.period": ("期间", "Period"),
     "mon.unavailable": ("监测模块尚未提供：{why}", "Monitoring is not available yet: {why}"),
     "empty": ("暂无数据。", "Nothing yet."),
+    **RIGHTS_CATALOG,  # issue 15: the enterprise's pages, disputes, reviews, credit repair
 }
 
 DEPT_EN = {"市场监管": "market regulation", "园区": "park", "税务": "tax", "人社": "human resources & social security",

@@ -27,7 +27,7 @@ __all__ = ["COOKIE", "LANG_COOKIE", "PAGE_ROLES", "LoginRequired", "PageForbidde
 
 COOKIE = "pc_session"
 LANG_COOKIE = "pc_lang"
-PAGE_ROLES = ("committee", "auditor", "bank")  # approver and admin keys have no pages
+PAGE_ROLES = ("committee", "auditor", "bank", "enterprise")  # approver and admin keys have no pages
 
 
 class LoginRequired(Exception):

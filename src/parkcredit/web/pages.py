@@ -37,7 +37,7 @@ ReaderPage = Annotated[Actor, Depends(require_page("committee", "auditor"))]
 AuditorPage = Annotated[Actor, Depends(require_page("auditor"))]
 QueryLogPage = Annotated[Actor, Depends(require_page("auditor", "bank"))]
 PAGE_SIZE = 50
-HOME = {"committee": "/web/portfolio", "auditor": "/web/audit", "bank": "/web/bank-queries"}
+HOME = {"committee": "/web/portfolio", "auditor": "/web/audit", "bank": "/web/bank-queries", "enterprise": "/web/me"}
 
 
 def _ctx(request: Request) -> AppContext:

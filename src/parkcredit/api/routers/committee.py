@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, UploadFile
 from fastapi.responses import JSONResponse
 
-from parkcredit.api.deps import Committee, CommitteeOrAuditor, Ctx, IdemDep, respond
+from parkcredit.api.deps import Committee, CommitteeOrAuditor, Ctx, IdemDep, ReaderOrEnterprise, respond
 from parkcredit.app import access, decisions, enterprises, imports
 from parkcredit.app import schemas as s
 from parkcredit.profile import Profile, Uscc
@@ -45,15 +45,15 @@ def import_profiles(
 
 
 @router.get("/enterprises/{uscc}", response_model=s.EnterpriseOut)
-def read_enterprise(uscc: Uscc, ctx: Ctx, caller: CommitteeOrAuditor) -> Any:
-    """The enterprise's latest snapshot and its latest decisions."""
-    return enterprises.read_enterprise(ctx, uscc)
+def read_enterprise(uscc: Uscc, ctx: Ctx, caller: ReaderOrEnterprise) -> Any:
+    """The enterprise's latest snapshot and its latest decisions (an enterprise key: its own only)."""
+    return enterprises.read_enterprise(ctx, uscc, actor=caller)
 
 
 @router.get("/enterprises/{uscc}/snapshots", response_model=list[s.SnapshotOut])
-def read_snapshots(uscc: Uscc, ctx: Ctx, caller: CommitteeOrAuditor) -> Any:
-    """The enterprise's snapshots, newest first."""
-    return enterprises.read_snapshots(ctx, uscc)
+def read_snapshots(uscc: Uscc, ctx: Ctx, caller: ReaderOrEnterprise) -> Any:
+    """The enterprise's snapshots, newest first (an enterprise key: its own only)."""
+    return enterprises.read_snapshots(ctx, uscc, actor=caller)
 
 
 @router.post("/decisions", status_code=201, response_model=s.DecisionRecord)
@@ -78,9 +78,10 @@ def read_job(job_id: str, ctx: Ctx, caller: CommitteeOrAuditor) -> Any:
 
 
 @router.get("/decisions/{decision_id}", response_model=s.DecisionRecord)
-def read_decision(decision_id: str, ctx: Ctx, caller: CommitteeOrAuditor) -> Any:
-    """The full stored decision, exactly as recorded."""
-    return JSONResponse(content=decisions.read_decision(ctx, decision_id))
+def read_decision(decision_id: str, ctx: Ctx, caller: ReaderOrEnterprise) -> Any:
+    """The full stored decision, exactly as recorded; while a field of the enterprise is under dispute (异议),
+    `disputed_fields` lists it beside the record. An enterprise key reads its own decisions only."""
+    return JSONResponse(content=decisions.read_decision(ctx, decision_id, actor=caller))
 
 
 @router.post("/authorizations", status_code=201, response_model=s.AuthorizationOut)
