@@ -100,9 +100,9 @@ def score(
     """Score every enterprise of a file with a product's rule set and, as the API does, the bundled model."""
     import pandas as pd
 
+    from parkcredit.app.context import load_model
     from parkcredit.catalog import load_product
     from parkcredit.decision import decide
-    from parkcredit.app.context import load_model
     from parkcredit.settings import get_settings
     from parkcredit.tableio import write_table
 

@@ -270,3 +270,60 @@ def time_to_eligibility(
         for j in watched
     ]  # fmt: skip
     return {"gates": gates, "eligible_on": eligible_on.date().isoformat() if eligible_on is not None else None}
+
+
+def explain(
+    profile_row_frame: pd.DataFrame,
+    ruleset: RuleSet,
+    model: ScoringModel | None = None,
+    *,
+    max_changes: int = 3,
+    max_options: int = 6,
+) -> dict[str, Any]:
+    """Everything the committee's path box shows for one enterprise: its decision's principal reasons,
+    each with what would change it, what waiting alone does, and the minimal sets of changes.
+
+    ``{"record", "reasons": [reason + {"fix": {"type", "date", "actions"}}], "waiting", "options"}``.
+    A reason's fix type is ``time`` (a precondition met on `date`), ``history`` (a knock-out on past
+    events lapsing on `date`), ``actions`` (single actions that clear the gate or recover the points)
+    or ``none`` (nothing the enterprise can do alone, e.g. an age without a date, a threshold that
+    needs several changes — see the options)."""
+    from parkcredit.decision import decide
+    from parkcredit.profile import COLUMNS, derive
+
+    base = profile_row_frame[[c for c in COLUMNS if c in profile_row_frame.columns]].reset_index(drop=True)
+    now = decide(derive(base), ruleset, model)
+    record = now.record(0)
+    eligible = bool(record["eligible"])
+    waiting = {"gates": [], "eligible_on": None} if eligible else time_to_eligibility(base, ruleset, model)
+    clears = {g["code"]: g["clears_on"] for g in waiting["gates"]}
+    applicable = relevant_actions(base, ruleset)
+    single = None
+    if applicable:
+        frame = pd.concat([base] * len(applicable), ignore_index=True)
+        for i, (_, changes) in enumerate(applicable):
+            for f, value in changes.items():
+                frame.loc[i, f] = value
+        single = decide(derive(frame), ruleset, model)
+    gate_index = {g.code: j for j, g in enumerate(now.gates)}
+    char_index = {code: j for j, c in enumerate(ruleset.characteristics) for code in c.codes}
+    reasons = []
+    for reason in record["reasons"]:
+        code, kind = reason["code"], reason["kind"]
+        helped: list[int] = []
+        if single is not None:
+            if code in gate_index:
+                helped = [i for i in range(len(applicable)) if not single.gate_hits[i, gate_index[code]]]
+            elif code in char_index:
+                j = char_index[code]
+                helped = [i for i in range(len(applicable)) if single.points[i, j] > now.points[0, j] + 1e-9]
+        fix: dict[str, Any] = {"type": "none", "date": None, "actions": []}
+        if clears.get(code):
+            fix = {"type": "time" if kind == "precondition" else "history", "date": clears[code], "actions": []}
+        if helped:
+            fix["type"] = fix["type"] if fix["type"] != "none" else "actions"
+            fix["actions"] = [{"code": applicable[i][0].code, "zh": applicable[i][0].zh, "en": applicable[i][0].en}
+                              for i in helped]  # fmt: skip
+        reasons.append({**reason, "fix": fix})
+    options = [] if eligible else path_to_eligibility(base, ruleset, model, max_changes, max_options=max_options)
+    return {"record": record, "reasons": reasons, "waiting": waiting, "options": options}
