@@ -52,8 +52,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, model_enabled=False, api_key_pepper=PEPPER)
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    # a data dir of its own: the audit signing key and checkpoint file must not leak between tests
+    return Settings(database_url=db_url, model_enabled=False, api_key_pepper=PEPPER, data_dir=tmp_path / "var")
 
 
 @pytest.fixture

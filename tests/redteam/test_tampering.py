@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from dbsupport import authorization, good_profile, make_uscc
 from parkcredit.cli import app as cli_app
+from parkcredit.settings import get_settings
 from parkcredit.store.audit import canonical, entry_hash, sha256_hex
 from parkcredit.store.tables import AuditEntry
 
@@ -34,7 +35,7 @@ def world(client: TestClient, keys: dict[str, dict[str, str]]) -> dict[str, Any]
     """Two enterprises, decisions, an authorization (one revoked), an outcome, an override, an erasure-free PII row."""
     h = keys["committee"]
     for i in (1, 2):
-        assert client.post("/v1/enterprises", json=good_profile(i), headers=h).status_code == 201
+        assert client.post("/v1/enterprises", json=good_profile(i, legal_rep_name="李四"), headers=h).status_code == 201
     d1 = client.post("/v1/decisions", json={"uscc": make_uscc(1), "product": "chengxindai"}, headers=h).json()
     d2 = client.post("/v1/decisions", json={"uscc": make_uscc(2), "product": "chengxindai"}, headers=h).json()
     a1 = client.post("/v1/authorizations", json=authorization(make_uscc(1)), headers=h).json()
@@ -48,16 +49,28 @@ def world(client: TestClient, keys: dict[str, dict[str, str]]) -> dict[str, Any]
     ovr = client.post(f"/v1/decisions/{d1['decision_id']}/overrides", json=ov, headers=h)
     assert ovr.status_code == 201, ovr.text
     clean = client.get("/v1/audit/verify", headers=keys["auditor"]).json()
-    assert clean["ok"], clean
+    assert clean["ok"], json.dumps(clean, indent=1, ensure_ascii=False)
     assert clean["rows_checked"] > 10 and clean["row_problems"] == []
     return {"d1": d1, "d2": d2, "a1": a1, "a2": a2}
 
 
+@pytest.fixture
+def cli_env(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The CLI pointed at the test's database and data dir (settings are cached per process)."""
+    monkeypatch.setenv("PARKCREDIT_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("PARKCREDIT_DATA_DIR", str(settings.data_dir))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
 def _sql(url: str, statement: str, **params: Any) -> None:
     engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text(statement), params)
-    engine.dispose()
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement), params)
+    finally:
+        engine.dispose()
 
 
 def _one(url: str, statement: str, **params: Any) -> Any:
@@ -177,11 +190,9 @@ def test_a_deleted_decision_is_reported(client, keys, settings, world) -> None: 
     assert ("decisions", d2, "deleted") in _problems(client, keys)
 
 
-def test_the_cli_exits_non_zero_naming_the_row(client, keys, settings, world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PARKCREDIT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("PARKCREDIT_DATA_DIR", str(settings.data_dir))
+def test_the_cli_exits_non_zero_naming_the_row(client, keys, settings, world, cli_env) -> None:  # type: ignore[no-untyped-def]
     ok = CliRunner().invoke(cli_app, ["audit", "verify"])
-    assert ok.exit_code == 0 and "rows match" in ok.output, ok.output
+    assert ok.exit_code == 0 and "rows match" in ok.output, ok.output + str(ok.exception)
     _sql(settings.database_url, "UPDATE decisions SET limit_yuan = 1 WHERE id = :i", i=world["d1"]["decision_id"])
     bad = CliRunner().invoke(cli_app, ["audit", "verify"])
     assert bad.exit_code == 1 and f"row decisions {world['d1']['decision_id']}: altered" in bad.output
@@ -274,12 +285,11 @@ def test_a_forged_checkpoint_is_refused(client, keys, settings, world) -> None: 
 
 
 def test_cli_checkpoint_then_verify_names_the_truncation(client, keys, settings, world, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                                         monkeypatch) -> None:  # fmt: skip
-    monkeypatch.setenv("PARKCREDIT_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("PARKCREDIT_DATA_DIR", str(settings.data_dir))
+                                                         cli_env) -> None:  # fmt: skip
     kept = tmp_path / "kept.jsonl"
     assert CliRunner().invoke(cli_app, ["audit", "checkpoint", "--out", str(kept)]).exit_code == 0
-    assert CliRunner().invoke(cli_app, ["audit", "verify", "--checkpoints", str(kept)]).exit_code == 0
+    good = CliRunner().invoke(cli_app, ["audit", "verify", "--checkpoints", str(kept)])
+    assert good.exit_code == 0 and "1 checkpoint(s) agree" in good.output, good.output
     _sql(settings.database_url, "DELETE FROM audit_log WHERE seq = (SELECT max(seq) FROM audit_log)")
     bad = CliRunner().invoke(cli_app, ["audit", "verify", "--checkpoints", str(kept)])
     assert bad.exit_code == 1 and "truncation" in bad.output
