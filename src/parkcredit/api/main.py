@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
-from parkcredit.api import errors
+from parkcredit.api import docs, errors
 from parkcredit.api.deps import Ctx
 from parkcredit.api.routers import admin, auditor, bank, committee, enterprise, governance
+from parkcredit.api.routers import explain
 from parkcredit.app import schemas
 from parkcredit.app.health import readiness
 
@@ -19,8 +20,10 @@ __all__ = ["install"]
 def install(app: FastAPI) -> None:
     """Add every `/v1` router, the error mapping and `/healthz`, `/readyz` to `app`."""
     errors.install(app)
+    docs.install(app)
     for r in (committee.router, bank.router, auditor.router, admin.router, governance.router, enterprise.router):
         app.include_router(r)
+    app.include_router(explain.router)
 
     @app.get("/healthz", response_model=schemas.Health, tags=["health"])
     async def healthz() -> schemas.Health:
