@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from parkcredit import api, web
 from parkcredit.api.errors import app_error_response, database_unavailable, validation_error_response
-from parkcredit.app import AppContext
+from parkcredit.app import AppContext, alerts
 from parkcredit.errors import ParkcreditError
 from parkcredit.middleware import RequestGuard
 from parkcredit.settings import Settings, get_settings
@@ -31,9 +31,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx = AppContext.open(app.state.settings)
     app.state.ctx = ctx
     app.state.sessions = ctx.sessions  # for tests and tools that open their own sessions
+    # webhook deliveries of bank alerts (issue 14): one thread, woken after commits that queue them
+    webhooks = alerts.DeliveryWorker(ctx).start() if ctx.settings.webhook_worker else None
     try:
         yield
     finally:
+        if webhooks is not None:
+            webhooks.stop()
         ctx.close()
 
 

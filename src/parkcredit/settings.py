@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     # -- web sessions: a random token in the cookie, its hash in web_sessions
     web_session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
 
+    # -- bank alerts (issue 14): the webhook delivery thread, its retries (exponential back-off) and timeout
+    webhook_worker: bool = True
+    webhook_retry_base_seconds: float = Field(default=30.0, gt=0)  # attempt n waits base × 2^(n-1), at most 1 h
+    webhook_max_attempts: int = Field(default=10, ge=1, le=100)  # then the delivery is `failed` (alerts stay pollable)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_poll_seconds: float = Field(default=5.0, gt=0)  # retries come due between the commits that wake it
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, v: Path) -> Path:

@@ -7,9 +7,9 @@ from parkcredit.app import views
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
+from parkcredit.app.loans import outcome_alias
 from parkcredit.errors import NotFound
-from parkcredit.store import access, outcomes
-from parkcredit.store import decisions as store_decisions
+from parkcredit.store import access
 from parkcredit.store.tables import BankQuery
 
 __all__ = ["authorize", "bank_queries", "query_log", "report_outcome", "revoke"]
@@ -43,19 +43,8 @@ def revoke(ctx: AppContext, actor: Actor, authorization_id: str) -> s.Authorizat
 def report_outcome(
     ctx: AppContext, actor: Actor, body: s.OutcomeRequest, *, idem: Idem | None = None
 ) -> s.OutcomeOut | Replayed:
-    """Record a loan outcome (disbursement and repayment status) reported by the actor's bank."""
-    with ctx.write() as session:
-        if (hit := replay(session, actor, idem, body)) is not None:
-            return hit
-        ctx.product(body.product, ("body", "product"))
-        decision_id = str(body.decision_id) if body.decision_id else None
-        if decision_id is not None and store_decisions.get(session, decision_id) is None:
-            raise NotFound(f"no decision {decision_id}")
-        fields = body.model_dump(mode="python") | {"decision_id": decision_id}
-        row = outcomes.add(session, actor=actor.key_id, bank=actor.bank, **fields)
-        out = views.outcome(row)
-        remember(session, actor, idem, 201, out)
-        return out
+    """`POST /v1/outcomes`: a thin alias of the checked loan lifecycle (`app.loans.outcome_alias`)."""
+    return outcome_alias(ctx, actor, body, idem=idem)
 
 
 def bank_queries(ctx: AppContext, actor: Actor, *, after_id: int = 0, limit: int = 100) -> s.BankQueryPage:

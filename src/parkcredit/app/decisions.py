@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from parkcredit.app import alerts
 from parkcredit.app import schemas as s
 from parkcredit.app import views
 from parkcredit.app.actor import Actor
@@ -86,10 +87,12 @@ def store_records(session: Session, records: list[dict[str, Any]], ruleset: Rule
         session, product=ruleset.product, version=ruleset.version, content_hash=ruleset.content_hash,
         text=ruleset.text, effective_from=ruleset.spec.effective_from,
     )  # fmt: skip
-    return [
+    stored = [
         store.add(session, record=rec, canonical_text=canonical_json(rec), ruleset=rs_row, actor=actor)
         for rec in records
     ]
+    alerts.on_new_decisions(session, stored, ruleset, actor=actor)  # early warning for the banks (issue 14)
+    return stored
 
 
 def decide_enterprise(

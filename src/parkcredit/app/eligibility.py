@@ -1,61 +1,382 @@
-"""A partner bank's eligibility query: only under the enterprise's authorization, every query logged."""
+"""What a partner bank is shown: one summary, built in one place (`summarize`), from the decision and the
+enterprise's live lending position; the single and batch eligibility queries and the whitelist.
+
+The stored decision stays what the rules and the model said on the snapshot (replay reproduces it
+byte for byte). What happened since is laid over it here, each with its reason or flag:
+
+- a committee override in force (the newest override of the decision): its eligibility and limit, flagged;
+- a loan of the enterprise at overdue_90, default or written_off at any partner bank: a knock-out
+  (`LOAN_SERIOUS_DELINQUENCY`), so no bank sees it eligible for a new loan;
+- the shared exposure: the limit available is the decided limit less the outstanding principal of the
+  enterprise's loans under the product at all partner banks;
+- a product backed by a risk pool: NOT_APPLICABLE with `POOL_CAPACITY` once the pool's leverage cap is
+  used up, and the available limit never above what the pool (and its per-enterprise cap) can still back;
+- flags from providers (`register_flag_provider`): the built-in ones are the override and data older
+  than the decision's validity; the enterprise-rights work adds fields under dispute.
+
+Access: only under the enterprise's authorization of this bank for this product in force today;
+every lookup (answered or refused) is logged in `bank_queries`. A decision made because a bank asked
+is made by the system (`created_by = "system"`), and an audit entry names the bank query it was made on.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from parkcredit.app import schemas as s
-from parkcredit.app.actor import Actor
+from sqlalchemy.orm import Session
+
+from parkcredit.app import bank_schemas as b
+from parkcredit.app.actor import SYSTEM, Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.decisions import compute, store_records
 from parkcredit.app.rulesets import in_force
-from parkcredit.errors import Forbidden, NotFound
-from parkcredit.store import access, snapshots
+from parkcredit.errors import Forbidden, InvalidInput, NotFound
+from parkcredit.profile.uscc import UsccError, parse_uscc
+from parkcredit.rules import RuleSet
+from parkcredit.store import access, audit, loans, overrides, pools, snapshots
 from parkcredit.store import decisions as store
+from parkcredit.store.tables import Decision, Override, Snapshot, WhitelistChange
 
-__all__ = ["NO_AUTHORIZATION", "eligibility"]
+__all__ = [
+    "FLAG_PROVIDERS", "LIVE_REASONS", "NO_AUTHORIZATION", "FlagContext", "Position", "batch_eligibility",
+    "eligibility", "positions", "register_flag_provider", "summarize", "summary_of_decision", "whitelist",
+]  # fmt: skip
 
 NO_AUTHORIZATION = "no authorization in force for this bank and product"
+NO_PROFILE = "no profile on record"
+
+# reasons fed by what happened after the decision (zh, en)
+LIVE_REASONS: dict[str, tuple[str, str]] = {
+    "LOAN_SERIOUS_DELINQUENCY": (
+        "该企业在合作银行有逾期90天以上、违约或已核销的贷款，不得新增贷款",
+        "The enterprise has a loan 90+ days overdue, in default or written off at a partner bank: no new loan",
+    ),
+    "POOL_CAPACITY": (
+        "本产品风险补偿资金池的杠杆上限已用尽，暂不受理新增贷款",
+        "The product's risk-compensation pool has reached its leverage cap: no new loans for now",
+    ),
+}
+REFUSALS: dict[str, tuple[str, str, str]] = {  # code -> (reason logged, zh, en)
+    "NO_AUTHORIZATION": (NO_AUTHORIZATION, "该企业未授权本行查询此产品（或授权已过期、已撤销）",
+                         "No authorization of this bank for this product in force (none, expired or revoked)"),
+    "NO_PROFILE": (NO_PROFILE, "尚无该企业的数据", "No profile of the enterprise on record"),
+    "INVALID_USCC": ("invalid USCC", "统一社会信用代码无效", "Not a valid USCC"),
+}  # fmt: skip
+_KIND = {"precondition": "precondition", "knockout": "knock_out", "model": "model"}  # floor, threshold, limit: score
 
 
-def eligibility(ctx: AppContext, actor: Actor, *, uscc: str, product: str) -> s.EligibilityOut:
-    """The bank's summary view of an enterprise that authorized this bank for this product.
+@dataclass(frozen=True)
+class FlagContext:
+    """What a flag provider is told about the summary being built."""
+
+    uscc: str
+    product: str
+    decision_id: str
+    snapshot_id: int
+    today: dt.date
+
+
+FlagProvider = Callable[[Session, list[FlagContext]], dict[str, list[b.Flag]]]
+FLAG_PROVIDERS: list[FlagProvider] = []
+
+
+def register_flag_provider(provider: FlagProvider) -> FlagProvider:
+    """Add a source of flags: called with the session and the summaries' contexts (a batch at once), it
+    returns {decision_id: [Flag, …]}. A flag with code `FIELD_DISPUTED` also lists its `fields` in the
+    summary's `disputed_fields`."""
+    FLAG_PROVIDERS.append(provider)
+    return provider
+
+
+@dataclass
+class PoolPosition:
+    pool_id: int
+    available_yuan: int  # balance × leverage − outstanding principal of the pool's live loans
+    per_enterprise_cap_yuan: int
+
+
+@dataclass
+class Position:
+    """The live lending position of one enterprise under one product, as of now."""
+
+    outstanding_yuan: int = 0
+    serious_status: str | None = None  # status of a loan at overdue_90 / default / written_off, if any
+    override: Override | None = None
+    pool: PoolPosition | None = None
+    flags: list[b.Flag] = field(default_factory=list)
+
+
+def pool_position(session: Session, product: str, *, exclude_loan: int | None = None) -> PoolPosition | None:
+    pool = pools.for_product(session, product)
+    if pool is None:
+        return None
+    out = loans.pool_outstanding(session, pool.id)
+    if exclude_loan is not None:
+        loan = loans.get(session, exclude_loan)
+        if loan is not None and loan.pool_id == pool.id and loan.status in loans.LIVE:
+            out -= loan.principal_outstanding_yuan
+    capacity = int(pools.balance(session, pool.id) * pool.leverage)
+    return PoolPosition(pool.id, capacity - out, pool.per_enterprise_cap_yuan)
+
+
+def positions(
+    session: Session, keys: list[tuple[str, Decision]], product: str, *, today: dt.date,
+    exclude_loan: int | None = None,
+) -> dict[str, Position]:  # fmt: skip
+    """The position of each (uscc, decision) under `product`, read in a few bulk queries."""
+    usccs = [u for u, _ in keys]
+    outstanding = loans.outstanding(session, usccs, product, exclude_loan=exclude_loan)
+    serious = loans.serious(session, usccs)
+    newest: dict[str, Override] = {}
+    for o in overrides.of_decisions(session, [d.id for _, d in keys]):
+        newest[o.decision_id] = o  # ordered by id: the last one is in force
+    pool = pool_position(session, product, exclude_loan=exclude_loan)
+    contexts = [FlagContext(u, product, d.id, d.snapshot_id, today) for u, d in keys]
+    extra: dict[str, list[b.Flag]] = {}
+    for provider in FLAG_PROVIDERS:
+        for decision_id, flags in provider(session, contexts).items():
+            extra.setdefault(decision_id, []).extend(flags)
+    return {
+        u: Position(
+            outstanding_yuan=outstanding.get(u, 0),
+            serious_status=serious[u].status if u in serious else None,
+            override=newest.get(d.id),
+            pool=pool,
+            flags=extra.get(d.id, []),
+        )
+        for u, d in keys
+    }
+
+
+def _reason(code: str, kind: str, zh: str, en: str) -> b.PrincipalReason:
+    return b.PrincipalReason(code=code, kind=kind, zh=zh, en=en)  # type: ignore[arg-type]
+
+
+def _live(code: str, kind: str) -> b.PrincipalReason:
+    zh, en = LIVE_REASONS[code]
+    return _reason(code, kind, zh, en)
+
+
+def summarize(record: dict[str, Any], position: Position, *, today: dt.date) -> b.EligibilityOut:
+    """What the bank is shown: the decision `record` with the live `position` laid over it (the one builder)."""
+    status: str = record["status"]
+    eligible, limit = bool(record["eligible"]), int(record["limit_yuan"])
+    reasons = [_reason(r["code"], _KIND.get(r["kind"], "score"), r["zh"], r["en"]) for r in record["reasons"]]
+    flags: list[b.Flag] = []
+    ov = position.override
+    if ov is not None:
+        eligible, limit = ov.eligible, ov.limit_yuan
+        status = "ELIGIBLE" if ov.eligible else "INELIGIBLE"
+        flags.append(b.Flag(code="OVERRIDE", zh="管委会人工调整生效中", en="A committee override is in force",
+                            limit_yuan=ov.limit_yuan, reason_code=ov.reason_code))  # fmt: skip
+    if position.serious_status is not None:
+        # after the failed preconditions (if any), before the decision's own knock-outs and score reasons
+        reasons.insert(sum(r.kind == "precondition" for r in reasons), _live("LOAN_SERIOUS_DELINQUENCY", "knock_out"))
+        if status == "ELIGIBLE":
+            status = "INELIGIBLE"
+    pool = position.pool
+    if pool is not None and pool.available_yuan <= 0:
+        status = "NOT_APPLICABLE"
+        reasons.insert(0, _live("POOL_CAPACITY", "precondition"))
+    if status == "NOT_APPLICABLE":
+        reasons = [r for r in reasons if r.kind == "precondition"]
+    eligible = status == "ELIGIBLE"
+    decided = limit if eligible else 0
+    available = max(0, decided - position.outstanding_yuan)
+    if pool is not None:
+        per_firm_left = pool.per_enterprise_cap_yuan - position.outstanding_yuan
+        available = max(0, min(available, pool.available_yuan, per_firm_left))
+    valid_until = record.get("valid_until")
+    if valid_until and dt.date.fromisoformat(valid_until) < today:
+        flags.append(b.Flag(code="STALE_DATA", zh=f"数据已超过有效期（{valid_until}）",
+                            en=f"The data is older than its validity (valid until {valid_until})"))  # fmt: skip
+    flags.extend(position.flags)
+    disputed = sorted({f for flag in flags if flag.code == "FIELD_DISPUTED" for f in flag.fields})
+    return b.EligibilityOut(
+        uscc=record["uscc"], product=record["product"], status=status, eligible=eligible,  # type: ignore[arg-type]
+        limit_decided_yuan=decided, limit_available_yuan=available, outstanding_yuan=position.outstanding_yuan,
+        band=None if status == "NOT_APPLICABLE" else record["band"], valid_until=valid_until, as_of=record["as_of"],
+        decision_id=record["decision_id"], ruleset_version=record["ruleset"]["version"], reasons=reasons,
+        flags=flags, disputed_fields=disputed,
+    )  # fmt: skip
+
+
+def _register_dispute_flags() -> None:
+    from parkcredit.app.disputes import bank_flags  # issue 15: fields under an open dispute (异议)
+
+    if bank_flags not in FLAG_PROVIDERS:
+        register_flag_provider(bank_flags)
+
+
+_register_dispute_flags()
+
+
+def summary_of_decision(
+    session: Session, d: Decision, *, today: dt.date, exclude_loan: int | None = None
+) -> b.EligibilityOut:
+    """The summary of one stored decision now (what a bank relying on it is held to)."""
+    pos = positions(session, [(d.uscc, d)], d.product, today=today, exclude_loan=exclude_loan)[d.uscc]
+    return summarize(json.loads(d.record), pos, today=today)
+
+
+# ---- the queries ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Lookup:
+    uscc: str
+    refusal: str | None = None
+    auth_id: str | None = None
+    snap: Snapshot | None = None
+    record: dict[str, Any] | None = None
+    ruleset: RuleSet | None = None
+    new: bool = False
+
+
+def _look_up(
+    ctx: AppContext, actor: Actor, raw: list[str], product: str, loc: tuple[str, ...] = ("body", "product")
+) -> list[b.BatchItem]:
+    """Look up each enterprise as the bank's query: refused ones individually, new decisions made in one batch."""
+    assert actor.bank is not None, "a bank key"
+    ctx.product(product, loc)
+    today = dt.date.today()
+    items: list[_Lookup] = []
+    with ctx.read() as session:
+        for value in raw:
+            try:
+                code = str(parse_uscc(value))
+            except UsccError:
+                items.append(_Lookup(value[:30], "INVALID_USCC"))
+                continue
+            auth = access.authorization_in_force(session, uscc=code, bank=actor.bank, product=product, today=today)
+            snap = snapshots.latest(session, code) if auth else None
+            item = _Lookup(code, None if auth else "NO_AUTHORIZATION", auth.id if auth else None, snap)
+            if auth and snap is None:
+                item.refusal = "NO_PROFILE"
+            if item.refusal is None and snap is not None:
+                item.ruleset = in_force(ctx, session, product, snap.as_of, loc)
+                d = store.latest(session, uscc=code, product=product)
+                if d is not None and d.snapshot_id == snap.id and d.ruleset_hash == item.ruleset.content_hash:
+                    item.record = json.loads(d.record)
+            items.append(item)
+        todo: dict[str, tuple[RuleSet, list[_Lookup]]] = {}
+        for item in items:
+            if item.refusal is None and item.record is None:
+                assert item.ruleset is not None
+                todo.setdefault(item.ruleset.content_hash, (item.ruleset, []))[1].append(item)
+        for ruleset, group in todo.values():  # one vectorised batch per rule-set version
+            records = compute(ctx, session, [i.snap for i in group if i.snap is not None], ruleset)
+            for i, rec in zip(group, records, strict=True):
+                i.record, i.new = rec, True
+    out: list[b.BatchItem] = []
+    with ctx.write() as session:
+        query_of: dict[str, int] = {}
+        for item in items:
+            log = {"bank": actor.bank, "key_id": actor.key_id, "uscc": item.uscc, "product": product}
+            if item.refusal is not None:
+                access.log_query(session, allowed=False, reason=REFUSALS[item.refusal][0], **log)
+            else:
+                assert item.record is not None
+                q = access.log_query(session, allowed=True, reason="authorized", authorization_id=item.auth_id,
+                                     decision_id=item.record["decision_id"], **log)  # fmt: skip
+                if item.new:
+                    query_of[item.record["decision_id"]] = q.id
+        for ruleset, group in todo.values():
+            store_records(session, [i.record for i in group if i.record is not None], ruleset, SYSTEM.key_id)
+        if query_of:
+            audit.append(session, SYSTEM.key_id, "decision.on_bank_query", "bank", actor.bank,
+                         {"key_id": actor.key_id, "product": product, "decisions": query_of})  # fmt: skip
+        answered = [i for i in items if i.refusal is None]
+        decided = [(i.uscc, store.get(session, i.record["decision_id"])) for i in answered if i.record]
+        pos = positions(session, [(u, d) for u, d in decided if d is not None], product, today=today)
+        for item in items:
+            if item.refusal is not None:
+                _, zh, en = REFUSALS[item.refusal]
+                out.append(b.BatchItem(uscc=item.uscc, refused=b.Refusal(code=item.refusal, zh=zh, en=en)))
+            else:
+                assert item.record is not None
+                summary = summarize(item.record, pos[item.uscc], today=today)
+                out.append(b.BatchItem(uscc=item.uscc, summary=summary))
+    return out
+
+
+def eligibility(ctx: AppContext, actor: Actor, *, uscc: str, product: str) -> b.EligibilityOut:
+    """The bank's summary of an enterprise that authorized this bank for this product.
 
     The stored decision is reused when it was made on the latest snapshot with the version in force;
-    otherwise the enterprise is decided now (outside the write lock) and the decision stored.
-    Forbidden without an authorization in force today; NotFound without a snapshot. Refusals are logged too.
+    otherwise the enterprise is decided now (outside the write lock) and the decision stored, made by the
+    system on this query. Forbidden without an authorization in force today; NotFound without a snapshot.
+    Refusals are logged too.
     """
-    ctx.product(product)
+    (item,) = _look_up(ctx, actor, [uscc], product, ("query", "product"))
+    if item.refused is not None:
+        message = REFUSALS[item.refused.code][0]
+        if item.refused.code == "NO_AUTHORIZATION":
+            raise Forbidden(message)
+        if item.refused.code == "NO_PROFILE":
+            raise NotFound(message)
+        raise InvalidInput(("path", "uscc"), item.refused.en)
+    assert item.summary is not None
+    return item.summary
+
+
+def batch_eligibility(ctx: AppContext, actor: Actor, body: b.BatchEligibilityIn) -> b.BatchEligibilityOut:
+    """Up to 1,000 enterprises at once: one result per USCC (in the order asked), refused ones with their reason."""
+    items = _look_up(ctx, actor, body.usccs, body.product)
+    refused = sum(i.refused is not None for i in items)
+    return b.BatchEligibilityOut(product=body.product, answered=len(items) - refused, refused=refused, results=items)
+
+
+def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None = None) -> b.WhitelistOut:
+    """The enterprises currently eligible (on their latest stored decision, with the live position) that
+    authorized this bank for `product`; with `since` (a previous answer's `cursor`), only what changed after it.
+
+    Every call compares the list with the one last computed for this bank and product and records the
+    differences (`whitelist_changes`), so the cursor sees additions, changes of the available limit or
+    band, and removals. The call is logged as one bank query.
+    """
     assert actor.bank is not None, "a bank key"
-    log = {"bank": actor.bank, "key_id": actor.key_id, "uscc": uscc, "product": product}
-    new: list[dict[str, Any]] = []
-    with ctx.read() as session:
-        auth = access.authorization_in_force(session, uscc=uscc, bank=actor.bank, product=product,
-                                             today=dt.date.today())  # fmt: skip
-        snap = snapshots.latest(session, uscc) if auth else None
-        ruleset = in_force(ctx, session, product, snap.as_of) if snap is not None else None
-        d = store.latest(session, uscc=uscc, product=product) if snap else None
-        if auth is None or snap is None or ruleset is None:
-            reason = NO_AUTHORIZATION if auth is None else "no profile on record"
-        elif d is not None and d.snapshot_id == snap.id and d.ruleset_hash == ruleset.content_hash:
-            record = json.loads(d.record)
-        else:
-            new = compute(ctx, session, [snap], ruleset)
-            record = new[0]
-        auth_id = auth.id if auth else None
+    ctx.product(product)
+    today = dt.date.today()
     with ctx.write() as session:
-        if auth_id is None or snap is None or ruleset is None:
-            access.log_query(session, allowed=False, reason=reason, **log)
-            session.commit()
-            raise Forbidden(reason) if auth_id is None else NotFound(reason)
-        store_records(session, new, ruleset, actor.key_id)
-        access.log_query(session, allowed=True, reason="authorized", authorization_id=auth_id,
-                         decision_id=record["decision_id"], **log)  # fmt: skip
-    return s.EligibilityOut(
-        uscc=uscc, product=product, eligible=record["eligible"], limit_yuan=record["limit_yuan"],
-        band=record["band"], valid_until=record["valid_until"], decision_id=record["decision_id"],
-        as_of=record["as_of"], ruleset_version=record["ruleset"]["version"],
-        reasons=[s.Reason(code=r["code"], zh=r["zh"], en=r["en"]) for r in record["reasons"]],
-    )  # fmt: skip
+        usccs = sorted(set(loans.authorized_for(session, bank=actor.bank, product=product, today=today)))
+        decided = [(u, d) for u in usccs if (d := store.latest(session, uscc=u, product=product)) is not None]
+        pos = positions(session, decided, product, today=today)
+        now: dict[str, b.WhitelistEntry] = {}
+        for u, d in decided:
+            s = summarize(json.loads(d.record), pos[u], today=today)
+            if s.eligible:
+                now[u] = b.WhitelistEntry(uscc=u, limit_available_yuan=s.limit_available_yuan, band=s.band,
+                                          decision_id=d.id)  # fmt: skip
+        before = loans.whitelist_state(session, bank=actor.bank, product=product)
+        changes: list[WhitelistChange] = []
+        for u, e in now.items():
+            old = before.get(u)
+            if old is None or (old.limit_available_yuan, old.band, old.decision_id) != (
+                e.limit_available_yuan, e.band, e.decision_id
+            ):  # fmt: skip
+                changes.append(WhitelistChange(bank=actor.bank, product=product, uscc=u,
+                                               change="added" if old is None else "changed",
+                                               limit_available_yuan=e.limit_available_yuan, band=e.band,
+                                               decision_id=e.decision_id))  # fmt: skip
+        for u in sorted(set(before) - set(now)):
+            changes.append(WhitelistChange(bank=actor.bank, product=product, uscc=u, change="removed",
+                                           limit_available_yuan=0, band=None, decision_id=None))  # fmt: skip
+        session.add_all(changes)
+        session.flush()
+        access.log_query(session, bank=actor.bank, key_id=actor.key_id, uscc="whitelist", product=product,
+                         allowed=True, reason=f"whitelist: {len(now)} eligible")  # fmt: skip
+        cursor = loans.whitelist_cursor(session, bank=actor.bank, product=product)
+        if since is None:
+            items = [now[u] for u in sorted(now)]
+        else:
+            items = [
+                b.WhitelistEntry(uscc=c.uscc, change=c.change, limit_available_yuan=c.limit_available_yuan,  # type: ignore[arg-type]
+                                 band=c.band, decision_id=c.decision_id)
+                for c in loans.whitelist_changes(session, bank=actor.bank, product=product, after_id=since)
+            ]  # fmt: skip
+        return b.WhitelistOut(product=product, since=since, cursor=cursor, items=items)

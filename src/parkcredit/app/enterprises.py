@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from parkcredit.app import alerts
 from parkcredit.app import governance_schemas as g
 from parkcredit.app import schemas as s
 from parkcredit.app import views
@@ -32,6 +33,7 @@ def create_snapshot(
             return hit
         check_numbers(profile)
         snap = snapshots.add(session, profile=profile, actor=actor.key_id)
+        alerts.on_new_snapshots(session, [snap], actor=actor.key_id)  # early warning for the banks (issue 14)
         out = views.snapshot(snap)
         remember(session, actor, idem, 201, out)
         return out

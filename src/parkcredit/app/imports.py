@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from parkcredit.app import alerts
 from parkcredit.app import schemas as s
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
@@ -82,6 +83,7 @@ def import_profiles(
             return hit
         snaps = [snapshots.add(session, profile=p, actor=actor.key_id, audit_entry=False) for p in profiles]
         out.rows_stored = len(snaps)
+        alerts.on_new_snapshots(session, snaps, actor=actor.key_id)  # early warning for the banks (issue 14)
         payload = {"rows_read": rows_read, "snapshot_ids": [x.id for x in snaps], "rejected": len(rejected)}
         audit.append(session, actor.key_id, "snapshot.import", "import", filename or "upload", payload)
         remember(session, actor, idem, 200, out)

@@ -22,7 +22,7 @@ UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 ProductCode = Field(min_length=1, max_length=50, pattern=r"^[a-z][a-z0-9_]*$", examples=["chengxindai"])
 Role = Literal["committee", "approver", "bank", "auditor", "admin", "department", "enterprise"]
-LoanStatus = Literal["current", "overdue_30", "overdue_90", "default", "repaid"]
+LoanStatus = Literal["current", "overdue_30", "overdue_90", "default", "repaid", "written_off"]
 Sha256 = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
@@ -164,23 +164,8 @@ class AuthorizationOut(Out):
 
 
 # -- bank
-class EligibilityOut(BaseModel):
-    """What a bank sees: the decision's summary, never the enterprise's raw data."""
-
-    uscc: str
-    product: str
-    eligible: bool
-    limit_yuan: int
-    band: str
-    valid_until: str | None
-    reasons: list[Reason]
-    decision_id: str
-    as_of: str
-    ruleset_version: str
-
-
 class OutcomeRequest(BaseModel):
-    """A loan outcome reported by a bank."""
+    """A loan outcome reported by a bank (kept as an alias of `POST /v1/loans` and its events: docs/banks.md)."""
 
     model_config = ConfigDict(extra="forbid")
     uscc: Uscc
@@ -192,9 +177,10 @@ class OutcomeRequest(BaseModel):
 
 
 class OutcomeOut(Out):
-    """A stored loan outcome."""
+    """The loan an outcome report made or changed (`outcome_id` = `loan_id`)."""
 
     outcome_id: int
+    loan_id: int
     bank: str
     uscc: str
     product: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from parkcredit.app import schemas as s
-from parkcredit.store.tables import ApiKey, AuditEntry, Authorization, BankQuery, Decision, Job, LoanOutcome, Snapshot
+from parkcredit.store.tables import ApiKey, AuditEntry, Authorization, BankQuery, Decision, Job, Snapshot
 
 
 def snapshot(row: Snapshot) -> s.SnapshotOut:
@@ -67,20 +67,6 @@ def authorization(row: Authorization) -> s.AuthorizationOut:
         created_at=row.created_at,
         revoked_at=row.revoked_at,
         granted_by=row.granted_by,
-    )
-
-
-def outcome(row: LoanOutcome) -> s.OutcomeOut:
-    return s.OutcomeOut(
-        outcome_id=row.id,
-        bank=row.bank,
-        uscc=row.uscc,
-        product=row.product,
-        decision_id=row.decision_id,
-        disbursed_yuan=row.disbursed_yuan,
-        disbursed_on=row.disbursed_on,
-        status=row.status,
-        reported_at=row.reported_at,
     )
 
 

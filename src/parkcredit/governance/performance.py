@@ -1,8 +1,10 @@
 """Outcomes and performance: realised default rates from the banks' reported outcomes.
 
 A loan is one (bank, uscc, product, disbursed_on); banks report its status over time. A loan is
-**bad** when any report says `default` or `overdue_90` (90+ days past due, the usual default
-definition); otherwise it is good. Each loan is scored by the decision it was made on (the
+**bad** when any report says `default`, `overdue_90` (90+ days past due, the usual default
+definition) or `written_off`; otherwise it is good. The reports are the events of the loans banks
+reported through `POST /v1/loans` — checked against an authorization, an eligible decision and the
+limit shown (issue 14) — so an unchecked report is never counted. Each loan is scored by the decision it was made on (the
 report's `decision_id`, else the latest decision of that enterprise and product made on or
 before the disbursement date — linked by `store.frames`).
 
@@ -22,7 +24,7 @@ from parkcredit.governance.metrics import discrimination, rate_table
 
 __all__ = ["BAD_STATUSES", "loans_from_reports", "performance_report"]
 
-BAD_STATUSES = ("default", "overdue_90")
+BAD_STATUSES = ("default", "overdue_90", "written_off")
 _KEY = ["bank", "uscc", "product", "disbursed_on"]
 
 
@@ -67,8 +69,8 @@ def performance_report(loans: pd.DataFrame, *, freq: str = "quarter", bands: lis
     out: dict[str, Any] = {
         "definition": {
             "bad_statuses": list(BAD_STATUSES),
-            "zh": "贷款任一报告为违约或逾期90天以上即为坏账",
-            "en": "a loan is bad when any report says default or 90+ days overdue",
+            "zh": "贷款任一报告为违约、逾期90天以上或核销即为坏账",
+            "en": "a loan is bad when any report says default, 90+ days overdue or written off",
         },
         "loans": n,
         "bad": int(bad.sum()) if n else 0,

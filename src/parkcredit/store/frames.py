@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from parkcredit.governance.performance import BAD_STATUSES, loans_from_reports
 from parkcredit.profile import COLUMNS, coerce
-from parkcredit.store.tables import Decision, LoanOutcome, Override, Snapshot
+from parkcredit.store import loans
+from parkcredit.store.tables import Decision, Override, Snapshot
 
 __all__ = [
     "decision_columns", "decisions_frame", "default_windows", "linked_loans", "newest_snapshot_columns",
@@ -62,15 +63,8 @@ def snapshot_window(session: Session, date_from: dt.date, date_to: dt.date, park
 
 
 def _reports(session: Session, product: str | None, usccs: list[str] | None = None) -> pd.DataFrame:
-    q = select(
-        LoanOutcome.bank, LoanOutcome.uscc, LoanOutcome.product, LoanOutcome.disbursed_on, LoanOutcome.status,
-        LoanOutcome.reported_at, LoanOutcome.decision_id, LoanOutcome.disbursed_yuan, LoanOutcome.id,
-    )  # fmt: skip
-    if product is not None:
-        q = q.where(LoanOutcome.product == product)
-    rows = session.execute(q.order_by(LoanOutcome.id)).all()
-    frame = pd.DataFrame(rows, columns=["bank", "uscc", "product", "disbursed_on", "status", "reported_at",
-                                        "decision_id", "disbursed_yuan", "id"])  # fmt: skip
+    # only checked loans and their events (issue 14): the unchecked `loan_outcomes` rows are kept, never counted
+    frame = loans.reports_frame(session, product)
     if usccs is not None:
         frame = frame[frame["uscc"].isin(set(usccs))]
     # reported_at ties (same transaction) keep report order
