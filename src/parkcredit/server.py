@@ -31,6 +31,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx = AppContext.open(app.state.settings)
     app.state.ctx = ctx
     app.state.sessions = ctx.sessions  # for tests and tools that open their own sessions
+    ctx.runner.start()  # jobs whose worker died are marked failed; this process's job leases are kept
     # webhook deliveries of bank alerts (issue 14): one thread, woken after commits that queue them
     webhooks = alerts.DeliveryWorker(ctx).start() if ctx.settings.webhook_worker else None
     try:
@@ -38,7 +39,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if webhooks is not None:
             webhooks.stop()
-        ctx.close()
+        ctx.close()  # running jobs get up to shutdown_grace_seconds, then are failed as interrupted
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

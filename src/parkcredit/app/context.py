@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +25,9 @@ from parkcredit.settings import Settings, get_settings
 from parkcredit.store import rulesets as store_rulesets
 from parkcredit.store.db import make_engine, make_sessionmaker, write_session
 from parkcredit.store.tables import RuleSetVersion
+
+if TYPE_CHECKING:
+    from parkcredit.app.jobs import JobRunner
 
 __all__ = ["AppContext", "load_model"]
 
@@ -58,6 +61,7 @@ class AppContext:
     model_status: dict[str, Any] = field(default_factory=lambda: {"status": "none"})
     rule_errors: list[str] = field(default_factory=list)  # bundled files refused (file, line, rule, reason)
     latest: dict[str, RuleSet] = field(default_factory=dict)  # product -> latest published (or bundled) version
+    _runner: Any = field(default=None, repr=False)  # the process's JobRunner (app.jobs), made on first use
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, with_model: bool = True, seed: bool = True) -> AppContext:
@@ -84,7 +88,20 @@ class AppContext:
             ctx.refresh(seed_bundled=bundled)
         return ctx
 
+    @property
+    def runner(self) -> JobRunner:
+        """The job runner of this process (background jobs, their leases, the shutdown wait)."""
+        if self._runner is None:
+            from parkcredit.app.jobs import JobRunner
+
+            self._runner = JobRunner(self)
+        runner: JobRunner = self._runner
+        return runner
+
     def close(self) -> None:
+        """Wait (bounded) for running jobs, then close the database connections."""
+        if self._runner is not None:
+            self._runner.shutdown()
         self.engine.dispose()
 
     @contextmanager

@@ -22,6 +22,7 @@ from parkcredit.app import views
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
+from parkcredit.app.jobs import SHUTDOWN, Interrupted
 from parkcredit.app.rulesets import in_force
 from parkcredit.decision import canonical_json, decide
 from parkcredit.errors import InvalidInput, NotFound
@@ -33,13 +34,11 @@ from parkcredit.store import rulesets as store_rulesets
 from parkcredit.store.tables import Decision, Snapshot
 
 __all__ = [
-    "BATCH_CHUNK", "ReplayResult", "compute", "compute_in_force", "decide_enterprise", "list_decisions",
+    "ReplayResult", "compute", "compute_in_force", "decide_enterprise", "list_decisions",
     "read_decision",
     "read_job",
     "replay_decision", "run_batch", "start_batch", "store_records",
 ]  # fmt: skip
-
-BATCH_CHUNK = 500
 
 
 def _records(
@@ -139,7 +138,8 @@ def read_decision(ctx: AppContext, decision_id: str, *, actor: Actor | None = No
 def start_batch(
     ctx: AppContext, actor: Actor, *, product: str, park_id: str | None, idem: Idem | None = None
 ) -> s.JobOut | Replayed:
-    """Queue a job that decides the latest snapshot of every enterprise (of a park); run it with `run_batch`."""
+    """Queue a job that decides the latest snapshot of every enterprise (of a park) and hand it to this
+    process's job runner (`ctx.runner`, which runs `run_batch` in the background); poll it with `read_job`."""
     params = {"product": product, "park_id": park_id}
     with ctx.write() as session:
         if (hit := replay(session, actor, idem, params)) is not None:
@@ -148,7 +148,8 @@ def start_batch(
         job = jobs.add(session, kind="batch_decide", params=params, actor=actor.key_id)
         out = views.job(job)
         remember(session, actor, idem, 202, out)
-        return out
+    ctx.runner.submit(out.job_id, run_batch)
+    return out
 
 
 def read_job(ctx: AppContext, job_id: str) -> s.JobOut:
@@ -161,28 +162,36 @@ def read_job(ctx: AppContext, job_id: str) -> s.JobOut:
 
 
 def run_batch(ctx: AppContext, job_id: str) -> None:
-    """Run a `batch_decide` job to the end, storing progress after every chunk (one transaction each).
+    """Run a queued `batch_decide` job to the end, `Settings.batch_chunk` snapshots per transaction.
 
-    The job row is the only state, so any worker can answer a poll. If the process dies, the job
-    stays `running` with its progress; re-submit to finish (the decisions already stored remain valid).
+    The job row is the only state, so any worker can answer a poll. The job is taken with a lease
+    (`app.jobs`): each chunk's decisions are stored in one transaction with the job's progress, after
+    checking this process still holds the job, so a job declared dead (its lease ran out) or already
+    taken stores nothing more — no decision of a job is ever stored twice. A job that is not queued
+    (taken by another worker, or ended) is left alone.
     """
-    with ctx.read() as session:
-        job = jobs.get(session, job_id)
-        assert job is not None
+    runner = ctx.runner
+    worker, lease, chunk = runner.worker_id, runner.lease, ctx.settings.batch_chunk
+    with ctx.write() as session:
+        job = jobs.claim(session, job_id, worker=worker, lease=lease)
+        if job is None:
+            return
         params, actor = dict(job.params), job.created_by
         total = snapshots.count_latest(session, park_id=params.get("park_id"))
+        jobs.update(session, job_id, total=total)
+    after, done, eligible, limit_sum = 0, 0, 0, 0
     try:
         ctx.product(params["product"])
-        with ctx.write() as session:
-            jobs.update(session, job_id, status="running", total=total)
-        after, done, eligible, limit_sum = 0, 0, 0, 0
         while True:
+            runner.check()  # a shutdown stops the job between chunks
             with ctx.read() as session:  # read and decide outside the write lock
-                snaps = snapshots.latest_page(session, park_id=params.get("park_id"), after_id=after, limit=BATCH_CHUNK)
+                snaps = snapshots.latest_page(session, park_id=params.get("park_id"), after_id=after, limit=chunk)
                 if not snaps:
                     break
                 groups = compute_in_force(ctx, session, snaps, params["product"])
             with ctx.write() as session:
+                if jobs.hold(session, job_id, worker=worker) is None:
+                    return  # declared dead or interrupted meanwhile: its error says so; store nothing more
                 stored = [d for ruleset, records in groups for d in store_records(session, records, ruleset, actor)]
                 done += len(stored)
                 eligible += sum(1 for d in stored if d.eligible)
@@ -191,10 +200,13 @@ def run_batch(ctx: AppContext, job_id: str) -> None:
                 after = snaps[-1].id
         result = {"decided": done, "eligible": eligible, "total_limit_yuan": limit_sum}
         with ctx.write() as session:
-            jobs.update(session, job_id, status="done", done=done, result=result)
+            jobs.release(session, job_id, worker=worker, status="done", done=done, result=result)
+    except Interrupted:
+        with ctx.write() as session:
+            jobs.release(session, job_id, worker=worker, status="failed", error=SHUTDOWN.format(done=done, total=total))
     except Exception as exc:  # a failed job must say why, not vanish with the thread
         with ctx.write() as session:
-            jobs.update(session, job_id, status="failed", error=f"{type(exc).__name__}: {exc}")
+            jobs.release(session, job_id, worker=worker, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
 
 
 @dataclass

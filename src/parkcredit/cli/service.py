@@ -226,6 +226,8 @@ def serve(
     uvicorn.run(
         "parkcredit.server:create_app", factory=True, host=host or settings.host, port=port or settings.port,
         workers=workers, access_log=access_log, log_level="warning",
+        # SIGTERM: open requests get this long; then the lifespan waits as long again for running jobs
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
     )  # fmt: skip
 
 

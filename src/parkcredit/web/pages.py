@@ -12,7 +12,7 @@ import math
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from parkcredit.app import Actor, AppContext, access, audit, decisions, enterprises, imports, overrides, portfolio
@@ -221,7 +221,6 @@ def score_form(request: Request, ctx: Ctx, caller: CommitteePage) -> Response:
 @router.post("/score")
 def score_start(
     request: Request,
-    tasks: BackgroundTasks,
     ctx: Ctx,
     caller: CommitteePage,
     product: Annotated[str, Form(max_length=50)],
@@ -231,8 +230,7 @@ def score_start(
     _check_csrf(request, csrf)
     product = _product(ctx, product)
     job = decisions.start_batch(ctx, caller, product=product, park_id=park_id.strip() or None)
-    assert isinstance(job, s.JobOut)  # no idempotency key: never a replay
-    tasks.add_task(decisions.run_batch, ctx, job.job_id)
+    assert isinstance(job, s.JobOut)  # no idempotency key: never a replay (the job runner runs it)
     return RedirectResponse(f"/web/jobs/{job.job_id}", 303)
 
 

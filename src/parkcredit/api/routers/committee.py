@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, UploadFile
+from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from parkcredit.api.deps import Committee, CommitteeOrAuditor, Ctx, IdemDep, ReaderOrEnterprise, respond
@@ -63,12 +63,9 @@ def create_decision(body: s.DecisionRequest, ctx: Ctx, caller: Committee, idem: 
 
 
 @router.post("/decisions/batch", status_code=202, response_model=s.JobOut)
-def create_batch(body: s.BatchRequest, tasks: BackgroundTasks, ctx: Ctx, caller: Committee, idem: IdemDep) -> Any:
+def create_batch(body: s.BatchRequest, ctx: Ctx, caller: Committee, idem: IdemDep) -> Any:
     """Score the latest snapshot of every enterprise (of a park) in the background; poll the job."""
-    out = decisions.start_batch(ctx, caller, product=body.product, park_id=body.park_id, idem=idem)
-    if isinstance(out, s.JobOut):
-        tasks.add_task(decisions.run_batch, ctx, out.job_id)
-    return respond(out)
+    return respond(decisions.start_batch(ctx, caller, product=body.product, park_id=body.park_id, idem=idem))
 
 
 @router.get("/jobs/{job_id}", response_model=s.JobOut)
