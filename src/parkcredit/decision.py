@@ -25,10 +25,11 @@ import pandas as pd
 import pyarrow as pa
 
 from parkcredit.profile.derive import DERIVED, derive
+from parkcredit.profile.freshness import SIGNALS
 from parkcredit.rules.compile import CompiledCharacteristic, RuleSet
 from parkcredit.rules.expr import Context, Text
 
-__all__ = ["MAX_REASONS", "MODEL_DECIDES", "Decisions", "ModelOutput", "ScoringModel", "decide"]
+__all__ = ["MAX_REASONS", "MODEL_DECIDES", "Decisions", "reason_texts", "ModelOutput", "ScoringModel", "decide"]
 
 MAX_REASONS = 4
 MODEL_DECIDES = ("pd_ceiling", "limit_scaling")  # model modes whose output can change a decision
@@ -263,6 +264,17 @@ def _gates(rs: RuleSet) -> list[Gate]:
     return gates
 
 
+def reason_texts(rs: RuleSet) -> dict[str, tuple[str, str, str]]:
+    """Every reason code `rs` can give -> (kind, zh, en): its gates and each characteristic's bins, so a
+    list that stores only a code (the enterprise list's top reason) can show the text."""
+    out = {g.code: (g.kind, g.zh, g.en) for g in _gates(rs)}
+    for c in rs.characteristics:
+        for b, code in enumerate(c.codes):
+            zh, en = c.label(b if b < len(c.codes) - 1 else -1)
+            out[code] = ("score", f"{c.spec.zh}：{zh}", f"{c.spec.en}: {en}")
+    return out
+
+
 def _needs_derive(frame: pd.DataFrame) -> bool:
     return not set(DERIVED) <= set(frame.columns)
 
@@ -489,7 +501,8 @@ def _join_codes(codes: list[str], hits: np.ndarray) -> np.ndarray:
 
 
 def _valid_until(frame: pd.DataFrame, rs: RuleSet) -> pd.Series:
-    """as_of + N months, or earlier when a certificate or grade the score relied on expires.
+    """as_of + N months, or earlier when a certificate or grade the score relied on expires: the
+    `valid_until.not_after` dates, and the validity of every graded signal the rule set reads.
 
     Calendar months as `pd.DateOffset(months=N)` counts them (Jan 31 + 1 month = Feb 28/29),
     computed on numpy days; returned as an Arrow date column (values are `datetime.date`)
@@ -500,7 +513,10 @@ def _valid_until(frame: pd.DataFrame, rs: RuleSet) -> pd.Series:
     first = target.astype("datetime64[D]")
     month_len = (target + 1).astype("datetime64[D]") - first
     until = first + np.minimum(as_of - month.astype("datetime64[D]"), month_len - 1)
-    for name in rs.valid_until_fields:
+    # a graded signal the rule set reads ends the decision's validity with its own (profile.freshness)
+    read = rs.fields_read
+    signals = [f"{g.prefix}_valid_until" for g in SIGNALS if {g.field, g.in_force, f"{g.prefix}_stale"} & read]
+    for name in dict.fromkeys([*rs.valid_until_fields, *signals]):
         date = _days(frame[name])
         with np.errstate(invalid="ignore"):
             ends_sooner = (date >= as_of) & (date < until)  # NaT compares false

@@ -97,7 +97,8 @@ def _load_model_files(files: dict[str, bytes]) -> ScoringModel:
 # the modules a decision runs through: executors must run the same source as the driver
 _DECISION_MODULES = (
     "parkcredit.decision", "parkcredit.rules.compile", "parkcredit.rules.expr", "parkcredit.rules.spec",
-    "parkcredit.profile.frame", "parkcredit.profile.derive", "parkcredit.profile.schema", "parkcredit.spark",
+    "parkcredit.profile.frame", "parkcredit.profile.derive", "parkcredit.profile.freshness",
+    "parkcredit.profile.schema", "parkcredit.spark",
     "parkcredit.model.features", "parkcredit.model.explain", "parkcredit.model.runtime", "parkcredit.model.calibrate",
 )  # fmt: skip
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from parkcredit.profile.frame import day_numbers, enum_column
-from parkcredit.profile.schema import FieldInfo, FieldKind
+from parkcredit.profile.freshness import SIGNALS, valid_until_days
+from parkcredit.profile.schema import FIELDS, FieldInfo, FieldKind
 
 __all__ = ["DERIVED", "ENERGY_BENCHMARK_TCE_PER_10K", "derive"]
 
@@ -61,6 +62,25 @@ DERIVED: dict[str, FieldInfo] = {
            choices=("L1", "L2", "L3", "NONE")),
     ]
 }  # fmt: skip
+# freshness (profile.freshness): per graded signal, when it stops being valid, whether it has, and the value in force
+for _sig in SIGNALS:
+    _info = FIELDS[_sig.field]
+    DERIVED[f"{_sig.prefix}_valid_until"] = _d(
+        f"{_sig.prefix}_valid_until",
+        "date",
+        f"{_info.zh}有效期至",
+        f"{_info.en}: valid until ({_sig.rule_en})",
+        _info.dept,
+    )
+    DERIVED[f"{_sig.prefix}_stale"] = _d(
+        f"{_sig.prefix}_stale",
+        "bool",
+        f"{_info.zh}已过期",
+        f"{_info.en} is past its validity at as_of (false when absent or undated)",
+        _info.dept,
+    )
+    DERIVED[_sig.in_force] = _d(_sig.in_force, "enum", f"现行{_info.zh}", f"{_info.en}, missing once stale",
+                                _info.dept, choices=_info.choices)  # fmt: skip
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -136,6 +156,15 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
     )
     grade = text("safety_std_grade")
     enums = {_CERT: cert, "safety_grade_in_force": np.where(expired & (grade != None), "NONE", grade)}  # noqa: E711
+
+    for sig in SIGNALS:  # a value without its year is undated: not stale (nothing says it is old)
+        until = valid_until_days(sig, num(sig.year_field))
+        has_value = f[sig.field].notna().to_numpy()
+        with np.errstate(invalid="ignore"):
+            stale = has_value & ~np.isnat(until) & (until.astype("int64").astype("float64") < as_of)
+        out[f"{sig.prefix}_valid_until"] = until.astype("datetime64[s]")
+        out[f"{sig.prefix}_stale"] = stale.astype("float64")  # false without a value: never missing
+        enums[sig.in_force] = np.where(stale, np.array(None, dtype=object), text(sig.field))
 
     for name, info in DERIVED.items():
         if info.kind == "float":
