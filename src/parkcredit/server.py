@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from parkcredit import api, web
 from parkcredit.api.errors import app_error_response, database_unavailable, validation_error_response
-from parkcredit.app import AppContext, alerts
+from parkcredit.app import AppContext, alerts, audit
 from parkcredit.errors import ParkcreditError
 from parkcredit.middleware import RequestGuard
 from parkcredit.settings import Settings, get_settings
@@ -34,9 +34,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     ctx.runner.start()  # jobs whose worker died are marked failed; this process's job leases are kept
     # webhook deliveries of bank alerts (issue 14): one thread, woken after commits that queue them
     webhooks = alerts.DeliveryWorker(ctx).start() if ctx.settings.webhook_worker else None
+    # signed checkpoints of the audit chain head, every audit_checkpoint_interval_s (docs/operations.md)
+    checkpoints = audit.CheckpointWriter(ctx, ctx.settings.audit_checkpoint_interval_s)
+    checkpoints.start()
     try:
         yield
     finally:
+        checkpoints.stop()
         if webhooks is not None:
             webhooks.stop()
         ctx.close()  # running jobs get up to shutdown_grace_seconds, then are failed as interrupted
