@@ -17,7 +17,8 @@ def strong_profile(i: int = 1, **overrides: Any) -> dict[str, Any]:
     p = good_profile(
         i, as_of=str(TODAY - dt.timedelta(days=30)), tax_paid_yuan_y1=4_000_000, tax_paid_yuan_y2=4_000_000,
         revenue_yuan_y1=60_000_000, existing_unsecured_loans_yuan=0, hnte_valid_until="2029-12-31",
-        srdi_valid_until="2029-12-31", safety_std_valid_until="2029-12-31",
+        srdi_valid_until="2029-12-31", safety_std_valid_until="2029-12-31", tax_credit_year=TODAY.year - 1,
+        mu_eval_year=TODAY.year - 1,
     )  # fmt: skip
     p.update(overrides)
     return p

@@ -264,14 +264,19 @@ def _look_up(
                     item.record = json.loads(d.record)
             items.append(item)
         todo: dict[str, tuple[RuleSet, list[_Lookup]]] = {}
+        first: dict[str, _Lookup] = {}  # an enterprise asked twice in one batch is decided once
         for item in items:
-            if item.refusal is None and item.record is None:
+            if item.refusal is None and item.record is None and item.uscc not in first:
                 assert item.ruleset is not None
+                first[item.uscc] = item
                 todo.setdefault(item.ruleset.content_hash, (item.ruleset, []))[1].append(item)
         for ruleset, group in todo.values():  # one vectorised batch per rule-set version
             records = compute(ctx, session, [i.snap for i in group if i.snap is not None], ruleset)
             for i, rec in zip(group, records, strict=True):
                 i.record, i.new = rec, True
+        for item in items:
+            if item.refusal is None and item.record is None:
+                item.record = first[item.uscc].record
     out: list[b.BatchItem] = []
     with ctx.write() as session:
         query_of: dict[str, int] = {}
@@ -286,7 +291,7 @@ def _look_up(
                 if item.new:
                     query_of[item.record["decision_id"]] = q.id
         for ruleset, group in todo.values():
-            store_records(session, [i.record for i in group if i.record is not None], ruleset, SYSTEM.key_id)
+            store_records(session, [i.record for i in group if i.record is not None and i.new], ruleset, SYSTEM.key_id)
         if query_of:
             audit.append(session, SYSTEM.key_id, "decision.on_bank_query", "bank", actor.bank,
                          {"key_id": actor.key_id, "product": product, "decisions": query_of})  # fmt: skip
