@@ -9,6 +9,7 @@ minimum disclosure period has passed. The rule files keep reading "env penalties
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from pydantic import ValidationError
@@ -26,6 +27,7 @@ from parkcredit.profile.events import (
     INCIDENT_LEVELS,
     KINDS,
     SEVERITIES,
+    counts_at,
     derive_counts,
     earliest_repair,
     min_disclosure_months,
@@ -35,7 +37,7 @@ from parkcredit.store import audit, snapshots
 from parkcredit.store import credit_events as store
 from parkcredit.store.tables import CreditEvent, Snapshot, utcnow
 
-__all__ = ["event_out", "list_events", "record_event", "repair_event"]
+__all__ = ["event_out", "list_events", "record_event", "repair_event", "report_events"]
 
 PROVENANCE = "credit events"
 
@@ -81,6 +83,7 @@ def _resnapshot(session: Session, actor: Actor, uscc: str, today: dt.date) -> tu
     audit.append(
         session, actor.key_id, "snapshot.provenance", "snapshot", snap.id,
         {"uscc": uscc, "provenance": PROVENANCE, "event_ids": [e.id for e in rows], "derived": derived,
+         "repaired_on": {str(e.id): e.repaired_on for e in rows if e.repaired_on is not None},
          "as_of": as_of, "previous_snapshot_id": latest.id},
     )  # fmt: skip
     return snap, derived
@@ -162,3 +165,20 @@ def list_events(ctx: AppContext, actor: Actor, uscc: str) -> list[r.CreditEventO
     ensure_may_see(actor, uscc)
     with ctx.read() as session:
         return [event_out(e) for e in store.of_enterprise(session, uscc)]
+
+
+def report_events(session: Session, snapshot_id: int, as_of: dt.date) -> list[dict[str, object]]:
+    """For a decision's report: the credit events its snapshot was derived from (provenance "credit events"),
+    each saying whether it counts in the decision or was repaired by the snapshot's as_of."""
+    entry = audit.first_entry(session, action="snapshot.provenance", object_id=str(snapshot_id))
+    if entry is None:
+        return []
+    wanted = set(entry.payload.get("event_ids") or [])
+    known = entry.payload.get("repaired_on") or {}  # the repairs known when the snapshot was made
+    out: list[dict[str, object]] = []
+    for row in (e for e in store.of_enterprise(session, entry.payload.get("uscc", "")) if e.id in wanted):
+        then = dt.date.fromisoformat(known[str(row.id)]) if str(row.id) in known else None
+        event = dataclasses.replace(_domain(row), repaired_on=then)
+        shown = event_out(row).model_dump(mode="json") | {"repaired_on": then.isoformat() if then else None}
+        out.append(shown | {"repaired": then is not None and then <= as_of, "counts": counts_at(event, as_of)})
+    return out

@@ -12,6 +12,7 @@ auditor and counted in monitoring.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,8 +31,8 @@ from parkcredit.store import snapshots
 from parkcredit.store.tables import Dispute, utcnow
 
 __all__ = [
-    "RECEIPT_BACKDATE_DAYS", "dispute_flags", "dispute_out", "file_dispute", "list_disputes", "overdue_disputes",
-    "redecide", "resolve_dispute",
+    "RECEIPT_BACKDATE_DAYS", "bank_flags", "dispute_flags", "dispute_out", "file_dispute", "list_disputes",
+    "overdue_disputes", "redecide", "report_disputes", "resolve_dispute",
 ]  # fmt: skip
 
 RECEIPT_BACKDATE_DAYS = 365  # a letter recorded late may say when it arrived, within a year
@@ -73,6 +74,28 @@ def dispute_flags(session: Session, uscc: str) -> list[r.DisputeFlag]:
             zh=f"「{zh}」正在异议处理中（第{f['dispute_id']}号，应于{due}前书面答复）",
             en=f"'{en}' is under dispute (no. {f['dispute_id']}, written answer due by {due})",
         ))  # fmt: skip
+    return out
+
+
+def bank_flags(session: Session, contexts: Sequence[Any]) -> dict[str, list[Any]]:
+    """A flag provider for the banks' answers (`eligibility.register_flag_provider`): one `FIELD_DISPUTED`
+    flag per summary whose enterprise has fields under an open dispute, naming them."""
+    from parkcredit.app.bank_schemas import Flag
+
+    out: dict[str, list[Any]] = {}
+    by_uscc: dict[str, list[r.DisputeFlag]] = {}
+    for c in contexts:
+        if c.uscc not in by_uscc:
+            by_uscc[c.uscc] = dispute_flags(session, c.uscc)
+        flags = by_uscc[c.uscc]
+        if flags:
+            fields = sorted({f.field for f in flags})
+            zh = "、".join(_label(f)[0] for f in fields)
+            en = ", ".join(_label(f)[1] for f in fields)
+            due = min(f.due_at for f in flags).date().isoformat()
+            text_zh = f"企业对以下数据提出异议，正在核查（{due}前答复）：{zh}"
+            text_en = f"The enterprise disputes, under review (answer due by {due}): {en}"
+            out[c.decision_id] = [Flag(code="FIELD_DISPUTED", fields=fields, zh=text_zh, en=text_en)]
     return out
 
 
@@ -224,3 +247,11 @@ def resolve_dispute(ctx: AppContext, actor: Actor, dispute_id: int, body: r.Disp
         found = store.get(session, dispute_id)
         assert found is not None
         return dispute_out(found, now, new)
+
+
+def report_disputes(session: Session, uscc: str, snapshot_id: int) -> list[dict[str, Any]]:
+    """For a decision's report: the enterprise's open disputes, and those about or corrected by its snapshot."""
+    now = utcnow()
+    rows = store.page(session, uscc=uscc, limit=1000)
+    keep = [d for d in rows if d.status == "open" or snapshot_id in (d.snapshot_id, d.correction_snapshot_id)]
+    return [dispute_out(d, now).model_dump(mode="json") for d in keep]

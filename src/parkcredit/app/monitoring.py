@@ -11,7 +11,9 @@ from parkcredit.app.rulesets import in_force
 from parkcredit.errors import InvalidInput
 from parkcredit.governance.monitoring import approval_over_time, monitoring_report
 from parkcredit.governance.performance import performance_report
+from parkcredit.store import disputes as store_disputes
 from parkcredit.store import frames
+from parkcredit.store.tables import utcnow
 
 __all__ = ["monitoring", "performance"]
 
@@ -44,6 +46,7 @@ def monitoring(
             ruleset, model=ctx.model,
         )  # fmt: skip
         approval = approval_over_time(frames.decisions_frame(session, product))
+        overdue = store_disputes.count_overdue(session, now=utcnow())  # issue 15: 条例 art. 25's 20 days
     return {
         "product": product,
         "park_id": park_id,
@@ -51,6 +54,7 @@ def monitoring(
         "current": {"from": cf.isoformat(), "to": ct.isoformat()},
         **report,
         "approval_over_time": approval,
+        "overdue_disputes": overdue,
     }
 
 

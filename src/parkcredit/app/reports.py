@@ -217,6 +217,11 @@ def _context(ctx: AppContext, session: Session, decision_id: str) -> ReportConte
         override_columns=[c.key for c in Override.__table__.columns],
         generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )  # fmt: skip
+    from parkcredit.app.credit_events import report_events  # issue 15: disputes and credit repair
+    from parkcredit.app.disputes import report_disputes
+
+    report.disputes = report_disputes(session, d.uscc, snap.id)
+    report.credit_events = report_events(session, snap.id, snap.as_of)
     report.timings_ms = {
         "audit": (t1 - t0) * 1e3,
         "replay": (t2 - t1) * 1e3,

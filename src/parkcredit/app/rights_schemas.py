@@ -67,7 +67,7 @@ class DisputeIn(_In):
     decision_id: uuid.UUID | None = Field(default=None, description="the decision whose input is disputed")
     field: str = Field(min_length=1, max_length=60, examples=["env_penalties_36m"])
     claimed_value: Scalar = Field(default=None, examples=[0])
-    statement: str = Field(min_length=5, max_length=4000, examples=["该处罚已于2025年撤销，见附件"])
+    statement: str = Field(min_length=4, max_length=4000, examples=["该处罚已于2025年撤销，见附件"])
     evidence_ref: str = Field(min_length=1, max_length=500, examples=["scan://disputes/2026/0001.pdf"])
     evidence_sha256: str | None = Sha256
     received_at: UtcDateTime | None = Field(default=None, description="committee only: when the dispute arrived")
@@ -77,7 +77,7 @@ class DisputeResolveIn(_In):
     """The written answer: corrected (a new snapshot and decision), upheld, or cannot be verified."""
 
     status: Literal["corrected", "upheld", "cannot_verify"]
-    reply: str = Field(min_length=5, max_length=4000, examples=["经核实，该处罚已撤销，已更正。"])
+    reply: str = Field(min_length=4, max_length=4000, examples=["经核实，该处罚已撤销，已更正。"])
     corrected_value: Scalar = Field(default=None, description="when corrected: the value set (default: the claimed)")
 
 

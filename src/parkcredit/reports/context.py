@@ -28,3 +28,6 @@ class ReportContext:
     override_columns: list[str]
     generated_at: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # issue 15: disputes open or about this snapshot; the credit events its snapshot was derived from
+    disputes: list[dict[str, Any]] = field(default_factory=list)
+    credit_events: list[dict[str, Any]] = field(default_factory=list)

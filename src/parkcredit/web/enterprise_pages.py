@@ -15,8 +15,8 @@ from pydantic import ValidationError
 
 from parkcredit.app import Actor, AppContext, disputes, reviews, self_service
 from parkcredit.app import rights_schemas as r
-from parkcredit.governance.overrides import REASON_CODES
 from parkcredit.errors import InvalidInput
+from parkcredit.governance.overrides import REASON_CODES
 from parkcredit.profile import FIELDS
 from parkcredit.web.auth import csrf_ok, require_page
 from parkcredit.web.render import WebError, page
