@@ -30,12 +30,20 @@ def _sha(t: str) -> str:
     return hashlib.sha256(t.encode()).hexdigest()
 
 
+def _current(i: int) -> dict[str, Any]:
+    """A healthy profile as of ten days ago, its annual grades of last year (so a loan can rely on its decision)."""
+    today = dt.date.today()
+    return good_profile(i, legal_rep_name="李四", as_of=str(today - dt.timedelta(days=10)),
+                        tax_credit_year=today.year - 1, mu_eval_year=today.year - 1,
+                        annual_report_filed_year=today.year - 1)  # fmt: skip
+
+
 @pytest.fixture
 def world(client: TestClient, keys: dict[str, dict[str, str]]) -> dict[str, Any]:
     """Two enterprises, decisions, an authorization (one revoked), an outcome, an override, an erasure-free PII row."""
     h = keys["committee"]
     for i in (1, 2):
-        assert client.post("/v1/enterprises", json=good_profile(i, legal_rep_name="李四"), headers=h).status_code == 201
+        assert client.post("/v1/enterprises", json=_current(i), headers=h).status_code == 201
     d1 = client.post("/v1/decisions", json={"uscc": make_uscc(1), "product": "chengxindai"}, headers=h).json()
     d2 = client.post("/v1/decisions", json={"uscc": make_uscc(2), "product": "chengxindai"}, headers=h).json()
     a1 = client.post("/v1/authorizations", json=authorization(make_uscc(1)), headers=h).json()
@@ -44,7 +52,8 @@ def world(client: TestClient, keys: dict[str, dict[str, str]]) -> dict[str, Any]
     assert client.get(f"/v1/eligibility/{make_uscc(1)}?product=chengxindai", headers=keys["bank"]).status_code == 200
     out = {"uscc": make_uscc(1), "product": "chengxindai", "decision_id": d1["decision_id"],
            "disbursed_yuan": 500_000, "disbursed_on": str(dt.date.today()), "status": "current"}  # fmt: skip
-    assert client.post("/v1/outcomes", json=out, headers=keys["bank"]).status_code == 201
+    reported = client.post("/v1/outcomes", json=out, headers=keys["bank"])
+    assert reported.status_code == 201, reported.text
     ov = {"eligible": True, "limit_yuan": 1_000_000, "reason_code": "RISK_CONCERN", "reason": "实地走访，压降额度"}
     ovr = client.post(f"/v1/decisions/{d1['decision_id']}/overrides", json=ov, headers=h)
     assert ovr.status_code == 201, ovr.text
@@ -117,7 +126,13 @@ CASES = [
         "a1",
         {"altered"},
     ),
-    ("loan outcome edited", "UPDATE loan_outcomes SET status = 'repaid'", "loan_outcomes", "1", {"altered"}),
+    (
+        "loan marked repaid",
+        "UPDATE loans SET status = 'repaid', principal_outstanding_yuan = 0",
+        "loans",
+        "1",
+        {"altered"},
+    ),
     ("override limit edited", "UPDATE overrides SET limit_yuan = 3000000", "overrides", "1", {"altered"}),
     (
         "legal representative renamed",
@@ -307,3 +322,22 @@ def test_a_published_rule_set_cannot_go_back_to_draft_in_the_database(client, ke
     _sql(settings.database_url, "UPDATE ruleset_versions SET status = 'retired' WHERE id = :i", i=rid)  # allowed
     with pytest.raises(DBAPIError):
         _sql(settings.database_url, "UPDATE ruleset_versions SET status = 'published' WHERE id = :i", i=rid)
+
+
+def test_the_service_signs_its_own_checkpoints_at_an_interval(settings, keys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    from parkcredit.server import create_app
+
+    fast = settings.model_copy(update={"audit_checkpoint_interval_s": 0.2})
+    with TestClient(create_app(fast)) as c:
+        assert c.post("/v1/enterprises", json=good_profile(1), headers=keys["committee"]).status_code == 201
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not c.get("/v1/audit/checkpoints", headers=keys["auditor"]).text:
+            time.sleep(0.1)
+        lines = c.get("/v1/audit/checkpoints", headers=keys["auditor"]).text.splitlines()
+        assert lines, "no checkpoint written by the service"
+        head = c.get("/v1/audit/verify", headers=keys["auditor"]).json()
+        assert (
+            head["ok"] and head["checkpoints_checked"] >= 1 and json.loads(lines[-1])["head_hash"] == head["head_hash"]
+        )
