@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from dbsupport import BANK, authorization, good_profile, make_uscc
+from lendingsupport import strong_profile
 from parkcredit.store.tables import AuditEntry, BankQuery
 
 U = make_uscc(1)
@@ -38,8 +39,10 @@ def test_authorized_bank_sees_the_summary_not_raw_data(client: TestClient, keys)
     r = client.get(f"/v1/eligibility/{U}?product=chengxindai", headers=keys["bank"])
     assert r.status_code == 200
     body = r.json()
-    assert set(body) == {"uscc", "product", "eligible", "limit_yuan", "band", "valid_until", "reasons", "decision_id",
-                         "as_of", "ruleset_version"}  # fmt: skip
+    # issue 14: one summary with its status, the limit decided and the limit available, reasons with their kind, flags
+    assert set(body) == {"uscc", "product", "status", "eligible", "limit_decided_yuan", "limit_available_yuan",
+                         "outstanding_yuan", "band", "valid_until", "reasons", "decision_id", "as_of",
+                         "ruleset_version", "flags", "disputed_fields"}  # fmt: skip
     again = client.get(f"/v1/eligibility/{U}?product=chengxindai", headers=keys["bank"]).json()
     assert again["decision_id"] == body["decision_id"]  # the stored decision is reused for the same snapshot
 
@@ -79,10 +82,12 @@ def test_bank_sees_its_own_queries_and_the_auditor_sees_all(client: TestClient, 
 
 
 def test_bank_reports_a_loan_outcome(client: TestClient, keys) -> None:
-    _setup(client, keys)
+    # issue 14: /v1/outcomes is an alias of the checked loans, so the decision must be current and made before
+    client.post("/v1/enterprises", json=strong_profile(1), headers=keys["committee"])
+    assert client.post("/v1/authorizations", json=authorization(U), headers=keys["committee"]).status_code == 201
     decision_id = client.get(f"/v1/eligibility/{U}", headers=keys["bank"]).json()["decision_id"]
     body = {"uscc": U, "product": "chengxindai", "decision_id": decision_id, "disbursed_yuan": 1_000_000,
-            "disbursed_on": "2025-07-15", "status": "current"}  # fmt: skip
+            "disbursed_on": str(dt.date.today()), "status": "current"}  # fmt: skip
     r = client.post("/v1/outcomes", json=body, headers=keys["bank"])
     assert r.status_code == 201 and r.json()["bank"] == BANK
     bad = client.post("/v1/outcomes", json={**body, "status": "lost"}, headers=keys["bank"])

@@ -19,7 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from dbsupport import PEPPER, authorization, good_profile, make_uscc
+from dbsupport import PEPPER, authorization, make_uscc
+from lendingsupport import TODAY, strong_profile
 from parkcredit.store.db import make_engine
 
 CLI = Path(sys.executable).with_name("parkcredit")
@@ -80,7 +81,7 @@ def test_bank_scenario_end_to_end(server: tuple[str, dict[str, str]], db_url: st
     bank = {"Authorization": _key(env, "--role", "bank", "--bank", "自贡银行")}
     u = make_uscc(1)
     with httpx.Client(base_url=base, timeout=30) as http:
-        rows = [good_profile(i) for i in (1, 2, 3)]
+        rows = [strong_profile(i) for i in (1, 2, 3)]  # current data: a loan may rely on their decisions
         r = http.post("/v1/imports", files={"file": ("park.csv", _csv(rows), "text/csv")}, headers=committee)
         assert r.status_code == 200 and r.json()["rows_stored"] == 3, r.text
         r = http.post("/v1/decisions", json={"uscc": u, "product": "chengxindai"}, headers=committee)
@@ -90,9 +91,9 @@ def test_bank_scenario_end_to_end(server: tuple[str, dict[str, str]], db_url: st
         assert http.post("/v1/authorizations", json=authorization(u), headers=committee).status_code == 201
         r = http.get(f"/v1/eligibility/{u}?product=chengxindai", headers=bank)
         assert r.status_code == 200 and r.json()["decision_id"] == decision_id and r.json()["eligible"] is True
-        limit = r.json()["limit_yuan"]
+        limit = r.json()["limit_available_yuan"]
         outcome = {"uscc": u, "product": "chengxindai", "decision_id": decision_id, "disbursed_yuan": limit,
-                   "disbursed_on": "2025-07-20", "status": "current"}  # fmt: skip
+                   "disbursed_on": str(TODAY), "status": "current"}  # fmt: skip
         assert http.post("/v1/outcomes", json=outcome, headers=bank).status_code == 201
         replay = http.post(f"/v1/decisions/{decision_id}/replay", headers=auditor).json()
         assert replay["identical"] is True
