@@ -252,7 +252,7 @@ def test_truncating_the_tail_is_found_by_a_checkpoint(client, keys, settings, wo
     plain = client.get("/v1/audit/verify?", headers=keys["auditor"])  # the service's own file is the same checkpoint
     assert plain.json()["ok"] is False
     r = _verify_with(client, keys, kept)
-    assert r["ok"] is False and any("truncation" in p for p in r["checkpoint_problems"]), r
+    assert r["ok"] is False and [p["kind"] for p in r["checkpoint_problems"]] == ["truncated"], r
 
 
 def test_a_forged_append_after_deleting_the_tail_is_found(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]
@@ -278,7 +278,7 @@ def test_a_forged_append_after_deleting_the_tail_is_found(client, keys, settings
     )
     r = _verify_with(client, keys, kept)
     assert r["first_bad_seq"] is None  # the chain alone is consistent ...
-    assert r["ok"] is False and any("rewritten" in p for p in r["checkpoint_problems"]), r  # ... the checkpoint is not
+    assert r["ok"] is False and [p["kind"] for p in r["checkpoint_problems"]] == ["rewritten"], r  # ... the checkpoint is not
 
 
 def test_rewriting_the_chain_from_a_row_onward_is_found(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]
@@ -289,14 +289,14 @@ def test_rewriting_the_chain_from_a_row_onward_is_found(client, keys, settings, 
     _rehash_from(settings.database_url, 5)
     r = _verify_with(client, keys, kept)
     assert r["first_bad_seq"] is None
-    assert r["ok"] is False and any("rewritten" in p for p in r["checkpoint_problems"]), r
+    assert r["ok"] is False and [p["kind"] for p in r["checkpoint_problems"]] == ["rewritten"], r
 
 
 def test_a_forged_checkpoint_is_refused(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]
     kept = json.loads(_checkpoint(client, keys).splitlines()[-1])
     kept["seq"] += 100  # claims a longer chain: its signature no longer holds
     r = _verify_with(client, keys, json.dumps(kept))
-    assert r["ok"] is False and "signature does not verify" in r["checkpoint_problems"][0]
+    assert r["ok"] is False and "signature does not verify" in r["checkpoint_problems"][0]["detail"]
 
 
 def test_cli_checkpoint_then_verify_names_the_truncation(client, keys, settings, world, tmp_path: Path,  # type: ignore[no-untyped-def]

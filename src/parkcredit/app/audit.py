@@ -75,8 +75,12 @@ def read_checkpoints(text: str) -> list[cp.Checkpoint]:
 
 
 def _against_checkpoints(ctx: AppContext, found: list[cp.Checkpoint], pub: Ed25519PublicKey,
-                         r: audit.VerifyResult) -> list[str]:  # fmt: skip
-    problems: list[str] = []
+                         r: audit.VerifyResult) -> list[s.CheckpointProblemOut]:  # fmt: skip
+    problems: list[s.CheckpointProblemOut] = []
+
+    def add(n: int, c: cp.Checkpoint, kind: str, detail: str) -> None:
+        problems.append(s.CheckpointProblemOut(checkpoint=n, seq=c.seq, ts=c.ts, kind=kind, detail=detail))
+
     chain_ok_to = (r.first_bad_seq - 1) if r.first_bad_seq is not None else r.entries
     with ctx.read() as session:
         length = audit.newest(session, limit=1)
@@ -85,18 +89,18 @@ def _against_checkpoints(ctx: AppContext, found: list[cp.Checkpoint], pub: Ed255
             try:
                 c.verify(pub)
             except cp.CheckpointError as exc:
-                problems.append(f"checkpoint {n} (seq {c.seq}): {exc}")
+                add(n, c, "bad_signature", f"checkpoint {n} (seq {c.seq}): {exc}")
                 continue
             entry = audit.at_seq(session, c.seq)
             if entry is None:
-                problems.append(f"checkpoint {n} vouches for seq {c.seq} of {c.ts}, but the chain ends at seq "
-                                f"{last_seq}: entries {last_seq + 1}..{c.seq} were deleted (truncation)")  # fmt: skip
+                add(n, c, "truncated", f"checkpoint {n} vouches for seq {c.seq} of {c.ts}, but the chain ends at seq "
+                                       f"{last_seq}: entries {last_seq + 1}..{c.seq} were deleted (truncation)")  # fmt: skip
             elif entry.hash != c.head_hash:
-                problems.append(f"checkpoint {n}: entry {c.seq} no longer has the hash signed on {c.ts}: the chain "
-                                f"was rewritten at or before seq {c.seq} (forged or replaced entries)")  # fmt: skip
+                add(n, c, "rewritten", f"checkpoint {n}: entry {c.seq} no longer has the hash signed on {c.ts}: the "
+                                       f"chain was rewritten at or before seq {c.seq} (forged or replaced entries)")  # fmt: skip
             elif c.seq > chain_ok_to:
-                problems.append(f"checkpoint {n}: the chain is broken at seq {r.first_bad_seq}, inside the part "
-                                f"checkpoint {n} vouches for")  # fmt: skip
+                add(n, c, "broken_inside", f"checkpoint {n}: the chain is broken at seq {r.first_bad_seq}, inside "
+                                           f"the part checkpoint {n} vouches for")  # fmt: skip
     return problems
 
 

@@ -71,13 +71,17 @@ class EnterprisePage:
     eligible_now: bool | None
     path: list[dict[str, Any]] | None
     path_error: str | None
+    explained: dict[str, Any] | None = None  # counterfactual.explain: record, reasons with fixes, waiting, options
+    policies: list[dict[str, Any]] | None = None  # 政策找企业: each policy with matched and its criteria
+    stale: bool = False  # the latest snapshot is newer than the one the latest decision used
 
 
 def enterprise_page(ctx: AppContext, uscc: str, product: str) -> EnterprisePage:
-    """Snapshots, decisions, overrides and the path to eligibility, decided with the version in force
-    at the latest snapshot's as_of (the same version a decision of it would use)."""
-    from parkcredit.decision import decide
-    from parkcredit.model.counterfactual import path_to_eligibility
+    """Snapshots, decisions, overrides, the decision explained (reasons with what would change them, what
+    waiting does, minimal changes) and the policies it matches — decided with the version in force at the
+    latest snapshot's as_of (the same version a decision of it would use)."""
+    from parkcredit.app.policies import match_frame
+    from parkcredit.model.counterfactual import explain
 
     with ctx.read() as session:
         snaps = snapshots.of_enterprise(session, uscc)
@@ -88,15 +92,20 @@ def enterprise_page(ctx: AppContext, uscc: str, product: str) -> EnterprisePage:
         current = next((d for d in rows if d.product == product), None)
         path: list[dict[str, Any]] | None = None
         path_error = eligible_now = None
+        explained = matched = None
         try:
             ruleset = in_force(ctx, session, product, latest.as_of)
             frame = to_frame([snapshots.profile_of(session, latest)])
-            eligible_now = bool(decide(frame, ruleset, ctx.model).summary["eligible"].iloc[0])
-            path = [] if eligible_now else path_to_eligibility(frame, ruleset, ctx.model, max_changes=3, max_options=6)
+            explained = explain(frame, ruleset, ctx.model, max_changes=3, max_options=6)
+            eligible_now = bool(explained["record"]["eligible"])
+            path = explained["options"]
+            matched = match_frame(ctx, frame)
         except Exception as exc:  # the page shows why, the rest stays usable
             path_error = f"{type(exc).__name__}: {exc}"
         found = overrides.of_decisions(session, [d.id for d in rows])
-        return EnterprisePage(latest, snaps, rows, current, found, eligible_now, path, path_error)
+        stale = current is not None and current.snapshot_id != latest.id
+        return EnterprisePage(latest, snaps, rows, current, found, eligible_now, path, path_error, explained, matched,
+                              stale)  # fmt: skip
 
 
 def erase_personal_data(

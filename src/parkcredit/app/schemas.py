@@ -252,6 +252,16 @@ class RowProblemOut(BaseModel):
     seq: int | None = Field(default=None, description="the audit entry that last bound the row")
 
 
+class CheckpointProblemOut(BaseModel):
+    """A signed checkpoint the chain no longer agrees with (or one whose signature fails)."""
+
+    checkpoint: int = Field(description="its line among the checkpoints given (1-based)")
+    seq: int
+    ts: str
+    kind: Literal["truncated", "rewritten", "broken_inside", "bad_signature"]
+    detail: str
+
+
 class VerifyOut(BaseModel):
     """Audit check: the chain (`first_bad_seq` names the first edited, deleted or moved entry), every bound
     row (`row_problems`, by table and id) and the signed checkpoints (`checkpoint_problems`)."""
@@ -266,7 +276,7 @@ class VerifyOut(BaseModel):
     row_problems: list[RowProblemOut] = []
     checkpoints_checked: int = 0
     checkpoints_source: str | None = None
-    checkpoint_problems: list[str] = []
+    checkpoint_problems: list[CheckpointProblemOut] = []
 
 
 class CheckpointOut(BaseModel):

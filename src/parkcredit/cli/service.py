@@ -121,7 +121,7 @@ def audit_verify(
         if r.row_problems_total > len(r.row_problems):
             typer.echo(f"… {r.row_problems_total - len(r.row_problems)} more row problems", err=True)
         for c in r.checkpoint_problems:
-            typer.echo(c, err=True)
+            typer.echo(c.detail, err=True)
     if not r.ok:
         raise typer.Exit(1)
 

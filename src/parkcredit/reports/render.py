@@ -20,9 +20,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from parkcredit.reports import charts
 from parkcredit.reports.context import ReportContext
-from parkcredit.reports.i18n import DEPT_EN, industry_label, translator
+from parkcredit.reports.i18n import DEPT_EN, industry_label, product_label, translator
 
-__all__ = ["PdfUnavailable", "chromium_path", "environment", "fmt_value", "render_html", "render_pdf", "report_csp"]
+__all__ = [
+    "PdfUnavailable", "chromium_path", "environment", "fmt_value", "render_html", "render_pdf", "report_csp", "unit_label",
+]  # fmt: skip
 
 TEMPLATES = Path(__file__).parent / "templates"
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -51,14 +53,27 @@ def chromium_path() -> str | None:
     return None
 
 
-def fmt_value(value: Any, unit: str | None = None, lang: str = "zh") -> str:
-    """A profile value as a person reads it: 1,234,567 元, 12.5%, 是/否, — for missing."""
+def unit_label(unit: str | None, lang: str = "zh") -> str:
+    """A unit in `lang`: 人 / persons, 个月 / months, 元/亩 / yuan per mu (the unit itself when unknown)."""
+    if not unit:
+        return ""
+    key = f"unit.{unit}"
+    text = translator(lang)(key)
+    return unit if text == key else text
+
+
+def fmt_value(value: Any, unit: str | None = None, lang: str = "zh", name: str | None = None) -> str:
+    """A profile value as a person reads it: 1,234,567 元, 12.5%, 是/否, 58 人, a year as 2025; — for missing.
+
+    `name` (the field) tells a year (`*_year`), printed without a thousands separator."""
     t = translator(lang)
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return t("yes") if value else t("no")
     if isinstance(value, int | float):
+        if (name or "").endswith("_year") or unit == "year":
+            return str(int(value))
         if unit == "ratio":
             return f"{float(value) * 100:.1f}%"
         if unit == "yuan":
@@ -67,7 +82,10 @@ def fmt_value(value: Any, unit: str | None = None, lang: str = "zh") -> str:
             text = f"{value:,.4f}".rstrip("0").rstrip(".")
         else:
             text = f"{value:,.0f}"
-        return f"{text} {unit}" if unit and unit not in ("ratio",) else text
+        if not unit:
+            return text
+        label = unit_label(unit, lang)
+        return f"{text}{label}" if lang == "zh" and not label.isascii() else f"{text} {label}"
     return str(value)
 
 
@@ -87,7 +105,8 @@ def template_environment(folder: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(industry_label=industry_label, dept_en=DEPT_EN)
+    env.globals.update(industry_label=industry_label, dept_en=DEPT_EN, product_label=product_label,
+                       unit_label=unit_label)  # fmt: skip
     env.filters.update(value=fmt_value)
     return env
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from parkcredit.app import Actor, AppContext, access, audit, decisions, enterprises, imports, overrides, portfolio
+from parkcredit.app import policies as app_policies
 from parkcredit.app import rulesets as app_rulesets
 from parkcredit.app import schemas as s
 from parkcredit.app.monitoring import monitoring
@@ -141,6 +142,8 @@ def enterprises_page(
     knocked_out: Annotated[str | None, Query(pattern="^(|yes|no)$")] = None,
     eligible: Annotated[str | None, Query(pattern="^(|yes|no)$")] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    status: Annotated[str | None, Query(pattern="^(|ELIGIBLE|INELIGIBLE|NOT_APPLICABLE)$")] = None,
+    reason: Annotated[str | None, Query(max_length=80)] = None,
     sort: Annotated[str, Query(pattern="^(" + "|".join(portfolio.SORT_KEYS) + ")$")] = "score",
     dir: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
@@ -148,14 +151,17 @@ def enterprises_page(
     product = _product(ctx, product)
     rows = portfolio.enterprise_rows(ctx, product)
     industries = sorted({r.industry for r in rows if r.industry})
+    reasons = sorted({(r.top_reason, r.top_reason_zh or "", r.top_reason_en or "") for r in rows if r.top_reason})
     shown = portfolio.filter_sort(rows, industry=industry, band=band, knocked_out=_opt_bool(knocked_out),
-                                  eligible=_opt_bool(eligible), q=q, sort=sort, descending=dir == "desc")  # fmt: skip
+                                  eligible=_opt_bool(eligible), q=q, sort=sort, descending=dir == "desc",
+                                  status=status or None, reason=reason or None)  # fmt: skip
     pages = max(1, math.ceil(len(shown) / PAGE_SIZE))
     params = {k: v for k, v in {"product": product, "industry": industry, "band": band, "knocked_out": knocked_out,
-                                "eligible": eligible, "q": q, "sort": sort, "dir": dir}.items() if v}  # fmt: skip
+                                "eligible": eligible, "q": q, "status": status, "reason": reason, "sort": sort,
+                                "dir": dir}.items() if v}  # fmt: skip
     return page(
         request, "enterprises.html", caller, rows=shown[(page_no - 1) * PAGE_SIZE : page_no * PAGE_SIZE],
-        total=len(shown), page_no=page_no, pages=pages, params=params, industries=industries,
+        total=len(shown), page_no=page_no, pages=pages, params=params, industries=industries, reasons=reasons,
         bands=[b.id for b in ctx.product(product).spec.bands], products=ctx.products(),
         product=product, urlencode=urlencode,
     )  # fmt: skip
@@ -168,7 +174,8 @@ def enterprise(request: Request, uscc: str, ctx: Ctx, caller: ReaderPage, produc
     return page(
         request, "enterprise.html", caller, snap=view.snap, snaps=view.snaps, decisions=view.decisions,
         current=view.current, product=product, products=ctx.products(), path=view.path, path_error=view.path_error,
-        eligible_now=view.eligible_now, overrides=view.overrides,
+        eligible_now=view.eligible_now, overrides=view.overrides, explained=view.explained, policies=view.policies,
+        stale=view.stale,
     )  # fmt: skip
 
 
@@ -339,6 +346,18 @@ def rulesets_page(request: Request, ctx: Ctx, caller: ReaderPage) -> Response:
     rows, columns = app_rulesets.history(ctx)
     return page(request, "rulesets.html", caller, rows=rows, columns=columns,
                 loaded=sorted(ctx.latest.values(), key=lambda r: r.product))  # fmt: skip
+
+
+@router.get("/policies")
+def policies_page(
+    request: Request,
+    ctx: Ctx,
+    caller: ReaderPage,
+    policy: Annotated[str | None, Query(max_length=64, pattern=r"^[a-z][a-z0-9_]*$")] = None,
+) -> Response:
+    """政策找企业: a policy's push list (the first policy when none is chosen)."""
+    chosen = app_policies.push_list_page(ctx, caller, policy)
+    return page(request, "policies.html", caller, policies=chosen.policies, chosen=chosen.push)
 
 
 @router.get("/monitoring")
