@@ -12,7 +12,9 @@
   deeper than `MAX_DEPTH`. A JSON body is at most `max_json_bytes`, so it is read whole here,
   checked, and handed on unchanged.
 - **Headers** on every response: Content-Security-Policy (own origin only; a route may set a
-  stricter one, as the HTML report does), X-Frame-Options DENY, Referrer-Policy no-referrer,
+  stricter one, as the HTML report does), X-Frame-Options DENY, Referrer-Policy same-origin
+  (no other site learns a page's URL, and the site's own forms still post with their `Origin`,
+  which the sign-in form checks; under no-referrer Chromium sends `Origin: null`),
   X-Content-Type-Options nosniff.
 """
 
@@ -32,7 +34,11 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
             "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
             "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")  # fmt: skip
-HEADERS = ((b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer"), (b"x-content-type-options", b"nosniff"))
+HEADERS = (
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-content-type-options", b"nosniff"),
+)
 MAX_DEPTH = 64  # a profile is 2 levels deep; no request body of the API needs more than a handful
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 _NAN = object()  # what NaN / Infinity / -Infinity parse to here
@@ -83,6 +89,11 @@ def _surrogate(text: str) -> bool:
     return False
 
 
+def _named(path: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """A path as an error names it: keys cut to 100 characters (a hostile key is not echoed whole)."""
+    return tuple(p[:100] if isinstance(p, str) else p for p in path)
+
+
 def bad_json_values(body: bytes) -> tuple[tuple[str | int, ...], str, str] | None:
     """(loc, message, type) of the first value of a JSON body no JSON parser should accept, or None.
 
@@ -97,15 +108,15 @@ def bad_json_values(body: bytes) -> tuple[tuple[str | int, ...], str, str] | Non
         if len(path) > MAX_DEPTH:
             return ("body",), f"JSON nested deeper than {MAX_DEPTH} levels", "json_too_deep"
         if value is _NAN:
-            return ("body", *path), "NaN, Infinity and -Infinity are not JSON numbers", "json_not_finite"
+            return ("body", *_named(path)), "NaN, Infinity and -Infinity are not JSON numbers", "json_not_finite"
         if isinstance(value, str) and _surrogate(value):
-            return ("body", *path), "text holds a lone UTF-16 surrogate (\\ud800-\\udfff), not a character", \
+            return ("body", *_named(path)), "text holds a lone UTF-16 surrogate (\\ud800-\\udfff), not a character", \
                 "json_surrogate"  # fmt: skip
     return None
 
 
 def _json(status: int, body: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]], bytes]:
-    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    data = json.dumps(body, ensure_ascii=True).encode("ascii")  # a key holding a surrogate: \\udXXX
     return [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())], data
 
 

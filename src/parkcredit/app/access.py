@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from parkcredit.app import schemas as s
 from parkcredit.app import views
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
 from parkcredit.app.loans import outcome_alias
-from parkcredit.errors import NotFound
+from parkcredit.errors import InvalidInput, NotFound
 from parkcredit.store import access
 from parkcredit.store.tables import BankQuery
 
-__all__ = ["authorize", "bank_queries", "query_log", "report_outcome", "revoke"]
+__all__ = ["authorize", "bank_queries", "check_validity", "query_log", "report_outcome", "revoke"]
+
+
+def check_validity(ctx: AppContext, valid_from: dt.date, valid_to: dt.date, loc: tuple[str, ...] = ("body",)) -> None:
+    """Refuse an authorization period that cannot be meant: valid_to before valid_from, or later than
+    `Settings.authorization_horizon_years` from today (an authorization "until 9999-12-31")."""
+    if valid_to < valid_from:
+        raise InvalidInput((*loc, "valid_to"), f"valid_to {valid_to} is before valid_from {valid_from}")
+    years = ctx.settings.authorization_horizon_years
+    today = dt.datetime.now(dt.UTC).date()
+    try:
+        horizon = today.replace(year=today.year + years)
+    except ValueError:  # 29 February
+        horizon = today.replace(year=today.year + years, day=28)
+    if valid_to > horizon:
+        raise InvalidInput((*loc, "valid_to"), f"valid_to {valid_to} is more than {years} years ahead (at most "
+                           f"{horizon}); an authorization is renewed, not granted for ever")  # fmt: skip
 
 
 def authorize(
@@ -24,6 +42,7 @@ def authorize(
             return hit
         for i, product in enumerate(body.products):
             ctx.product(product, ("body", "products", i))
+        check_validity(ctx, body.valid_from, body.valid_to)
         row = access.add_authorization(session, actor=actor.key_id, **body.model_dump())
         out = views.authorization(row)
         remember(session, actor, idem, 201, out)

@@ -15,8 +15,8 @@ from parkcredit.app.idempotency import Idem, Replayed, remember, replay
 from parkcredit.app.imports import check_numbers
 from parkcredit.app.rulesets import in_force
 from parkcredit.app.scope import ensure_may_see
-from parkcredit.errors import NotFound
-from parkcredit.profile import to_frame
+from parkcredit.errors import InvalidInput, NotFound
+from parkcredit.profile import plausible, to_frame
 from parkcredit.store import decisions, overrides, snapshots
 from parkcredit.store.tables import Decision, Override, Snapshot
 
@@ -32,11 +32,20 @@ def create_snapshot(
         if (hit := replay(session, actor, idem, profile)) is not None:
             return hit
         check_numbers(profile)
+        check_plausible(profile)
         snap = snapshots.add(session, profile=profile, actor=actor.key_id)
         alerts.on_new_snapshots(session, [snap], actor=actor.key_id)  # early warning for the banks (issue 14)
         out = views.snapshot(snap)
         remember(session, actor, idem, 201, out)
         return out
+
+
+def check_plausible(profile: dict[str, Any], loc: tuple[str | int, ...] = ("body",)) -> None:
+    """Refuse (InvalidInput naming the field) a date that cannot be or a raw ID number (`profile.plausible`:
+    the same checks an import applies row by row)."""
+    found = plausible.problems(profile)
+    if found:
+        raise InvalidInput((*loc, found[0].field), f"{found[0].en} / {found[0].zh}", "implausible")
 
 
 def read_enterprise(ctx: AppContext, uscc: str, *, actor: Actor | None = None) -> s.EnterpriseOut:

@@ -128,7 +128,7 @@ class AuthorizationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     uscc: Uscc
     bank: str = Field(min_length=1, max_length=100, examples=["自贡银行"])
-    products: list[str] = Field(min_length=1, max_length=10, examples=[["chengxindai"]])
+    products: list[Annotated[str, ProductCode]] = Field(min_length=1, max_length=10, examples=[["chengxindai"]])
     valid_from: dt.date
     valid_to: dt.date
     scope: str = Field(min_length=1, max_length=200, examples=["eligibility summary"])

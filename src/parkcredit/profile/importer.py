@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from pydantic import TypeAdapter, ValidationError
 
+from parkcredit.profile import plausible
 from parkcredit.profile.frame import COLUMNS, coerce, uscc_valid_mask
 from parkcredit.profile.headers import (
     HeaderMatch,
@@ -68,6 +69,7 @@ from parkcredit.profile.headers import (
     resolve_ambiguous,
     resolve_header,
 )
+from parkcredit.profile.plausible import looks_like_id_number
 from parkcredit.profile.schema import FIELDS, FieldInfo, Profile
 from parkcredit.profile.uscc import uscc_warnings
 
@@ -395,9 +397,6 @@ def _parse_enum(info: FieldInfo) -> Callable[[object], object]:
     return parse
 
 
-_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
-
-
 def _parse_str(info: FieldInfo) -> Callable[[object], object]:
     def parse(value: object) -> object:
         if info.name == "uscc" and isinstance(value, int | float | np.integer | np.floating):
@@ -410,7 +409,7 @@ def _parse_str(info: FieldInfo) -> Callable[[object], object]:
         text = _text(value)
         if info.name == "industry_code":
             return text.upper()
-        if info.name == "legal_rep_id_hash" and _ID_NUMBER.match(text.upper()):
+        if info.name == "legal_rep_id_hash" and looks_like_id_number(text):
             raise _Bad(
                 "looks like a raw ID-card number; supply only the salted hash",
                 "疑似身份证号码原文；只能提供加盐哈希值",
@@ -801,6 +800,19 @@ def import_table(
         first = {c: int(rows[p]) for p, c in reversed(list(enumerate(codes))) if c is not None}
         refuse(dup, "uscc", lambda p: (f"duplicate: {codes[p]} is already on row {first[codes[p]]}",
                                        f"重复：{codes[p]} 已在第{first[codes[p]]}行出现"))  # fmt: skip
+    # dates that cannot be: the checks POST /v1/enterprises makes (profile.plausible, issue 16)
+    dated = {n: [v if st == _OK else None for v, st in zip(values[n], states[n], strict=True)]
+             for n in plausible.DATE_FIELDS if n in values}  # fmt: skip
+
+    def date_reason(name: str) -> Callable[[int], tuple[str, str]]:
+        def reason(p: int) -> tuple[str, str]:
+            found_here = plausible.problems({k: v[p] for k, v in dated.items()})
+            return next((x.en, x.zh) for x in found_here if x.field == name)
+
+        return reason
+
+    for name, mask in plausible.implausible_dates(dated).items():
+        refuse(mask, name, date_reason(name))
     found.sort(key=lambda t: (t[0], t[1]))
     result.errors = [e for _, _, e in found]
     bad_rows = np.zeros(len(keep), dtype=bool)

@@ -151,7 +151,7 @@ class Profile(BaseModel):
     land_area_mu: float | None = F("用地面积", "land area", "园区", "亩", **NonNeg)
     legal_rep_name: str | None = F("法定代表人", "legal representative", "市场监管", pii=True, max_length=100)
     legal_rep_id_hash: str | None = F(
-        "法定代表人证件哈希", "salted hash of the legal representative's ID", "市场监管", pii=True
+        "法定代表人证件哈希", "salted hash of the legal representative's ID", "市场监管", pii=True, max_length=128
     )
     annual_report_filed_year: int | None = F("年报年度", "last annual report filed", "市场监管", ge=1990)
 
@@ -178,7 +178,9 @@ class Profile(BaseModel):
 
     # -- environment (生态环境)
     env_credit_level: EnvCreditLevel | None = F("环境信用等级", "enterprise environmental credit level", "生态环境")
-    env_credit_scheme: str | None = F("环境信用评价体系", "scheme: national4 / sichuan4 / jiangsu5", "生态环境")
+    env_credit_scheme: str | None = F(
+        "环境信用评价体系", "scheme: national4 / sichuan4 / jiangsu5", "生态环境", max_length=40
+    )
     env_credit_year: int | None = F("环境信用评价年度", "year of the environmental credit level", "生态环境")
     eia_status: EiaStatus | None = F("环评状态", "environmental impact assessment status", "生态环境")
     discharge_permit: DischargePermit | None = F("排污许可", "pollutant discharge permit", "生态环境")
