@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from dbsupport import authorization, good_profile, make_uscc
 from parkcredit.cli import app as cli_app
 from parkcredit.settings import get_settings
+from parkcredit.web.auth import LANG_COOKIE
 from parkcredit.store.audit import canonical, entry_hash, sha256_hex
 from parkcredit.store.tables import AuditEntry
 
@@ -278,7 +279,9 @@ def test_a_forged_append_after_deleting_the_tail_is_found(client, keys, settings
     )
     r = _verify_with(client, keys, kept)
     assert r["first_bad_seq"] is None  # the chain alone is consistent ...
-    assert r["ok"] is False and [p["kind"] for p in r["checkpoint_problems"]] == ["rewritten"], r  # ... the checkpoint is not
+    assert r["ok"] is False and [p["kind"] for p in r["checkpoint_problems"]] == ["rewritten"], (
+        r
+    )  # ... the checkpoint is not
 
 
 def test_rewriting_the_chain_from_a_row_onward_is_found(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]
@@ -341,3 +344,15 @@ def test_the_service_signs_its_own_checkpoints_at_an_interval(settings, keys, tm
         assert (
             head["ok"] and head["checkpoints_checked"] >= 1 and json.loads(lines[-1])["head_hash"] == head["head_hash"]
         )
+
+
+def test_the_auditor_page_names_the_altered_row_in_chinese(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]
+    d1 = world["d1"]["decision_id"]
+    _sql(settings.database_url, "UPDATE decisions SET limit_yuan = 3000000 WHERE id = :i", i=d1)
+    token = keys["auditor"]["Authorization"].removeprefix("Bearer ")
+    assert client.post("/web/login", data={"key": token, "next": "/web/"}, follow_redirects=False).status_code == 303
+    client.cookies.set(LANG_COOKIE, "zh")
+    page = client.get("/web/audit")
+    assert page.status_code == 200
+    assert 'id="row-problems"' in page.text and d1 in page.text and "内容被改动" in page.text
+    assert "列值与记录本身不符" in page.text
