@@ -6,12 +6,13 @@ ParkcreditError          message
 ├── Forbidden            the caller may not do this to this object            (403, exit 3)
 ├── Conflict             the request conflicts with the stored state          (409, exit 4)
 │   └── ImmutableRuleSet an approved, published or retired version cannot change
-└── InvalidInput         a bad value, with the field path `loc` that names it (422, exit 2)
+├── InvalidInput         a bad value, with the field path `loc` that names it (422, exit 2)
+└── TooLarge             an upload over the configured limit                  (413, exit 2)
 """
 
 from __future__ import annotations
 
-__all__ = ["Conflict", "Forbidden", "ImmutableRuleSet", "InvalidInput", "NotFound", "ParkcreditError"]
+__all__ = ["Conflict", "Forbidden", "ImmutableRuleSet", "InvalidInput", "NotFound", "ParkcreditError", "TooLarge"]
 
 
 class ParkcreditError(Exception):
@@ -49,3 +50,9 @@ class InvalidInput(ParkcreditError, ValueError):
     def __init__(self, loc: tuple[str | int, ...], message: str, kind: str = "value_error") -> None:
         super().__init__(message)
         self.loc, self.kind = loc, kind
+
+
+class TooLarge(ParkcreditError):
+    """An upload over `Settings.max_upload_bytes` (the HTTP middleware refuses it before it is read)."""
+
+    status, exit_code = 413, 2

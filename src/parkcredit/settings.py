@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     # -- limits (issue 16): what one request may cost; see docs/operations.md "Limits"
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)  # multipart bodies (imports); larger -> 413
     max_json_bytes: int = Field(default=1024 * 1024, ge=1024)  # every other body (JSON, forms); larger -> 413
+    max_import_rows: int = Field(default=200_000, ge=1)  # data rows of one imported file (issue 13); more -> 422
     authorization_horizon_years: int = Field(default=5, ge=1, le=50)  # an authorization's valid_to at most this far
     # -- background jobs: a running job holds a lease its worker renews; an expired lease = a dead worker
     job_lease_seconds: float = Field(default=60.0, gt=0)

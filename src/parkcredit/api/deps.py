@@ -13,7 +13,7 @@ from parkcredit.app.idempotency import Idem, Replayed
 
 __all__ = [
     "Admin", "AnyReader", "Auditor", "BankCaller", "BankOrAuditor", "Committee", "CommitteeOrAuditor",
-    "CommitteeOrEnterprise", "Ctx", "Enterprise", "IdemDep", "ReaderOrEnterprise", "respond",
+    "CommitteeOrEnterprise", "Ctx", "Enterprise", "FeedReader", "Feeder", "IdemDep", "ReaderOrEnterprise", "respond",
 ]  # fmt: skip
 
 
@@ -34,6 +34,9 @@ ReaderOrEnterprise = Annotated[Actor, Depends(require("committee", "auditor", "e
 Enterprise = Annotated[Actor, Depends(require("enterprise"))]
 CommitteeOrEnterprise = Annotated[Actor, Depends(require("committee", "enterprise"))]
 AnyReader = CommitteeOrAuditor
+# issue 13: a department key sends its own department's data and reads its own feed (app.imports checks the fields)
+Feeder = Annotated[Actor, Depends(require("committee", "department"))]
+FeedReader = Annotated[Actor, Depends(require("committee", "auditor", "department"))]
 
 
 def _idempotency(

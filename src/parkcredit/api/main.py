@@ -9,8 +9,7 @@ from fastapi.responses import JSONResponse
 
 from parkcredit.api import docs, errors
 from parkcredit.api.deps import Ctx
-from parkcredit.api.routers import admin, auditor, bank, committee, enterprise, governance
-from parkcredit.api.routers import explain
+from parkcredit.api.routers import admin, auditor, bank, committee, departments, enterprise, explain, governance
 from parkcredit.app import schemas
 from parkcredit.app.health import readiness
 
@@ -24,6 +23,7 @@ def install(app: FastAPI) -> None:
     for r in (committee.router, bank.router, auditor.router, admin.router, governance.router, enterprise.router):
         app.include_router(r)
     app.include_router(explain.router)
+    app.include_router(departments.router)
 
     @app.get("/healthz", response_model=schemas.Health, tags=["health"])
     async def healthz() -> schemas.Health:

@@ -12,7 +12,7 @@ from parkcredit.app import views
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
-from parkcredit.app.imports import check_numbers
+from parkcredit.app.imports import check_numbers, sources_of
 from parkcredit.app.rulesets import in_force
 from parkcredit.app.scope import ensure_may_see
 from parkcredit.errors import InvalidInput, NotFound
@@ -57,7 +57,8 @@ def read_enterprise(ctx: AppContext, uscc: str, *, actor: Actor | None = None) -
             raise NotFound(f"no snapshot of {uscc}")
         rows = decisions.latest_of(session, uscc)
         return s.EnterpriseOut(
-            snapshot=views.snapshot_detail(snap), decisions=[views.decision_summary(d) for d in rows]
+            snapshot=views.snapshot_detail(snap), decisions=[views.decision_summary(d) for d in rows],
+            provenance=sources_of(snapshots.provenance_of(session, snap.id)),
         )
 
 

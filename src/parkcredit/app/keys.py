@@ -8,6 +8,7 @@ from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
 from parkcredit.errors import InvalidInput, NotFound
+from parkcredit.profile.departments import department_slug
 from parkcredit.store import keys
 from parkcredit.store.tables import ApiKey
 
@@ -43,6 +44,11 @@ def create_key(
     idem: Idem | None = None,
 ) -> s.KeyOut | Replayed:
     """Create an API key; the token is in this result only (a replayed retry gets the key without it)."""
+    if department is not None:  # one spelling stored: the slug (tax, environment, …), given as slug or Chinese name
+        try:
+            department = department_slug(department)
+        except ValueError as exc:
+            raise InvalidInput(("body", "department"), str(exc)) from None
     scope = {"role": role, "bank": bank, "label": label, "holder": holder, "department": department, "uscc": uscc}
     with ctx.write() as session:
         if (hit := replay(session, actor, idem, scope)) is not None:

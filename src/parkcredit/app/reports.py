@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from parkcredit.app.context import AppContext
 from parkcredit.errors import NotFound
 from parkcredit.profile import DERIVED, FIELDS
+from parkcredit.profile.departments import DEPARTMENTS
 from parkcredit.reports.context import ReportContext
 from parkcredit.store import audit, decisions, keys, overrides, rulesets, snapshots
 from parkcredit.store.tables import Decision, Override
@@ -51,7 +52,8 @@ def _row_dict(obj: Any) -> dict[str, Any]:
     return {c.key: _iso(getattr(obj, c.key)) for c in obj.__table__.columns}
 
 
-def _inputs(profile: dict[str, Any], as_of: str) -> list[dict[str, Any]]:
+def _inputs(profile: dict[str, Any], as_of: str, sources: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The profile's fields with department and date: from each field's provenance (issue 13) when recorded."""
     out = []
     for name, info in FIELDS.items():
         if info.pii:  # personal data stays out of the decision report (kept apart, erasable)
@@ -63,6 +65,10 @@ def _inputs(profile: dict[str, Any], as_of: str) -> list[dict[str, Any]]:
         window = next((m for suffix, m in _WINDOW.items() if name.endswith(suffix)), None)
         out.append({"name": name, "zh": info.zh, "en": info.en, "dept": info.dept, "unit": info.unit,
                     "value": value, "as_of": when, "window_months": window})  # fmt: skip
+        src = sources.get(name)
+        if src is not None:  # who supplied the value, as of when (department feed, API, earlier snapshot)
+            dept = DEPARTMENTS.get(src.get("department") or "", "")
+            out[-1].update(dept=dept or info.dept, as_of=src.get("as_of") or when, source=src)
     return out
 
 
@@ -204,7 +210,8 @@ def _context(ctx: AppContext, session: Session, decision_id: str) -> ReportConte
         row={"id": d.id, "created_by": d.created_by, "created_at": _iso(d.created_at), "record_sha256": d.record_sha256,
              "model_status": d.model_status},
         enterprise=enterprise,
-        inputs=_inputs(profile, snap.as_of.isoformat()),
+        inputs=_inputs(profile, snap.as_of.isoformat(),
+                       snapshots.field_sources(snapshots.provenance_of(session, snap.id))),
         derived=_derived(record),
         ruleset=_ruleset(ctx, session, d),
         model=model_info,

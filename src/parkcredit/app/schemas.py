@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from parkcredit.app.import_schemas import FieldSource
 from parkcredit.profile import Uscc
 from parkcredit.record import DecisionRecord as DecisionRecord  # a domain type, returned by the API as is
 from parkcredit.record import Reason as Reason
@@ -101,10 +102,11 @@ class DecisionSummary(Out):
 
 
 class EnterpriseOut(BaseModel):
-    """An enterprise: its latest snapshot and latest decisions."""
+    """An enterprise: its latest snapshot, latest decisions, and where each field of the snapshot came from."""
 
     snapshot: SnapshotDetail
     decisions: list[DecisionSummary]
+    provenance: list[FieldSource] = Field(default_factory=list, description="per field: department, file, as-of date")
 
 
 class JobOut(Out):

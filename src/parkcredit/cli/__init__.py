@@ -30,6 +30,7 @@ _PLUGINS: list[str] = [
     "parkcredit.cli.model",
     "parkcredit.cli.report",
     "parkcredit.cli.governance",
+    "parkcredit.cli.imports",
 ]
 CHUNK_ROWS = 100_000
 
@@ -70,15 +71,18 @@ def read_profiles(path: Path) -> tuple[object, list[str], list[str]]:
     from parkcredit.tableio import read_table
 
     if path.suffix.lower() in (".csv", ".xlsx"):
-        from parkcredit.profile.importer import import_table
+        from parkcredit.profile.importer import ProfileImportError, import_table
 
-        result = import_table(path)
-        # columns that are not profile fields (an outcome column, notes) are ignored, and said so
-        unknown = [str(e.column) for e in result.errors if e.field is None and e.column]
-        if unknown:
-            result = import_table(path, ignore_columns=unknown)
+        try:
+            result = import_table(path)
+        except ProfileImportError as exc:
+            raise _fail(f"{path}: {exc}") from None
+        if result.file_errors:  # a header that cannot be used affects every row: nothing is scored
+            raise _fail("; ".join(f"row {e.row}, column {e.column}: {e.reason_en}" for e in result.file_errors))
+        # columns that are not profile fields (an outcome column, notes, a typo) are skipped, and said so
+        ignored = [s.column + (f" (did you mean {s.suggestion}?)" if s.suggestion else "") for s in result.skipped]
         messages = [f"row {e.row}, column {e.column}: {e.reason_en} / {e.reason_zh}" for e in result.errors]
-        return result.frame, messages, unknown
+        return result.frame, messages, ignored
     raw = read_table(path)
     ignored = [c for c in raw.columns if c not in COLUMNS]
     frame, errors = coerce(raw[[c for c in raw.columns if c in COLUMNS]])

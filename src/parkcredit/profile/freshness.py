@@ -21,11 +21,12 @@ missing once stale) — and `decision` ends a decision's `valid_until` no later 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SIGNALS", "Signal", "valid_until_days"]
+__all__ = ["SIGNALS", "Signal", "valid_until_date", "valid_until_days"]
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,8 @@ def valid_until_days(signal: Signal, years: np.ndarray) -> np.ndarray:
         month = year.astype("datetime64[M]") + np.timedelta64(signal.month - 1, "M")
         out[ok] = month.astype("datetime64[D]") + np.timedelta64(signal.day - 1, "D")
     return out
+
+
+def valid_until_date(signal: Signal, year: int) -> dt.date:
+    """The last valid day of the value of evaluation `year` (the scalar form of `valid_until_days`)."""
+    return dt.date(year + signal.years_after, signal.month, signal.day)

@@ -1,4 +1,10 @@
-"""Profile snapshots (append-only) and the personal data kept apart from them (`snapshot_pii`)."""
+"""Profile snapshots (append-only), the personal data kept apart from them (`snapshot_pii`), and where
+each field came from (`snapshot_provenance`, issue 13).
+
+A provenance is ``{"sources": [source, ...], "fields": {field: index into sources}}``; a source is
+``{"via": "import" | "api", "department": slug | None, "import_id", "file", "as_of", "by"}`` —
+compact, because one import gives most fields of thousands of snapshots the same source.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +16,23 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit, binding
-from parkcredit.store.tables import Snapshot, SnapshotPii
+from parkcredit.store.tables import Snapshot, SnapshotPii, SnapshotProvenance
 
 __all__ = [
-    "PII_FIELDS", "add", "add_many", "any_snapshot", "count_latest", "erase_pii", "get", "latest", "latest_page",
-    "of_enterprise", "profile_of", "usccs_without",
+    "PII_FIELDS", "add", "add_many", "any_snapshot", "count_latest", "erase_pii", "field_sources", "get", "latest",
+    "latest_of", "latest_page", "of_enterprise", "pii_of", "profile_of", "provenance_of", "provenances_of",
+    "single_source", "usccs_without",
 ]  # fmt: skip
 
 PII_FIELDS = ("legal_rep_name", "legal_rep_id_hash")  # the fields marked `pii` in profile.FIELDS
+BIND_CHUNK = 2000  # snapshots bound per audit entry of a bulk import (an entry's payload stays small)
 
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _new(session: Session, profile: dict[str, Any], actor: str) -> tuple[Snapshot, SnapshotPii | None]:
+def _row(profile: dict[str, Any], actor: str) -> tuple[Snapshot, dict[str, Any]]:
     public = {k: v for k, v in profile.items() if k not in PII_FIELDS}
     pii = {k: profile.get(k) for k in PII_FIELDS}
     snap = Snapshot(
@@ -36,34 +44,123 @@ def _new(session: Session, profile: dict[str, Any], actor: str) -> tuple[Snapsho
         content_sha256=_sha256(audit.canonical(public)),
         created_by=actor,
     )
-    session.add(snap)
+    return snap, pii
+
+
+def single_source(profile: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """A provenance giving every field of `profile` that has a value the one `source`."""
+    return {"sources": [source], "fields": {k: 0 for k, v in profile.items() if v is not None}}
+
+
+def field_sources(provenance: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """{field: its source} of a stored provenance (empty for a snapshot stored before issue 13)."""
+    if not provenance:
+        return {}
+    sources = provenance.get("sources", [])
+    return {name: sources[i] for name, i in provenance.get("fields", {}).items() if 0 <= i < len(sources)}
+
+
+def _store(
+    session: Session,
+    profiles: list[dict[str, Any]],
+    provenances: list[dict[str, Any]],
+    *,
+    actor: str,
+    import_id: str | None,
+) -> tuple[list[Snapshot], list[list[Any]]]:
+    """Insert the snapshots, then their personal data and provenance rows; (snapshots, rows bound per snapshot)."""
+    made = [_row(p, actor) for p in profiles]
+    snaps = [snap for snap, _ in made]
+    session.add_all(snaps)
+    session.flush()  # one round of inserts; the ids come back
+    extra: list[list[Any]] = []
+    for (snap, pii), prov in zip(made, provenances, strict=True):
+        rows: list[Any] = [SnapshotProvenance(snapshot_id=snap.id, import_id=import_id, provenance=prov)]
+        if any(v is not None for v in pii.values()):
+            rows.append(SnapshotPii(snapshot_id=snap.id, **pii))
+        extra.append(rows)
+    session.add_all([r for rows in extra for r in rows])
     session.flush()
-    pii_row = SnapshotPii(snapshot_id=snap.id, **pii) if any(v is not None for v in pii.values()) else None
-    if pii_row is not None:
-        session.add(pii_row)
-    return snap, pii_row
+    return snaps, extra
 
 
-def add(session: Session, *, profile: dict[str, Any], actor: str) -> Snapshot:
-    """Store one validated profile (JSON form) as a new snapshot; personal data goes to `snapshot_pii`."""
-    snap, pii_row = _new(session, profile, actor)
+def add(session: Session, *, profile: dict[str, Any], actor: str, provenance: dict[str, Any] | None = None) -> Snapshot:
+    """Store one validated profile (JSON form) as a new snapshot; personal data goes to `snapshot_pii`.
+
+    Without a `provenance` every field with a value is recorded as given by `actor` through the API."""
+    prov = provenance or single_source(profile, {"via": "api", "department": None, "import_id": None, "file": None,
+                                                 "as_of": profile["as_of"], "by": actor})  # fmt: skip
+    [snap], [rows] = _store(session, [profile], [prov], actor=actor, import_id=None)
     audit.append(
         session, actor, "snapshot.create", "snapshot", snap.id, {"uscc": snap.uscc, "sha256": snap.content_sha256},
-        bind=[snap, *([pii_row] if pii_row else [])],
+        bind=[snap, *rows],
     )  # fmt: skip
     return snap
 
 
 def add_many(
-    session: Session, profiles: list[dict[str, Any]], *, actor: str, object_id: str, payload: dict[str, Any]
+    session: Session,
+    profiles: list[dict[str, Any]],
+    *,
+    actor: str,
+    object_id: str,
+    payload: dict[str, Any],
+    provenances: list[dict[str, Any]] | None = None,
+    import_id: str | None = None,
 ) -> list[Snapshot]:
-    """Store many profiles as snapshots under ONE audit entry (`snapshot.import`) that binds them all."""
-    made = [_new(session, p, actor) for p in profiles]
-    snaps = [snap for snap, _ in made]
-    rows: list[Any] = [r for pair in made for r in pair if r is not None]
-    audit.append(session, actor, "snapshot.import", "import", object_id,
-                 {**payload, "snapshot_ids": [x.id for x in snaps]}, bind=rows)  # fmt: skip
+    """Store many profiles as snapshots; `snapshot.import` audit entries (one per `BIND_CHUNK`) bind them all."""
+    if provenances is None:
+        source = {"via": "import", "department": None, "import_id": import_id, "file": object_id, "by": actor}
+        provenances = [single_source(p, {**source, "as_of": p["as_of"]}) for p in profiles]
+    snaps, extra = _store(session, profiles, provenances, actor=actor, import_id=import_id)
+    for start in range(0, max(len(snaps), 1), BIND_CHUNK):
+        part = slice(start, start + BIND_CHUNK)
+        rows: list[Any] = [r for snap, more in zip(snaps[part], extra[part], strict=True) for r in (snap, *more)]
+        audit.append(session, actor, "snapshot.import", "import", object_id,
+                     {**payload, "snapshot_ids": [x.id for x in snaps[part]]}, bind=rows)  # fmt: skip
     return snaps
+
+
+def provenance_of(session: Session, snapshot_id: int) -> dict[str, Any] | None:
+    """The stored provenance of a snapshot (None before issue 13)."""
+    row = session.get(SnapshotProvenance, snapshot_id)
+    return row.provenance if row is not None else None
+
+
+def latest_of(
+    session: Session, usccs: list[str], *, before_id: int | None = None, chunk: int = 500
+) -> dict[str, Snapshot]:
+    """The newest snapshot of each of `usccs` that has one (older than snapshot `before_id` if given)."""
+    out: dict[str, Snapshot] = {}
+    for start in range(0, len(usccs), chunk):
+        part = usccs[start : start + chunk]
+        newest = select(func.max(Snapshot.id)).where(Snapshot.uscc.in_(part))
+        if before_id is not None:
+            newest = newest.where(Snapshot.id < before_id)
+        newest = newest.group_by(Snapshot.uscc)
+        for snap in session.scalars(select(Snapshot).where(Snapshot.id.in_(newest))):
+            out[snap.uscc] = snap
+    return out
+
+
+def pii_of(session: Session, snapshot_ids: list[int], *, chunk: int = 500) -> dict[int, SnapshotPii]:
+    """The personal data rows of some snapshots (those not erased)."""
+    out: dict[int, SnapshotPii] = {}
+    for start in range(0, len(snapshot_ids), chunk):
+        part = snapshot_ids[start : start + chunk]
+        for row in session.scalars(select(SnapshotPii).where(SnapshotPii.snapshot_id.in_(part))):
+            out[row.snapshot_id] = row
+    return out
+
+
+def provenances_of(session: Session, snapshot_ids: list[int], *, chunk: int = 500) -> dict[int, dict[str, Any]]:
+    """The stored provenance of some snapshots (absent for those stored before issue 13)."""
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(snapshot_ids), chunk):
+        part = snapshot_ids[start : start + chunk]
+        for row in session.scalars(select(SnapshotProvenance).where(SnapshotProvenance.snapshot_id.in_(part))):
+            out[row.snapshot_id] = row.provenance
+    return out
 
 
 def get(session: Session, snapshot_id: int) -> Snapshot | None:

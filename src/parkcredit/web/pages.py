@@ -8,6 +8,7 @@ for an unknown object, 422 for bad input; never a 500.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Annotated
 from urllib.parse import quote, urlencode
@@ -19,10 +20,13 @@ from parkcredit.app import Actor, AppContext, access, audit, decisions, enterpri
 from parkcredit.app import policies as app_policies
 from parkcredit.app import rulesets as app_rulesets
 from parkcredit.app import schemas as s
+from parkcredit.app.data_quality import data_quality
+from parkcredit.app.import_schemas import ImportOut
 from parkcredit.app.monitoring import monitoring
 from parkcredit.app.reports import render_report
 from parkcredit.app.web_sessions import SignIn, sign_in, sign_out
 from parkcredit.errors import InvalidInput, ParkcreditError
+from parkcredit.profile.departments import DEPARTMENTS
 from parkcredit.reports import PdfUnavailable, charts
 from parkcredit.reports.i18n import LANGS, industry_label
 from parkcredit.web import auth
@@ -171,8 +175,10 @@ def enterprises_page(
 def enterprise(request: Request, uscc: str, ctx: Ctx, caller: ReaderPage, product: str | None = None) -> Response:
     product = _product(ctx, product)
     view = enterprises.enterprise_page(ctx, uscc.strip().upper()[:18], product)
+    sources = imports.field_sources(ctx, uscc.strip().upper()[:18])  # issue 13: each field's department and date
     return page(
         request, "enterprise.html", caller, snap=view.snap, snaps=view.snaps, decisions=view.decisions,
+        sources=sources,
         current=view.current, product=product, products=ctx.products(), path=view.path, path_error=view.path_error,
         eligible_now=view.eligible_now, overrides=view.overrides, explained=view.explained, policies=view.policies,
         stale=view.stale,
@@ -258,7 +264,7 @@ def job_status(job_id: str, ctx: Ctx, caller: CommitteePage) -> Response:
 
 @router.get("/import")
 def import_form(request: Request, caller: CommitteePage) -> Response:
-    return page(request, "import.html", caller, result=None, error=None)
+    return page(request, "import.html", caller, result=None, error=None, departments=DEPARTMENTS)
 
 
 @router.post("/import")
@@ -269,17 +275,31 @@ def import_upload(
     file: UploadFile,
     csrf: Annotated[str, Form(max_length=100)],
     strict: Annotated[bool, Form()] = False,
+    department: Annotated[str, Form(max_length=40)] = "",
+    as_of: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    """The same use case as `POST /v1/imports` and `parkcredit import`: the same report, shown as a page."""
     _check_csrf(request, csrf)
     try:
-        out = imports.import_profiles(ctx, caller, data=file.file.read(), filename=file.filename or "", strict=strict)
-    except InvalidInput as exc:
-        return page(request, "import.html", caller, result=None, error=str(exc), status=422)
-    assert isinstance(out, s.ImportOut)  # no idempotency key: never a replay
-    refused = strict and bool(out.rows_rejected)
-    result = {"rows_read": out.rows_read, "stored": out.rows_stored, "rejected": out.rejected, "strict": strict,
-              "rejected_rows": out.rows_rejected, "filename": file.filename}  # fmt: skip
-    return page(request, "import.html", caller, result=result, error=None, status=422 if refused else 200)
+        date = dt.date.fromisoformat(as_of) if as_of else None
+        out = imports.import_profiles(ctx, caller, data=file.file.read(ctx.settings.max_upload_bytes + 1),
+                                      filename=file.filename or "", strict=strict, department=department or None,
+                                      as_of=date)  # fmt: skip
+    except ValueError as exc:  # InvalidInput, or an as-of date that is not YYYY-MM-DD
+        return page(request, "import.html", caller, result=None, error=str(exc)[:300], status=422,
+                    departments=DEPARTMENTS)  # fmt: skip
+    assert isinstance(out, ImportOut)  # no idempotency key: never a replay
+    return page(request, "import.html", caller, result=out, error=None, status=422 if out.refused else 200,
+                departments=DEPARTMENTS)  # fmt: skip
+
+
+@router.get("/data-quality")
+def data_quality_page(
+    request: Request, ctx: Ctx, caller: ReaderPage, department: Annotated[str, Query(max_length=40)] = "tax"
+) -> Response:
+    """A department's data: coverage, stale share, values that jumped in its last feed (`GET /v1/data-quality`)."""
+    view = data_quality(ctx, caller, department)
+    return page(request, "data_quality.html", caller, view=view, departments=DEPARTMENTS)
 
 
 # ---- decisions and reports (committee, auditor) ------------------------------------------------------------------

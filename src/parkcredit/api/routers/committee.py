@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile
 from fastapi.responses import JSONResponse
 
-from parkcredit.api.deps import Committee, CommitteeOrAuditor, Ctx, IdemDep, ReaderOrEnterprise, respond
+from parkcredit.api.deps import Committee, CommitteeOrAuditor, Ctx, Feeder, IdemDep, ReaderOrEnterprise, respond
 from parkcredit.app import access, decisions, enterprises, imports
 from parkcredit.app import schemas as s
+from parkcredit.app.import_schemas import ImportOut
 from parkcredit.profile import Profile, Uscc
 
 router = APIRouter(prefix="/v1", tags=["committee"])
@@ -21,25 +23,32 @@ def create_snapshot(profile: Profile, ctx: Ctx, caller: Committee, idem: IdemDep
     return respond(enterprises.create_snapshot(ctx, caller, profile.model_dump(mode="json"), idem=idem))
 
 
-# 422: a file with bad rows gets ImportOut (rows refused, with reasons); a request that is not an
-# upload at all (no file field, wrong query type) gets FastAPI's validation-error body
+# 422: a file refused (a header that cannot be used, a missing column; with strict any bad row) gets ImportOut
+# with the file-level problems apart from the rows; a file that cannot be read at all, or a request that is not
+# an upload, gets the validation-error body naming the problem
 _IMPORT_BODIES = [{"$ref": "#/components/schemas/ImportOut"}, {"$ref": "#/components/schemas/HTTPValidationError"}]
-_IMPORT_422 = {"description": "rows refused, or the request is not a valid upload",
+_IMPORT_422 = {"description": "file refused, or the request is not a valid upload",
                "content": {"application/json": {"schema": {"anyOf": _IMPORT_BODIES}}}}  # fmt: skip
 
 
-@router.post("/imports", response_model=s.ImportOut, responses={422: _IMPORT_422})
+@router.post("/imports", response_model=ImportOut, responses={403: {"description": "fields of another department"},
+                                                                413: {"description": "upload too large"},
+                                                                422: _IMPORT_422})  # fmt: skip
 def import_profiles(
     file: UploadFile,
     ctx: Ctx,
-    caller: Committee,
+    caller: Feeder,
     idem: IdemDep,
-    strict: Annotated[bool, Query(description="store nothing if any row is bad")] = False,
+    strict: Annotated[bool, Query(description="store nothing if any row is bad; refuse unknown columns")] = False,
+    department: Annotated[str | None, Query(max_length=40, description="sending department (tax …)")] = None,
+    as_of: Annotated[dt.date | None, Query(description="the department's as-of date of the data")] = None,
 ) -> Any:
-    """Import a CSV/XLSX of profiles: all good rows in one transaction, bad rows reported."""
-    out = imports.import_profiles(ctx, caller, data=file.file.read(), filename=file.filename or "", strict=strict,
-                                  idem=idem)  # fmt: skip
-    if isinstance(out, s.ImportOut) and out.strict and out.rows_rejected:
+    """Import a CSV/XLSX feed: each good row a new snapshot (its previous profile with the file's fields), with
+    per-field provenance; bad rows reported. A department key sends only its own department's fields."""
+    data = file.file.read(ctx.settings.max_upload_bytes + 1)  # bounded: never more than the limit + 1 byte
+    out = imports.import_profiles(ctx, caller, data=data, filename=file.filename or "", strict=strict,
+                                  department=department, as_of=as_of, idem=idem)  # fmt: skip
+    if isinstance(out, ImportOut) and out.refused:
         return JSONResponse(out.model_dump(mode="json"), status_code=422)
     return respond(out)
 
