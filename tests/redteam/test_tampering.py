@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 from dbsupport import authorization, good_profile, make_uscc
 from parkcredit.cli import app as cli_app
 from parkcredit.settings import get_settings
-from parkcredit.web.auth import LANG_COOKIE
 from parkcredit.store.audit import canonical, entry_hash, sha256_hex
 from parkcredit.store.tables import AuditEntry
+from parkcredit.web.auth import LANG_COOKIE
 
 
 def _sha(t: str) -> str:
