@@ -34,7 +34,7 @@ from parkcredit.store.tables import Loan, LoanDecline, LoanEvent, PoolMovement, 
 
 __all__ = [
     "DECLINE_REASONS", "add_event", "create_loan", "decline", "list_declines", "list_loans", "loan_out",
-    "outcome_alias", "outstanding", "read_loan",
+    "outcome_alias", "outstanding", "read_loan", "recent_loans",
 ]  # fmt: skip
 
 DECLINE_REASONS: dict[str, tuple[str, str]] = {
@@ -242,6 +242,12 @@ def list_loans(
         rows = loans.page(session, bank=_scope(actor), uscc=uscc, product=product, status=status, after_id=after_id,
                           limit=limit)  # fmt: skip
         return b.LoanPage(items=[loan_out(r) for r in rows], next_after_id=rows[-1].id if len(rows) == limit else None)
+
+
+def recent_loans(ctx: AppContext, actor: Actor, *, limit: int = 50) -> list[b.LoanOut]:
+    """The newest loans (a bank: its own), for the pages."""
+    with ctx.read() as session:
+        return [loan_out(r) for r in loans.page(session, bank=_scope(actor), limit=limit, newest_first=True)]
 
 
 def read_loan(ctx: AppContext, actor: Actor, loan_id: int) -> b.LoanDetail:

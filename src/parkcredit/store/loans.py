@@ -120,14 +120,14 @@ def events_of(session: Session, loan_id: int) -> list[LoanEvent]:
 
 def page(
     session: Session, *, bank: str | None, uscc: str | None = None, product: str | None = None,
-    status: str | None = None, after_id: int = 0, limit: int = 100,
+    status: str | None = None, after_id: int = 0, limit: int = 100, newest_first: bool = False,
 ) -> list[Loan]:  # fmt: skip
     """Loans by id (of one bank, or all), optionally of one enterprise, product or status."""
     q = select(Loan).where(Loan.id > after_id)
     for col, value in ((Loan.bank, bank), (Loan.uscc, uscc), (Loan.product, product), (Loan.status, status)):
         if value is not None:
             q = q.where(col == value)
-    return list(session.scalars(q.order_by(Loan.id).limit(limit)))
+    return list(session.scalars(q.order_by(Loan.id.desc() if newest_first else Loan.id).limit(limit)))
 
 
 def declines(session: Session, *, bank: str | None, after_id: int = 0, limit: int = 100) -> list[LoanDecline]:

@@ -17,7 +17,10 @@ from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from parkcredit.app import Actor, AppContext, access, audit, decisions, enterprises, imports, overrides, portfolio
+from parkcredit.app import alerts as app_alerts
+from parkcredit.app import loans as app_loans
 from parkcredit.app import policies as app_policies
+from parkcredit.app import pools as app_pools
 from parkcredit.app import rulesets as app_rulesets
 from parkcredit.app import schemas as s
 from parkcredit.app.data_quality import data_quality
@@ -395,3 +398,32 @@ def monitoring_page(request: Request, ctx: Ctx, caller: ReaderPage, product: str
         view = {"available": True, "why": None, "report": report, "rows": rows,
                 "approval": report["approval_over_time"], "windows": windows}  # fmt: skip
     return page(request, "monitoring.html", caller, view=view, product=product, products=ctx.products())
+
+
+# ---- bank lifecycle (issue 14): loans outstanding, alerts, risk pools ----------------------------------------------
+
+AlertsPage = Annotated[Actor, Depends(require_page("committee", "auditor", "bank"))]
+
+
+@router.get("/loans")
+def loans_page(request: Request, ctx: Ctx, caller: ReaderPage) -> Response:
+    """Loans outstanding by bank, product and band, and the newest loans."""
+    return page(request, "loans.html", caller, rows=app_loans.outstanding(ctx),
+                recent=app_loans.recent_loans(ctx, caller, limit=PAGE_SIZE))  # fmt: skip
+
+
+@router.get("/alerts")
+def alerts_page(request: Request, ctx: Ctx, caller: AlertsPage) -> Response:
+    """The newest early-warning alerts (a bank: its own)."""
+    if caller.role == "bank":
+        rows = list(reversed(app_alerts.list_alerts(ctx, caller, after=0, limit=1000).items))[:200]
+    else:
+        rows = app_alerts.recent_alerts(ctx, limit=200)
+    return page(request, "alerts.html", caller, rows=rows)
+
+
+@router.get("/pools")
+def pools_page(request: Request, ctx: Ctx, caller: ReaderPage) -> Response:
+    """Every risk pool with its statement."""
+    return page(request, "pools.html", caller,
+                statements=[app_pools.statement(ctx, p.pool_id) for p in app_pools.list_pools(ctx)])  # fmt: skip
