@@ -187,13 +187,18 @@ def test_webhooks_belong_to_one_bank(fast: TestClient, keys) -> None:
         wid = r.json()["webhook_id"]
         assert fast.post("/v1/webhooks", json={"url": "ftp://x.example/hook", "secret": SECRET_A},
                          headers=keys["bank"]).status_code == 422  # fmt: skip
-        assert fast.post("/v1/webhooks", json={"url": hook.url, "secret": "short"}, headers=keys["bank"]).status_code == 422
+        assert (
+            fast.post("/v1/webhooks", json={"url": hook.url, "secret": "short"}, headers=keys["bank"]).status_code
+            == 422
+        )
         assert fast.delete(f"/v1/webhooks/{wid}", headers=keys["other_bank"]).status_code == 403
         assert [w["webhook_id"] for w in fast.get("/v1/webhooks", headers=keys["bank"]).json()] == [wid]
         assert fast.delete(f"/v1/webhooks/{wid}", headers=keys["bank"]).json()["revoked_at"] is not None
         assert fast.get("/v1/webhooks", headers=keys["bank"]).json() == []
         _setup(fast, keys)
-        fast.post("/v1/enterprises", json=strong_profile(1, dishonest_debtor_enterprise=True), headers=keys["committee"])
+        fast.post(
+            "/v1/enterprises", json=strong_profile(1, dishonest_debtor_enterprise=True), headers=keys["committee"]
+        )
         time.sleep(0.5)
         assert hook.requests == []  # a revoked webhook gets nothing; the alert is still pollable
         assert len(fast.get("/v1/alerts", headers=keys["bank"]).json()["items"]) == 1

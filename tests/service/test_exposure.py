@@ -26,7 +26,9 @@ def test_a_loan_at_one_bank_lowers_what_every_bank_may_lend_and_90_days_overdue_
         assert (shown["limit_decided_yuan"], shown["outstanding_yuan"], shown["limit_available_yuan"]) == (
             3_000_000, 2_000_000, 1_000_000)  # fmt: skip
     b = ask(client, keys, u, "other_bank")
-    over = client.post("/v1/loans", json=loan_body(u, b["decision_id"], 1_500_000, ref="B-1"), headers=keys["other_bank"])
+    over = client.post(
+        "/v1/loans", json=loan_body(u, b["decision_id"], 1_500_000, ref="B-1"), headers=keys["other_bank"]
+    )
     assert over.status_code == 422 and over.json()["detail"][0]["loc"] == ["body", "amount_yuan"]
     assert "1,000,000" in over.json()["detail"][0]["msg"]
 
@@ -38,7 +40,9 @@ def test_a_loan_at_one_bank_lowers_what_every_bank_may_lend_and_90_days_overdue_
     first = shown["reasons"][0]
     assert (first["code"], first["kind"]) == ("LOAN_SERIOUS_DELINQUENCY", "knock_out")
     assert "逾期90天" in first["zh"] and "90+ days overdue" in first["en"]
-    refused = client.post("/v1/loans", json=loan_body(u, b["decision_id"], 100_000, ref="B-2"), headers=keys["other_bank"])
+    refused = client.post(
+        "/v1/loans", json=loan_body(u, b["decision_id"], 100_000, ref="B-2"), headers=keys["other_bank"]
+    )
     assert refused.status_code == 422 and refused.json()["detail"][0]["type"] == "decision_not_eligible"
     assert "LOAN_SERIOUS_DELINQUENCY" in refused.json()["detail"][0]["msg"]
 
@@ -120,7 +124,9 @@ def test_the_whitelist_lists_eligible_enterprises_that_authorized_the_bank_and_i
     d1 = ask(client, keys, u1)
     loan = client.post("/v1/loans", json=loan_body(u1, d1["decision_id"], 1_000_000), headers=keys["bank"]).json()
     changed = client.get(f"/v1/whitelist?product=chengxindai&since={same['cursor']}", headers=keys["bank"]).json()
-    assert [(x["uscc"], x["change"], x["limit_available_yuan"]) for x in changed["items"]] == [(u1, "changed", 2_000_000)]
+    assert [(x["uscc"], x["change"], x["limit_available_yuan"]) for x in changed["items"]] == [
+        (u1, "changed", 2_000_000)
+    ]
     client.post(f"/v1/loans/{loan['loan_id']}/events", json=event("default", 900_000), headers=keys["bank"])
     removed = client.get(f"/v1/whitelist?product=chengxindai&since={changed['cursor']}", headers=keys["bank"]).json()
     assert [(x["uscc"], x["change"]) for x in removed["items"]] == [(u1, "removed")]

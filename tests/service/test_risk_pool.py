@@ -67,7 +67,10 @@ def test_a_default_claims_the_pools_share_and_recoveries_return_to_it(client: Te
     assert client.post(url, json=event("overdue_90", 2_000_000), headers=keys["bank"]).status_code == 201
     assert client.post(url, json=event("default", 2_000_000), headers=keys["bank"]).status_code == 201
     assert client.post(url, json=event("default", 2_000_000), headers=keys["bank"]).status_code == 201  # claims once
-    assert client.post(url, json=event("written_off", 2_000_000, recovered=500_000), headers=keys["bank"]).status_code == 201
+    assert (
+        client.post(url, json=event("written_off", 2_000_000, recovered=500_000), headers=keys["bank"]).status_code
+        == 201
+    )
     st = client.get(f"/v1/pools/{pool['pool_id']}/statement", headers=keys["auditor"]).json()
     moves = [(m["kind"], m["amount_yuan"], m["balance_after_yuan"], m["basis_yuan"], m["bank_share_yuan"],
               m["guarantor_share_yuan"]) for m in st["movements"]]  # fmt: skip

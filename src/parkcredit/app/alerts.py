@@ -169,7 +169,7 @@ def on_new_decisions(session: Session, stored: list[Decision], ruleset: RuleSet,
             continue
         new, old = json.loads(d.record), json.loads(prev.record)
         on = dt.date.fromisoformat(new["as_of"]) if new.get("as_of") else None
-        found = []
+        found: list[tuple[str, str, str | None, str | None]] = []
         before = {k["code"] for k in old.get("knockouts", [])}
         for k in new.get("knockouts", []):
             if k["code"] not in before:
@@ -207,7 +207,9 @@ def _scope(actor: Actor) -> str | None:
     return actor.bank if actor.role == "bank" else None
 
 
-def list_alerts(ctx: AppContext, actor: Actor, *, after: int = 0, limit: int = 100, uscc: str | None = None) -> b.AlertPage:
+def list_alerts(
+    ctx: AppContext, actor: Actor, *, after: int = 0, limit: int = 100, uscc: str | None = None
+) -> b.AlertPage:
     """Alerts after `after` (a bank: its own; the committee and auditors: all), oldest first."""
     with ctx.read() as session:
         rows = store.alerts_page(session, bank=_scope(actor), after_id=after, limit=limit, uscc=uscc)
@@ -257,15 +259,18 @@ def revoke_webhook(ctx: AppContext, actor: Actor, webhook_id: int) -> b.WebhookO
         return _webhook_out(store.revoke_webhook(session, row, actor=actor.key_id))
 
 
-def list_deliveries(ctx: AppContext, actor: Actor, *, alert_id: int | None = None, limit: int = 100) -> list[b.WebhookDeliveryOut]:
+def list_deliveries(
+    ctx: AppContext, actor: Actor, *, alert_id: int | None = None, limit: int = 100
+) -> list[b.WebhookDeliveryOut]:
     """The bank's webhook deliveries, newest first, each with every attempt."""
     with ctx.read() as session:
         rows = store.deliveries_of(session, alert_id=alert_id, bank=_scope(actor), limit=limit)
         attempts: dict[int, list[b.WebhookAttemptOut]] = {}
         for a in store.attempts_of(session, [d.id for d in rows]):
-            attempts.setdefault(a.delivery_id, []).append(b.WebhookAttemptOut(
-                attempt=a.attempt, at=a.at, http_status=a.http_status, error=a.error, duration_ms=a.duration_ms))  # fmt: skip
-        return [b.WebhookDeliveryOut(delivery_id=d.id, alert_id=d.alert_id, webhook_id=d.webhook_id, status=d.status,  # type: ignore[arg-type]
+            one = b.WebhookAttemptOut(attempt=a.attempt, at=a.at, http_status=a.http_status, error=a.error,
+                                      duration_ms=a.duration_ms)  # fmt: skip
+            attempts.setdefault(a.delivery_id, []).append(one)
+        return [b.WebhookDeliveryOut(delivery_id=d.id, alert_id=d.alert_id, webhook_id=d.webhook_id, status=d.status,
                                      attempts=d.attempts, next_attempt_at=d.next_attempt_at,
                                      delivered_at=d.delivered_at, attempt_log=attempts.get(d.id, []))
                 for d in rows]  # fmt: skip

@@ -153,7 +153,7 @@ def positions(
 
 
 def _reason(code: str, kind: str, zh: str, en: str) -> b.PrincipalReason:
-    return b.PrincipalReason(code=code, kind=kind, zh=zh, en=en)  # type: ignore[arg-type]
+    return b.PrincipalReason(code=code, kind=kind, zh=zh, en=en)
 
 
 def _live(code: str, kind: str) -> b.PrincipalReason:
@@ -197,7 +197,7 @@ def summarize(record: dict[str, Any], position: Position, *, today: dt.date) -> 
     flags.extend(position.flags)
     disputed = sorted({f for flag in flags if flag.code == "FIELD_DISPUTED" for f in flag.fields})
     return b.EligibilityOut(
-        uscc=record["uscc"], product=record["product"], status=status, eligible=eligible,  # type: ignore[arg-type]
+        uscc=record["uscc"], product=record["product"], status=status, eligible=eligible,
         limit_decided_yuan=decided, limit_available_yuan=available, outstanding_yuan=position.outstanding_yuan,
         band=None if status == "NOT_APPLICABLE" else record["band"], valid_until=valid_until, as_of=record["as_of"],
         decision_id=record["decision_id"], ruleset_version=record["ruleset"]["version"], reasons=reasons,
@@ -380,7 +380,7 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
             items = [now[u] for u in sorted(now)]
         else:
             items = [
-                b.WhitelistEntry(uscc=c.uscc, change=c.change, limit_available_yuan=c.limit_available_yuan,  # type: ignore[arg-type]
+                b.WhitelistEntry(uscc=c.uscc, change=c.change, limit_available_yuan=c.limit_available_yuan,
                                  band=c.band, decision_id=c.decision_id)
                 for c in loans.whitelist_changes(session, bank=actor.bank, product=product, after_id=since)
             ]  # fmt: skip

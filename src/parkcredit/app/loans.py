@@ -68,15 +68,16 @@ def loan_out(row: Loan) -> b.LoanOut:
     return b.LoanOut(
         loan_id=row.id, bank=row.bank, loan_ref=row.loan_ref, uscc=row.uscc, product=row.product,
         decision_id=row.decision_id, band=row.band, amount_yuan=row.amount_yuan, disbursed_on=row.disbursed_on,
-        term_months=row.term_months, status=row.status, principal_outstanding_yuan=row.principal_outstanding_yuan,  # type: ignore[arg-type]
+        term_months=row.term_months, status=row.status, principal_outstanding_yuan=row.principal_outstanding_yuan,
         status_on=row.status_on, pool_id=row.pool_id, created_at=row.created_at,
     )  # fmt: skip
 
 
 def _event_out(row: LoanEvent) -> b.LoanEventOut:
     return b.LoanEventOut(
-        event_id=row.id, loan_id=row.loan_id, status=row.status, principal_outstanding_yuan=row.principal_outstanding_yuan,  # type: ignore[arg-type]
-        recovered_yuan=row.recovered_yuan, event_on=row.event_on, reported_at=row.reported_at,
+        event_id=row.id, loan_id=row.loan_id, status=row.status,
+        principal_outstanding_yuan=row.principal_outstanding_yuan, recovered_yuan=row.recovered_yuan,
+        event_on=row.event_on, reported_at=row.reported_at,
     )  # fmt: skip
 
 
@@ -153,9 +154,7 @@ def create_loan(ctx: AppContext, actor: Actor, body: b.LoanIn, *, idem: Idem | N
         return out
 
 
-def _pool_effects(
-    session: Session, loan: Loan, body: b.LoanEventIn, actor: Actor
-) -> list[PoolMovement]:
+def _pool_effects(session: Session, loan: Loan, body: b.LoanEventIn, actor: Actor) -> list[PoolMovement]:
     """The pool movements an event causes: a claim on the first default / write-off, a recovery's share back."""
     pool = pools.get(session, loan.pool_id) if loan.pool_id is not None else None
     if pool is None:
@@ -223,7 +222,9 @@ def add_event(
         )  # fmt: skip
         if body.status in loans.SERIOUS and not was_serious:
             alerts.on_serious_loan(session, loan, actor=actor.key_id)
-        out = b.LoanDetail(**loan_out(loan).model_dump(), events=[_event_out(e) for e in loans.events_of(session, loan.id)])
+        out = b.LoanDetail(
+            **loan_out(loan).model_dump(), events=[_event_out(e) for e in loans.events_of(session, loan.id)]
+        )
         remember(session, actor, idem, 201, out)
         return out
 
@@ -256,7 +257,9 @@ def read_loan(ctx: AppContext, actor: Actor, loan_id: int) -> b.LoanDetail:
         loan = loans.get(session, loan_id)
         if loan is None or (_scope(actor) is not None and loan.bank != actor.bank):
             raise NotFound(f"no loan {loan_id}")
-        return b.LoanDetail(**loan_out(loan).model_dump(), events=[_event_out(e) for e in loans.events_of(session, loan_id)])
+        return b.LoanDetail(
+            **loan_out(loan).model_dump(), events=[_event_out(e) for e in loans.events_of(session, loan_id)]
+        )
 
 
 def decline(ctx: AppContext, actor: Actor, body: b.DeclineIn, *, idem: Idem | None = None) -> b.DeclineOut | Replayed:
@@ -269,10 +272,14 @@ def decline(ctx: AppContext, actor: Actor, body: b.DeclineIn, *, idem: Idem | No
         ctx.product(body.product, ("body", "product"))
         uscc = _uscc(body.uscc)
         if body.reason_code not in DECLINE_REASONS:
-            raise InvalidInput(("body", "reason_code"), f"unknown reason code {body.reason_code!r}; known: "
-                                                        + ", ".join(DECLINE_REASONS), "unknown_reason_code")  # fmt: skip
+            known = ", ".join(DECLINE_REASONS)
+            raise InvalidInput(("body", "reason_code"), f"unknown reason code {body.reason_code!r}; known: {known}",
+                               "unknown_reason_code")  # fmt: skip
         _not_future(body.declined_on, ("body", "declined_on"), today)
-        if loans.authorization_on(session, uscc=uscc, bank=actor.bank, product=body.product, on=body.declined_on) is None:
+        if (
+            loans.authorization_on(session, uscc=uscc, bank=actor.bank, product=body.product, on=body.declined_on)
+            is None
+        ):
             raise Forbidden(f"{actor.bank} holds no authorization of {uscc} for {body.product} in force on "
                             f"{body.declined_on}")  # fmt: skip
         decision_id = str(body.decision_id) if body.decision_id else None

@@ -39,7 +39,7 @@ def pool_out(session: Session, row: RiskPool) -> b.PoolOut:
 
 def _movement_out(m: PoolMovement) -> b.PoolMovementOut:
     return b.PoolMovementOut(
-        movement_id=m.id, kind=m.kind, amount_yuan=m.amount_yuan, balance_after_yuan=m.balance_after_yuan,  # type: ignore[arg-type]
+        movement_id=m.id, kind=m.kind, amount_yuan=m.amount_yuan, balance_after_yuan=m.balance_after_yuan,
         loan_id=m.loan_id, bank=m.bank, basis_yuan=m.basis_yuan, bank_share_yuan=m.bank_share_yuan,
         guarantor_share_yuan=m.guarantor_share_yuan, note=m.note, created_at=m.created_at,
     )  # fmt: skip

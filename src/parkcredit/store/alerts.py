@@ -18,8 +18,9 @@ from parkcredit.store import audit
 from parkcredit.store.tables import Alert, Authorization, Webhook, WebhookAttempt, WebhookDelivery, utcnow
 
 __all__ = [
-    "PENDING_FLAG", "add_alerts", "any_due", "add_webhook", "alerts_page", "attempts_of", "authorized_banks", "claim_due",
-    "deliveries_of", "get_alert", "get_webhook", "on_commit", "record_attempt", "revoke_webhook", "webhooks_of",
+    "PENDING_FLAG", "add_alerts", "add_webhook", "alerts_page", "any_due", "attempts_of", "authorized_banks",
+    "claim_due", "deliveries_of", "get_alert", "get_webhook", "on_commit", "record_attempt", "revoke_webhook",
+    "webhooks_of",
 ]  # fmt: skip
 
 PENDING_FLAG = "parkcredit.webhook_pending"  # session.info key: this transaction queued deliveries
