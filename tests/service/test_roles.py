@@ -13,7 +13,11 @@ D = "00000000-0000-4000-8000-000000000000"
 # (method, path template, roles allowed, request body)
 MATRIX = [
     ("POST", "/v1/enterprises", {"committee"}, good_profile(1)),
-    ("POST", "/v1/imports", {"committee"}, None),
+    ("POST", "/v1/imports", {"committee", "department"}, None),
+    # department data (issue 13): a department key (not in ROLES: tested in test_department_imports.py)
+    ("GET", "/v1/imports", {"committee", "auditor", "department"}, None),
+    ("GET", "/v1/imports/{import_id}", {"committee", "auditor", "department"}, None),
+    ("GET", "/v1/data-quality/{department}", {"committee", "auditor", "department"}, None),
     ("GET", "/v1/enterprises/{uscc}", {"committee", "auditor", "enterprise"}, None),
     ("GET", "/v1/enterprises/{uscc}/snapshots", {"committee", "auditor", "enterprise"}, None),
     ("POST", "/v1/decisions", {"committee"}, {"uscc": U, "product": "chengxindai"}),
@@ -104,6 +108,7 @@ PARAMS = {"uscc": U, "job_id": D, "decision_id": D, "authorization_id": D, "key_
 
 
 PARAMS.update(dispute_id=999, event_id=999, review_id=999)  # issue 15
+PARAMS.update(import_id=D, department="tax")  # issue 13
 
 
 def test_matrix_covers_every_v1_route(client: TestClient) -> None:
