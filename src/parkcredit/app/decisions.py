@@ -16,16 +16,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from parkcredit.app import alerts
+from parkcredit.app import alerts, batch, views
 from parkcredit.app import schemas as s
-from parkcredit.app import views
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
 from parkcredit.app.jobs import SHUTDOWN, Interrupted
 from parkcredit.app.rulesets import in_force
 from parkcredit.decision import canonical_json, decide
-from parkcredit.errors import InvalidInput, NotFound
+from parkcredit.errors import Conflict, InvalidInput, NotFound
 from parkcredit.profile import to_frame
 from parkcredit.rules import RuleSet
 from parkcredit.store import decisions as store
@@ -37,7 +36,7 @@ __all__ = [
     "ReplayResult", "compute", "compute_in_force", "decide_enterprise", "list_decisions",
     "read_decision",
     "read_job",
-    "replay_decision", "run_batch", "start_batch", "store_records",
+    "replay_decision", "resume_batch", "run_batch", "start_batch", "store_records",
 ]  # fmt: skip
 
 
@@ -152,6 +151,25 @@ def start_batch(
     return out
 
 
+def resume_batch(ctx: AppContext, actor: Actor, *, job_id: str, idem: Idem | None = None) -> s.JobOut | Replayed:
+    """Queue a failed batch job again: it goes on after its last stored chunk (no decision is stored twice)."""
+    with ctx.write() as session:
+        if (hit := replay(session, actor, idem, {"resume": job_id})) is not None:
+            return hit
+        job = jobs.get(session, job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        if job.kind != "batch_decide" or job.status != "failed":
+            raise Conflict(f"job {job_id} is {job.status}: only a failed batch job can be resumed")
+        requeued = jobs.requeue(session, job_id, actor=actor.key_id)
+        if requeued is None:
+            raise Conflict(f"job {job_id} was resumed or changed meanwhile")
+        out = views.job(requeued)
+        remember(session, actor, idem, 202, out)
+    ctx.runner.submit(out.job_id, run_batch)
+    return out
+
+
 def read_job(ctx: AppContext, job_id: str) -> s.JobOut:
     """A background job's status and progress."""
     with ctx.read() as session:
@@ -178,32 +196,24 @@ def run_batch(ctx: AppContext, job_id: str) -> None:
             return
         params, actor = dict(job.params), job.created_by
         total = snapshots.count_latest(session, park_id=params.get("park_id"))
+        progress = batch.Progress.of(job.result)  # a resumed job goes on after its last stored chunk
         jobs.update(session, job_id, total=total)
-    after, done, eligible, limit_sum = 0, 0, 0, 0
+    done = progress.decided
     try:
         ctx.product(params["product"])
-        while True:
-            runner.check()  # a shutdown stops the job between chunks
-            with ctx.read() as session:  # read and decide outside the write lock
-                snaps = snapshots.latest_page(session, park_id=params.get("park_id"), after_id=after, limit=chunk)
-                if not snaps:
-                    break
-                groups = compute_in_force(ctx, session, snaps, params["product"])
-            with ctx.write() as session:
-                if jobs.hold(session, job_id, worker=worker) is None:
-                    return  # declared dead or interrupted meanwhile: its error says so; store nothing more
-                stored = [d for ruleset, records in groups for d in store_records(session, records, ruleset, actor)]
-                done += len(stored)
-                eligible += sum(1 for d in stored if d.eligible)
-                limit_sum += sum(d.limit_yuan for d in stored)
-                jobs.update(session, job_id, done=done)
-                after = snaps[-1].id
-        result = {"decided": done, "eligible": eligible, "total_limit_yuan": limit_sum}
+        held = batch.run_chunks(ctx, job_id=job_id, worker=worker, actor=actor, params=params, progress=progress,
+                                chunk=chunk, check=runner.check)  # fmt: skip
+        done = progress.decided
+        if not held:
+            return  # declared dead or interrupted meanwhile: its error says so; nothing more was stored
+        result = {"decided": done, "eligible": progress.eligible, "total_limit_yuan": progress.total_limit_yuan,
+                  "progress": progress.as_json()}  # fmt: skip
         with ctx.write() as session:
             jobs.release(session, job_id, worker=worker, status="done", done=done, result=result)
     except Interrupted:
         with ctx.write() as session:
-            jobs.release(session, job_id, worker=worker, status="failed", error=SHUTDOWN.format(done=done, total=total))
+            error = SHUTDOWN.format(done=progress.decided, total=total)
+            jobs.release(session, job_id, worker=worker, status="failed", error=error)
     except Exception as exc:  # a failed job must say why, not vanish with the thread
         with ctx.write() as session:
             jobs.release(session, job_id, worker=worker, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])

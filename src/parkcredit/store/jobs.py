@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from parkcredit.store import audit
 from parkcredit.store.tables import Job, utcnow
 
-__all__ = ["LIVE", "add", "claim", "fail_expired", "get", "hold", "release", "renew", "update"]
+__all__ = ["LIVE", "add", "claim", "fail_expired", "get", "hold", "release", "renew", "requeue", "update"]
 
 LIVE = ("queued", "running")
 
@@ -108,3 +108,21 @@ def fail_expired(session: Session, *, queued_for: dt.timedelta, error: str, work
         why = error.format(done=job.done, total=job.total, worker=job.worker_id or "none")
         job.status, job.error, job.lease_until, job.updated_at = "failed", why, None, now
     return ids
+
+
+def requeue(session: Session, job_id: str, *, actor: str) -> Job | None:
+    """Queue a failed job again, keeping its progress (issue 18: a batch resumes after its last stored chunk);
+    None if it is not failed."""
+    now = utcnow()
+    # queued now (created_at too): the keeper fails a job queued longer than a lease and never taken
+    taken = _changed(session.execute(
+        sql_update(Job).where(Job.id == job_id, Job.status == "failed")
+        .values(status="queued", error=None, worker_id=None, lease_until=None, created_at=now, updated_at=now)
+    ))  # fmt: skip
+    if not taken:
+        return None
+    job = session.get(Job, job_id)
+    assert job is not None
+    session.refresh(job)
+    audit.append(session, actor, "job.resume", "job", job_id, {"done": job.done, "total": job.total})
+    return job

@@ -1,0 +1,297 @@
+"""Bulk reads and writes of the batch decision path: the snapshots of a chunk, and its decisions in one insert.
+
+- `latest_profiles`: the newest snapshot of every enterprise after a cursor, as (id, profile with its
+  personal data) in one query (profile JSON parsed by orjson), instead of ORM objects and one
+  `snapshot_pii` lookup per snapshot.
+- `add_decisions`: the decisions of a chunk in one statement — `executemany` on SQLite (the record
+  passed as UTF-8 bytes and cast to TEXT by SQLite, so no decoding in Python), `COPY … FROM STDIN` on
+  PostgreSQL — and ONE audit entry naming every decision with its record hash and binding every row
+  (`binding.ref_values`) with the digest of exactly the values inserted.
+
+The binding digests are computed the way `binding.digest_values` does — the sha256 of the sorted,
+compact JSON of every column, values normalised — but from a template: the columns that are the
+same for the whole chunk are serialised once and the record text is escaped as bytes. Every call
+checks its first row against `binding.digest_values` and falls back to it should they ever differ;
+`tests/store/test_bulk_decisions.py` compares every digest with `binding.digest` of the row read back,
+on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import Table, Text, cast, exists, select
+from sqlalchemy.orm import Session, aliased
+
+from parkcredit.store import audit, binding
+from parkcredit.store.tables import Decision, RuleSetVersion, Snapshot, SnapshotPii, utcnow
+
+__all__ = ["DecisionRows", "StoredChunk", "add_decisions", "latest_profiles", "record_digests"]
+
+log = logging.getLogger("parkcredit")
+
+PII_FIELDS = ("legal_rep_name", "legal_rep_id_hash")  # as `snapshots.PII_FIELDS`
+_TABLE: Table = Decision.__table__  # type: ignore[assignment]  # a Table (declarative)
+_PER_ROW = ("id", "uscc", "snapshot_id", "eligible", "limit_yuan", "band", "total_score", "valid_until", "record",
+            "record_sha256")  # fmt: skip
+
+
+def latest_profiles(
+    session: Session, *, park_id: str | None, after_id: int = 0, limit: int = 1000
+) -> list[tuple[int, dict[str, Any]]]:
+    """(snapshot id, profile incl. personal data) of the newest snapshot of every enterprise (optionally of
+    one park) with id > `after_id`, by id, at most `limit`: what `snapshots.latest_page` + `profile_of` give."""
+    # newest = no later snapshot of the same enterprise (of the park): one index probe a row, where
+    # `id IN (SELECT max(id) … GROUP BY uscc)` grouped the whole table again for every chunk
+    later = aliased(Snapshot)
+    newer = select(later.id).where(later.uscc == Snapshot.uscc, later.id > Snapshot.id)
+    q = (
+        select(Snapshot.id, cast(Snapshot.profile, Text), SnapshotPii.legal_rep_name, SnapshotPii.legal_rep_id_hash)
+        .outerjoin(SnapshotPii, SnapshotPii.snapshot_id == Snapshot.id)
+        .where(Snapshot.id > after_id)
+        .order_by(Snapshot.id)
+        .limit(limit)
+    )
+    if park_id is not None:
+        newer = newer.where(later.park_id == park_id)
+        q = q.where(Snapshot.park_id == park_id)
+    q = q.where(~exists(newer))
+    out = []
+    for sid, text, name, id_hash in session.execute(q):
+        profile = orjson.loads(text)
+        profile["legal_rep_name"], profile["legal_rep_id_hash"] = name, id_hash
+        out.append((sid, profile))
+    return out
+
+
+@dataclass
+class DecisionRows:
+    """The per-row columns of a chunk of decisions (one rule-set version), aligned by position."""
+
+    ids: list[str]
+    snapshot_ids: list[int]
+    uscc: list[str]
+    eligible: np.ndarray  # bool
+    limit_yuan: np.ndarray  # int64
+    band: list[str]
+    total_score: np.ndarray  # float64, as recorded (rounded to 4 places)
+    valid_until: list[dt.date | None]
+    records: list[bytes]  # canonical JSON, UTF-8
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class StoredChunk:
+    """What one `add_decisions` stored: the rows' binding references and record hashes."""
+
+    refs: list[dict[str, str | None]]
+    record_sha256: list[str]
+    entry_seq: int
+
+
+def _constants(
+    *, product: str, ruleset: RuleSetVersion, model_version: str | None, model_status: str, actor: str,
+    created_at: dt.datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """Every column that is the same for the whole chunk (columns this module does not know get their
+    default, so the row and its digest still cover them)."""
+    known: dict[str, Any] = {
+        "product": product,
+        "ruleset_id": ruleset.id,
+        "ruleset_version": ruleset.version,
+        "ruleset_hash": ruleset.content_hash,
+        "model_version": model_version,
+        "model_status": model_status[:200],
+        "created_by": actor,
+        "created_at": created_at,
+    }
+    for col in _TABLE.columns:
+        if col.name not in known and col.name not in _PER_ROW:
+            default = col.default
+            known[col.name] = getattr(default, "arg", None) if default is not None and default.is_scalar else None
+    return known
+
+
+def _json_str(data: bytes) -> bytes:
+    """`json.dumps(data.decode(), ensure_ascii=False)` of canonical JSON text, as bytes: canonical JSON holds no
+    control character, so only quotes and backslashes need escaping."""
+    return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(binding._norm(value), ensure_ascii=False, default=str).encode()
+
+
+def record_digests(rows: DecisionRows, record_sha256: Sequence[str], constants: dict[str, Any]) -> list[str]:
+    """`binding.digest_values` of every row (all its columns), from one template for the chunk."""
+    marks = {name: f"\x00{name}\x00" for name in _PER_ROW}
+    skeleton = json.dumps({**{k: binding._norm(v) for k, v in constants.items()}, **marks}, sort_keys=True,
+                          ensure_ascii=False, separators=(",", ":"), default=str)  # fmt: skip
+    order: list[str] = []
+    pieces: list[bytes] = []
+    rest = skeleton
+    while "\\u0000" in rest:
+        head, _, tail = rest.partition('"\\u0000')
+        name, _, rest = tail.partition('\\u0000"')
+        pieces.append(head.encode())
+        order.append(name)
+    pieces.append(rest.encode())
+    n = len(rows)
+    columns: dict[str, list[bytes]] = {
+        "id": [orjson.dumps(x) for x in rows.ids],
+        "uscc": [orjson.dumps(x) for x in rows.uscc],
+        "snapshot_id": orjson.dumps(np.asarray(rows.snapshot_ids, dtype=np.int64), option=orjson.OPT_SERIALIZE_NUMPY)[
+            1:-1
+        ].split(b","),
+        "eligible": [b"true" if x else b"false" for x in rows.eligible.tolist()],
+        "limit_yuan": [orjson.dumps(int(x)) for x in rows.limit_yuan.tolist()],
+        "band": [orjson.dumps(x) for x in rows.band],
+        "total_score": [json.dumps(x).encode() for x in rows.total_score.tolist()],
+        "valid_until": [b"null" if x is None else b'"' + x.isoformat().encode() + b'"' for x in rows.valid_until],
+        "record": [_json_str(r) for r in rows.records],
+        "record_sha256": [b'"' + s.encode() + b'"' for s in record_sha256],
+    }
+    grid = np.empty((n, 2 * len(order) + 1), dtype=object)
+    for k, name in enumerate(order):
+        grid[:, 2 * k] = pieces[k]
+        grid[:, 2 * k + 1] = columns[name]
+    grid[:, -1] = pieces[-1]
+    digests = [hashlib.sha256(b"".join(row)).hexdigest() for row in grid.tolist()]
+    if n and digests[0] != binding.digest_values(_values(rows, 0, record_sha256[0], constants)):
+        log.warning("bulk binding digests differ from binding.digest_values; computed row by row instead")
+        return [binding.digest_values(_values(rows, i, record_sha256[i], constants)) for i in range(n)]
+    return digests
+
+
+def _values(rows: DecisionRows, i: int, sha: str, constants: dict[str, Any]) -> dict[str, Any]:
+    """Row `i` as {column: value}, exactly as inserted."""
+    return {
+        **constants,
+        "id": rows.ids[i],
+        "uscc": rows.uscc[i],
+        "snapshot_id": int(rows.snapshot_ids[i]),
+        "eligible": bool(rows.eligible[i]),
+        "limit_yuan": int(rows.limit_yuan[i]),
+        "band": rows.band[i],
+        "total_score": float(rows.total_score[i]),
+        "valid_until": rows.valid_until[i],
+        "record": rows.records[i].decode("utf-8"),
+        "record_sha256": sha,
+    }
+
+
+def add_decisions(
+    session: Session,
+    rows: DecisionRows,
+    *,
+    product: str,
+    ruleset: RuleSetVersion,
+    model_version: str | None,
+    model_status: str,
+    actor: str,
+    object_type: str,
+    object_id: str,
+    payload: dict[str, Any],
+) -> StoredChunk:
+    """Insert the decisions of `rows` in one statement and append ONE audit entry (`decision.batch`) that
+    names each decision with its record's sha256 and binds every row (inside the caller's transaction)."""
+    if not len(rows):
+        return StoredChunk([], [], 0)
+    created_at = utcnow()
+    constants = _constants(product=product, ruleset=ruleset, model_version=model_version, model_status=model_status,
+                           actor=actor, created_at=created_at)  # fmt: skip
+    shas = [hashlib.sha256(r).hexdigest() for r in rows.records]
+    if session.get_bind().dialect.name == "postgresql":
+        _copy(session, rows, shas, constants)
+    else:
+        _executemany(session, rows, shas, constants)
+    digests = record_digests(rows, shas, constants)
+    refs: list[dict[str, str | None]] = [
+        {"table": "decisions", "id": i, "sha256": s} for i, s in zip(rows.ids, digests, strict=True)
+    ]
+    body = {**payload, "decisions": dict(zip(rows.ids, shas, strict=True))}
+    entry = audit.append(session, actor, "decision.batch", object_type, object_id, body, bind_refs=refs)
+    return StoredChunk(refs, shas, entry.seq)
+
+
+def _columns(constants: dict[str, Any]) -> list[str]:
+    return [c.name for c in _TABLE.columns if c.name in constants or c.name in _PER_ROW]
+
+
+def _executemany(session: Session, rows: DecisionRows, shas: list[str], constants: dict[str, Any]) -> None:
+    dialect = session.get_bind().dialect
+    names = _columns(constants)
+
+    def bound(name: str, value: Any) -> Any:
+        proc = _TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        return proc(value) if proc is not None and value is not None else value
+
+    fixed = {k: bound(k, v) for k, v in constants.items()}
+    date_proc = _TABLE.c.valid_until.type.dialect_impl(dialect).bind_processor(dialect)
+    per_row: dict[str, list[Any]] = {
+        "id": rows.ids,
+        "uscc": rows.uscc,
+        "snapshot_id": [int(x) for x in rows.snapshot_ids],
+        "eligible": [1 if x else 0 for x in rows.eligible.tolist()],
+        "limit_yuan": rows.limit_yuan.tolist(),
+        "band": rows.band,
+        "total_score": rows.total_score.tolist(),
+        "valid_until": [None if v is None else (date_proc(v) if date_proc else v) for v in rows.valid_until],
+        "record": rows.records,  # bytes, cast to TEXT by SQLite (the database is UTF-8)
+        "record_sha256": shas,
+    }
+    n = len(rows)
+    columns = [per_row[c] if c in per_row else [fixed[c]] * n for c in names]
+    marks = ", ".join("CAST(? AS TEXT)" if c == "record" else "?" for c in names)
+    sql = f"INSERT INTO {_TABLE.name} ({', '.join(names)}) VALUES ({marks})"
+    session.connection().exec_driver_sql(sql, list(zip(*columns, strict=True)))
+
+
+def _copy_text(value: Any) -> bytes:
+    """One value in COPY's text format (NULL as \\N; backslash, tab, newline and carriage return escaped)."""
+    if value is None:
+        return b"\\N"
+    if isinstance(value, bool):
+        return b"t" if value else b"f"
+    text = value.isoformat() if isinstance(value, dt.datetime | dt.date) else str(value)
+    data = text.encode("utf-8")
+    return data.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+
+
+def _copy(session: Session, rows: DecisionRows, shas: list[str], constants: dict[str, Any]) -> None:
+    names = _columns(constants)
+    fixed = {k: _copy_text(v) for k, v in constants.items()}
+    n = len(rows)
+    per_row: dict[str, list[bytes]] = {
+        "id": [_copy_text(x) for x in rows.ids],
+        "uscc": [_copy_text(x) for x in rows.uscc],
+        "snapshot_id": [b"%d" % x for x in rows.snapshot_ids],
+        "eligible": [b"t" if x else b"f" for x in rows.eligible.tolist()],
+        "limit_yuan": [b"%d" % x for x in rows.limit_yuan.tolist()],
+        "band": [_copy_text(x) for x in rows.band],
+        "total_score": [repr(x).encode() for x in rows.total_score.tolist()],
+        "valid_until": [b"\\N" if v is None else v.isoformat().encode() for v in rows.valid_until],
+        # canonical JSON has no tab, newline or carriage return: only its backslashes need doubling
+        "record": [r.replace(b"\\", b"\\\\") for r in rows.records],
+        "record_sha256": [s.encode() for s in shas],
+    }
+    grid = np.empty((n, 2 * len(names)), dtype=object)
+    for k, name in enumerate(names):
+        grid[:, 2 * k] = per_row[name] if name in per_row else fixed[name]
+        grid[:, 2 * k + 1] = b"\t"
+    grid[:, -1] = b"\n"
+    data = b"".join(grid.reshape(-1).tolist())
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(f"COPY {_TABLE.name} ({', '.join(names)}) FROM STDIN") as copy:
+        copy.write(data)
