@@ -110,7 +110,7 @@ def test_decisions_use_the_version_in_force_at_the_snapshots_as_of(client: TestC
     pub = _publish_variant(client, more_keys, threshold=58, effective_from="2026-07-01")
     k = more_keys["committee"]
     seen = {}
-    for i, as_of in ((1, "2025-06-30"), (2, "2026-06-30"), (3, "2026-07-01"), (4, "2026-12-31")):
+    for i, as_of in ((1, "2025-06-30"), (2, "2026-06-30"), (3, "2026-07-01"), (4, "2026-11-30")):
         client.post("/v1/enterprises", json=good_profile(i, as_of=as_of), headers=k)
         d = client.post("/v1/decisions", json={"uscc": make_uscc(i), "product": "chengxindai"}, headers=k).json()
         seen[as_of] = (d["ruleset"]["version"], d["ruleset"]["hash"])
