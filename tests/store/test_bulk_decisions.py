@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 import dbsupport
 from dbsupport import PEPPER, good_profile, make_uscc
 from parkcredit.app import batch, decisions
+from parkcredit.app.reports import report_context
 from parkcredit.server import create_app
 from parkcredit.settings import Settings
 from parkcredit.store import audit, binding, bulk
@@ -106,6 +107,8 @@ def test_one_audit_entry_per_chunk_binds_every_decision_with_its_read_back_diges
     for decision_id in rows:
         r = client.post(f"/v1/decisions/{decision_id}/replay", headers=keys["auditor"])
         assert r.status_code == 200 and r.json()["identical"], r.text
+    report = report_context(client.app.state.ctx, next(iter(rows)))  # type: ignore[attr-defined]
+    assert report.audit_check["found"] and report.audit_check["ok"], report.audit_check  # the chunk's entry
 
 
 def test_a_row_stored_in_bulk_reads_back_with_the_digest_it_was_bound_with(client: TestClient, settings) -> None:

@@ -24,7 +24,7 @@ from parkcredit.errors import NotFound
 from parkcredit.profile import DERIVED, FIELDS
 from parkcredit.profile.departments import DEPARTMENTS
 from parkcredit.reports.context import ReportContext
-from parkcredit.store import audit, decisions, keys, overrides, rulesets, snapshots
+from parkcredit.store import audit, bulk, decisions, keys, overrides, rulesets, snapshots
 from parkcredit.store.tables import Decision, Override
 
 __all__ = ["DecisionNotFound", "RenderedReport", "ReportContext", "render_report", "report_context"]
@@ -137,16 +137,17 @@ def _ruleset(ctx: AppContext, session: Session, d: Decision) -> dict[str, Any]:
 
 
 def _audit(session: Session, d: Decision) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    entry = audit.first_entry(session, action="decision.create", object_id=d.id)
+    entry = audit.first_entry(session, action="decision.create", object_id=d.id) or bulk.creating_entry(session, d)
     if entry is None:
         return None, {"found": False}
+    named = entry.payload.get("sha256") or (entry.payload.get("decisions") or {}).get(d.id)  # one, or a batch chunk
     prev = audit.at_seq(session, entry.seq - 1)
     nxt = audit.at_seq(session, entry.seq + 1)
     check = {
         "found": True,
         "hash_ok": audit.entry_hash(entry) == entry.hash,
         "payload_ok": entry.payload_sha256 == audit.sha256_hex(audit.canonical(entry.payload)),
-        "record_sha_ok": entry.payload.get("sha256") == d.record_sha256
+        "record_sha_ok": named == d.record_sha256
         and d.record_sha256 == hashlib.sha256(d.record.encode("utf-8")).hexdigest(),
         "prev_ok": (prev.hash if prev else audit.GENESIS) == entry.prev_hash,
         "next_ok": None if nxt is None else nxt.prev_hash == entry.hash,

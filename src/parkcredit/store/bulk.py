@@ -32,9 +32,9 @@ from sqlalchemy import Table, Text, cast, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from parkcredit.store import audit, binding
-from parkcredit.store.tables import Decision, RuleSetVersion, Snapshot, SnapshotPii, utcnow
+from parkcredit.store.tables import AuditEntry, Decision, RuleSetVersion, Snapshot, SnapshotPii, utcnow
 
-__all__ = ["DecisionRows", "StoredChunk", "add_decisions", "latest_profiles", "record_digests"]
+__all__ = ["DecisionRows", "StoredChunk", "add_decisions", "creating_entry", "latest_profiles", "record_digests"]
 
 log = logging.getLogger("parkcredit")
 
@@ -295,3 +295,15 @@ def _copy(session: Session, rows: DecisionRows, shas: list[str], constants: dict
     assert raw is not None
     with raw.cursor() as cur, cur.copy(f"COPY {_TABLE.name} ({', '.join(names)}) FROM STDIN") as copy:
         copy.write(data)
+
+
+def creating_entry(session: Session, decision: Decision) -> AuditEntry | None:
+    """The `decision.batch` entry that stored `decision`: appended in the same transaction, after its
+    created_at, and naming it with its record hash (None if no such entry)."""
+    at = decision.created_at if decision.created_at.tzinfo else decision.created_at.replace(tzinfo=dt.UTC)
+    since = at.astimezone(dt.UTC).isoformat(timespec="microseconds")  # the form of `AuditEntry.ts`
+    q = select(AuditEntry).where(AuditEntry.action == "decision.batch", AuditEntry.ts >= since)
+    for entry in session.scalars(q.order_by(AuditEntry.seq).limit(50)):
+        if decision.id in ((entry.payload or {}).get("decisions") or {}):
+            return entry
+    return None
