@@ -48,6 +48,9 @@ class Waiting(BaseModel):
 
     gates: list[WaitGate]
     eligible_on: dt.date | None
+    then_also: list[ReasonDetail] = Field(
+        default_factory=list, description="conditions that only arise by then (data gone stale), renewed data removes"
+    )
 
 
 class PathChange(ActionOut):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
+
+import pandas as pd
 
 from parkcredit.app import explain_schemas as x
 from parkcredit.app.actor import Actor
@@ -14,7 +18,7 @@ from parkcredit.profile import to_frame
 from parkcredit.rules import RuleSet
 from parkcredit.store import frames, snapshots
 
-__all__ = ["enterprise_policies", "list_policies", "policy_push_list"]
+__all__ = ["PushListPage", "enterprise_policies", "list_policies", "match_frame", "policy_push_list", "push_list_page"]
 
 MAX_PUSH_ROWS = 1000
 
@@ -34,6 +38,15 @@ def _out(p: Policy) -> x.PolicyOut:
 
 def _rulesets(ctx: AppContext) -> dict[str, RuleSet]:
     return {code: ctx.product(code) for code in ctx.products()}
+
+
+def match_frame(ctx: AppContext, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The policies checked against a one-row profile frame (the enterprise page reads it inside its own
+    use case): each policy's description, `matched` and criteria, matched ones first."""
+    policies = list(_policies())
+    results = evaluate(frame, policies, _rulesets(ctx))[0]
+    out = [{**_out(p).model_dump(), **r} for p, r in zip(policies, results, strict=True)]
+    return sorted(out, key=lambda m: (not m["matched"], m["policy_id"]))
 
 
 def list_policies(ctx: AppContext) -> list[x.PolicyOut]:
@@ -85,3 +98,19 @@ def policy_push_list(ctx: AppContext, actor: Actor, policy_id: str, *, limit: in
                                       industry_code=r.get("industry_code") if isinstance(r.get("industry_code"), str)
                                       else None, as_of=r["as_of"]))  # fmt: skip
     return x.PushListOut(policy=_out(policy), enterprises_checked=checked, total=total, rows=rows)
+
+
+@dataclass
+class PushListPage:
+    """What the committee's policy page shows: every policy, and the push list of the chosen one."""
+
+    policies: list[x.PolicyOut]
+    push: x.PushListOut | None
+
+
+def push_list_page(ctx: AppContext, actor: Actor, policy_id: str | None) -> PushListPage:
+    """The policies and the push list of `policy_id` (default: the first policy)."""
+    all_policies = list_policies(ctx)
+    chosen = policy_id or (all_policies[0].policy_id if all_policies else None)
+    push = policy_push_list(ctx, actor, chosen) if chosen else None
+    return PushListPage(all_policies, push)

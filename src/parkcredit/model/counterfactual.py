@@ -221,9 +221,12 @@ def time_to_eligibility(
     """What waiting alone does, all else unchanged: the first date each hit gate stops holding, and
     the first date the enterprise would be eligible (None: not within `max_months`).
 
-    ``{"gates": [{"code", "kind", "zh", "en", "clears_on"}], "eligible_on"}`` — a precondition that
-    clears is "time will fix this", a knock-out that clears is "history blocks it until". Month steps
-    first, then day steps inside the month found (two `decide` calls of a few dozen rows)."""
+    ``{"gates": [{"code", "kind", "zh", "en", "clears_on"}], "eligible_on", "then_also"}`` — a
+    precondition that clears is "time will fix this", a knock-out that clears is "history blocks it
+    until". `eligible_on` is the day every gate that holds now has stopped holding (None: not within
+    `max_months`, or a gate no date clears); `then_also` names gates that only arise by then (data gone
+    stale, a certificate expired), which renewed data removes. Month steps first, then day steps
+    inside the month found (a few `decide` calls of a few dozen rows)."""
     from parkcredit.decision import decide
     from parkcredit.profile import COLUMNS, derive
 
@@ -245,12 +248,18 @@ def time_to_eligibility(
     later = run(months)
     clears: dict[int, pd.Timestamp] = {}
     eligible_on: pd.Timestamp | None = None
+    then_also: list[dict[str, Any]] = []
     first_month: dict[int, int] = {}
     for j in watched:
         free = np.flatnonzero(~later.gate_hits[:, j])
         if len(free):
             first_month[j] = int(free[0])
-    ok = np.flatnonzero(later.summary["eligible"].to_numpy())
+    # eligible by waiting: every gate hit now has stopped holding. Gates that only appear later (data that
+    # goes stale, a certificate that expires) are not counted against it but named (`then_also`)
+    # only preconditions and knock-outs wait out: a score short of a floor or the threshold is not fixed by time
+    now_hit = np.flatnonzero(hit_now)
+    by_time = len(now_hit) > 0 and all(now.gates[j].kind in kinds for j in now_hit)
+    ok = np.flatnonzero(~later.gate_hits[:, now_hit].any(axis=1)) if by_time else np.array([], dtype=int)
     targets = dict(first_month)
     if len(ok):
         targets[-1] = int(ok[0])
@@ -258,10 +267,17 @@ def time_to_eligibility(
         start = as_of if k == 0 else months[k - 1]
         days = [start + pd.Timedelta(days=d) for d in range(1, (months[k] - start).days + 1)]
         fine = run(days)
-        hit = fine.summary["eligible"].to_numpy() if j < 0 else ~fine.gate_hits[:, j]
-        day = days[int(np.flatnonzero(hit)[0])] if hit.any() else months[k]
+        hit = ~fine.gate_hits[:, now_hit].any(axis=1) if j < 0 else ~fine.gate_hits[:, j]
+        at = int(np.flatnonzero(hit)[0]) if hit.any() else None
+        day = days[at] if at is not None else months[k]
         if j < 0:
             eligible_on = day
+            row_hits = fine.gate_hits[at] if at is not None else later.gate_hits[k]
+            then_also = [
+                {"code": g.code, "kind": g.kind, "zh": g.zh, "en": g.en}
+                for g, h, h0 in zip(now.gates, row_hits, hit_now, strict=True)
+                if h and not h0
+            ]
         else:
             clears[j] = day
     gates = [
@@ -269,7 +285,8 @@ def time_to_eligibility(
          "clears_on": clears[j].date().isoformat() if j in clears else None}
         for j in watched
     ]  # fmt: skip
-    return {"gates": gates, "eligible_on": eligible_on.date().isoformat() if eligible_on is not None else None}
+    return {"gates": gates, "eligible_on": eligible_on.date().isoformat() if eligible_on is not None else None,
+            "then_also": then_also}  # fmt: skip
 
 
 def explain(

@@ -23,7 +23,8 @@ from parkcredit.reports.context import ReportContext
 from parkcredit.reports.i18n import DEPT_EN, industry_label, product_label, translator
 
 __all__ = [
-    "PdfUnavailable", "chromium_path", "environment", "fmt_value", "render_html", "render_pdf", "report_csp", "unit_label",
+    "PdfUnavailable", "chromium_path", "environment", "fmt_value", "render_html", "render_pdf", "report_csp",
+    "unit_label",
 ]  # fmt: skip
 
 TEMPLATES = Path(__file__).parent / "templates"
