@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from parkcredit.reports.i18n_explain import EXPLAIN_CATALOG, product_label
 from parkcredit.reports.i18n_rights import RIGHTS_CATALOG
 
-__all__ = ["CATALOG", "DEPT_EN", "INDUSTRY", "LANGS", "industry_label", "translator"]
+__all__ = ["CATALOG", "DEPT_EN", "INDUSTRY", "LANGS", "industry_label", "product_label", "translator"]
 
 LANGS = ("zh", "en")
 
@@ -364,6 +365,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "pl.kind.recovery": ("追偿回款", "recovery"),
     "empty": ("暂无数据。", "Nothing yet."),
     **RIGHTS_CATALOG,  # issue 15: the enterprise's pages, disputes, reviews, credit repair
+    **EXPLAIN_CATALOG,  # issue 17: status and reasons explained, the path box, policies, rule governance
 }
 
 DEPT_EN = {"市场监管": "market regulation", "园区": "park", "税务": "tax", "人社": "human resources & social security",
