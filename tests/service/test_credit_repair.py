@@ -28,7 +28,7 @@ def _trace_value(client: TestClient, keys, decision_id: str, field: str) -> obje
     return values.pop()
 
 
-def test_a_repaired_env_penalty_stops_counting_and_the_report_names_it(client: TestClient, keys, sessions) -> None:
+def test_a_repaired_env_penalty_stops_counting_and_the_report_names_it(client: TestClient, keys, settings) -> None:
     enterprise_with_decision(client, keys, 1)
     r = client.post("/v1/credit-events", json=_event(), headers=keys["committee"])
     assert r.status_code == 201, r.text
@@ -56,6 +56,8 @@ def test_a_repaired_env_penalty_stops_counting_and_the_report_names_it(client: T
     assert after["decision_id"] != before["decision_id"] and after["snapshot_id"] == repaired["snapshot_id"]
     assert _trace_value(client, keys, after["decision_id"], FIELD) == 1  # one penalty less in the trace
     assert after["total_score"] >= before["total_score"]
+    own = client.get("/v1/me", headers=enterprise_key(settings, U)).json()
+    assert {i["name"]: i["source"] for i in own["inputs"]}[FIELD] == "credit events"
     html = client.get(f"/v1/decisions/{after['decision_id']}/report", headers=keys["auditor"]).text
     assert 'class="repaired"' in html and "自环罚〔2025〕3号" in html and "2025-05-01" in html
     assert "环境行政处罚" in html

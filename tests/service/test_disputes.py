@@ -78,6 +78,9 @@ def test_resolving_as_corrected_makes_a_new_snapshot_and_decision_and_closes_the
     assert inputs and all(i[FIELD] == 0 for i in inputs)
     snaps = client.get(f"/v1/enterprises/{U}/snapshots", headers=keys["committee"]).json()
     assert snaps[0]["snapshot_id"] == new_snap
+    own = client.get("/v1/me", headers=me).json()
+    sources = {i["name"]: i["source"] for i in own["inputs"]}
+    assert sources[FIELD] == f"dispute {x['dispute_id']}" and sources["tax_credit_grade"] == "api"
     bank = client.get(f"/v1/eligibility/{U}?product={PRODUCT}", headers=keys["bank"]).json()
     assert bank["disputed_fields"] == [] and bank["decision_id"] == nd["decision_id"]
     # answered once; every step in the chain, rows bound

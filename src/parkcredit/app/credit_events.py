@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from parkcredit.app import rights_schemas as r
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
-from parkcredit.app.disputes import redecide
+from parkcredit.app.disputes import carried_provenance, redecide
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
 from parkcredit.app.scope import ensure_may_see
 from parkcredit.errors import Conflict, InvalidInput, NotFound
@@ -79,7 +79,11 @@ def _resnapshot(session: Session, actor: Actor, uscc: str, today: dt.date) -> tu
         ).model_dump(mode="json")
     except ValidationError as exc:  # the derived values are of the schema's types; say so if not
         raise InvalidInput(("body",), f"the derived profile is not valid: {exc.errors()[0]['msg']}") from None
-    snap = snapshots.add(session, profile=profile, actor=actor.key_id)
+    source = {"via": "credit events", "department": None, "import_id": None, "file": None,
+              "as_of": as_of.isoformat(), "by": actor.key_id, "event_ids": [e.id for e in rows],
+              "label": PROVENANCE}  # fmt: skip
+    provenance = carried_provenance(session, latest, profile, set(derived), source)
+    snap = snapshots.add(session, profile=profile, actor=actor.key_id, provenance=provenance)
     audit.append(
         session, actor.key_id, "snapshot.provenance", "snapshot", snap.id,
         {"uscc": uscc, "provenance": PROVENANCE, "event_ids": [e.id for e in rows], "derived": derived,

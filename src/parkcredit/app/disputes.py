@@ -28,11 +28,12 @@ from parkcredit.profile import FIELDS, Profile
 from parkcredit.store import decisions as store_decisions
 from parkcredit.store import disputes as store
 from parkcredit.store import snapshots
-from parkcredit.store.tables import Dispute, utcnow
+from parkcredit.store.audit import canonical
+from parkcredit.store.tables import Dispute, Snapshot, utcnow
 
 __all__ = [
-    "RECEIPT_BACKDATE_DAYS", "bank_flags", "dispute_flags", "dispute_out", "file_dispute", "list_disputes",
-    "overdue_disputes", "redecide", "report_disputes", "resolve_dispute",
+    "RECEIPT_BACKDATE_DAYS", "bank_flags", "carried_provenance", "dispute_flags", "dispute_out", "file_dispute",
+    "list_disputes", "overdue_disputes", "redecide", "report_disputes", "resolve_dispute",
 ]  # fmt: skip
 
 RECEIPT_BACKDATE_DAYS = 365  # a letter recorded late may say when it arrived, within a year
@@ -97,6 +98,32 @@ def bank_flags(session: Session, contexts: Sequence[Any]) -> dict[str, list[Any]
             text_en = f"The enterprise disputes, under review (answer due by {due}): {en}"
             out[c.decision_id] = [Flag(code="FIELD_DISPUTED", fields=fields, zh=text_zh, en=text_en)]
     return out
+
+
+def carried_provenance(
+    session: Session, prev: Snapshot, profile: dict[str, Any], changed: set[str], source: dict[str, Any]
+) -> dict[str, Any]:
+    """The provenance of a snapshot made from `prev` (issue 13's per-field form): the `changed` fields (and
+    `as_of`) from `source`, every other field from where `prev` had it."""
+    old = snapshots.field_sources(snapshots.provenance_of(session, prev.id))
+    sources: list[dict[str, Any]] = [source]
+    index: dict[str, int] = {}
+    fields: dict[str, int] = {}
+    unknown = {"via": "snapshot", "department": None, "import_id": None, "file": None,
+               "as_of": prev.as_of.isoformat(), "by": prev.created_by, "snapshot_id": prev.id}  # fmt: skip
+    for name, value in profile.items():
+        if name in changed or name == "as_of":
+            fields[name] = 0
+            continue
+        src = old.get(name) or (unknown if value is not None else None)
+        if src is None:
+            continue
+        key = canonical(src)
+        if key not in index:
+            index[key] = len(sources)
+            sources.append(src)
+        fields[name] = index[key]
+    return {"sources": sources, "fields": fields}
 
 
 def _checked_profile(profile: dict[str, Any], field: str, value: Any, loc: tuple[str | int, ...]) -> dict[str, Any]:
@@ -237,7 +264,11 @@ def resolve_dispute(ctx: AppContext, actor: Actor, dispute_id: int, body: r.Disp
             assert latest is not None  # the disputed snapshot exists
             profile = _checked_profile(snapshots.profile_of(session, latest), row.field, value,
                                        ("body", "corrected_value"))  # fmt: skip
-            snap = snapshots.add(session, profile=profile, actor=actor.key_id)
+            source = {"via": "dispute", "department": None, "import_id": None, "file": None,
+                      "as_of": profile["as_of"], "by": actor.key_id, "dispute_id": row.id,
+                      "label": f"dispute {row.id}"}  # fmt: skip
+            provenance = carried_provenance(session, latest, profile, {row.field}, source)
+            snap = snapshots.add(session, profile=profile, actor=actor.key_id, provenance=provenance)
             snap_id = snap.id
         store.resolve(session, row, actor=actor.key_id, status=body.status, reply=body.reply, corrected_value=value,
                       correction_snapshot_id=snap_id, now=now)  # fmt: skip

@@ -257,6 +257,7 @@ class InputOut(BaseModel):
     value: Any
     as_of: str
     disputed: bool
+    source: str | None = Field(default=None, description='how it came in: "import <file>", "dispute 3", …')
 
 
 class OwnDecision(BaseModel):

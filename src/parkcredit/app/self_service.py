@@ -10,6 +10,7 @@ itself (`granted_by = enterprise`); the committee still records a paper 授权�
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from parkcredit.app import rights_schemas as r
 from parkcredit.app import schemas as s
@@ -33,6 +34,17 @@ from parkcredit.store.tables import utcnow
 __all__ = ["enterprise_view", "grant_authorization", "own_authorizations", "revoke_own_authorization"]
 
 
+def _source_label(source: dict[str, Any] | None) -> str | None:
+    """How a value came in: "dispute 3", "credit events", "import <file>", "api", or None when not recorded."""
+    if not source:
+        return None
+    if source.get("label"):
+        return str(source["label"])
+    if source.get("via") == "import":
+        return f"import {source.get('file') or source.get('import_id') or ''}".strip()
+    return str(source.get("via") or "") or None
+
+
 def enterprise_view(ctx: AppContext, actor: Actor, uscc: str, *, product: str | None = None) -> r.SelfView:
     """Everything the enterprise may see about itself (Forbidden for another enterprise's key)."""
     ensure_may_see(actor, uscc)
@@ -48,8 +60,10 @@ def enterprise_view(ctx: AppContext, actor: Actor, uscc: str, *, product: str | 
         disputed = {f.field for f in flags}
         inputs = [
             r.InputOut(name=i["name"], zh=i["zh"], en=i["en"], dept=i["dept"], unit=i["unit"], value=i["value"],
-                       dept_en=DEPT_EN.get(i["dept"], i["dept"]), as_of=str(i["as_of"]), disputed=i["name"] in disputed)
-            for i in report_inputs(snap.profile, snap.as_of.isoformat())
+                       dept_en=DEPT_EN.get(i["dept"], i["dept"]), as_of=str(i["as_of"]), disputed=i["name"] in disputed,
+                       source=_source_label(i.get("source")))
+            for i in report_inputs(snap.profile, snap.as_of.isoformat(),
+                                   snapshots.field_sources(snapshots.provenance_of(session, snap.id)))
         ]  # fmt: skip
         rows = decisions.latest_of(session, uscc, limit=50)
         in_force = {o.decision_id: o for o in overrides.of_decisions(session, [d.id for d in rows])}  # last wins

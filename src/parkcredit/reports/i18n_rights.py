@@ -66,6 +66,7 @@ RIGHTS_CATALOG: dict[str, tuple[str, str]] = {
     "f.earliest_repair": ("最早可修复日期", "Earliest repair"),
     "f.review_reason": ("申请理由", "Reason given"),
     "f.disputed": ("异议中", "under dispute"),
+    "f.source": ("来源", "Source"),
     "dispute.open": ("处理中", "open"),
     "dispute.corrected": ("已更正", "corrected"),
     "dispute.upheld": ("维持原记录", "upheld"),

@@ -1,7 +1,8 @@
 """enterprise rights (issue 15): disputes, credit events, reviews
 
 Adds `authorizations.granted_by` (enterprise | committee_on_paper; existing rows were all recorded
-by the committee from a paper 授权书) and three tables: `disputes` (异议 with the 20-day clock),
+by the committee from a paper 授权书; they are bound again in the audit chain, their digest covering the
+new column) and three tables: `disputes` (异议 with the 20-day clock),
 `credit_events` (negative records and their repair) and `review_requests` (human review of a refusal).
 
 Revision ID: 0007
@@ -26,6 +27,18 @@ def upgrade() -> None:
         "authorizations",
         sa.Column("granted_by", sa.String(length=30), nullable=False, server_default="committee_on_paper"),
     )
+    # a row's digest covers all its columns: the new column changes the digest of every stored
+    # authorization, so bind them again (as 0003 bound the rows stored before binding existed)
+    conn = op.get_bind()
+    if conn.execute(sa.text("SELECT 1 FROM authorizations LIMIT 1")).first() is not None:
+        from sqlalchemy.orm import Session
+
+        from parkcredit.store import binding
+
+        with Session(bind=conn) as session:
+            binding.rebind(session, ["authorizations"], actor="migration",
+                           reason="revision 0007 added authorizations.granted_by")  # fmt: skip
+            session.flush()
     op.create_table(
         "disputes",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
