@@ -202,5 +202,7 @@ def test_webhooks_belong_to_one_bank(fast: TestClient, keys) -> None:
         time.sleep(0.5)
         assert hook.requests == []  # a revoked webhook gets nothing; the alert is still pollable
         assert len(fast.get("/v1/alerts", headers=keys["bank"]).json()["items"]) == 1
+        verify = fast.get("/v1/audit/verify", headers=keys["auditor"]).json()  # webhooks and alerts are bound
+        assert verify["ok"] is True, verify
     finally:
         hook.close()

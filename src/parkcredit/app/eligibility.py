@@ -347,16 +347,17 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
     assert actor.bank is not None, "a bank key"
     ctx.product(product)
     today = dt.date.today()
-    with ctx.write() as session:
+    now: dict[str, b.WhitelistEntry] = {}
+    with ctx.read() as session:  # the list is computed outside the write lock
         usccs = sorted(set(loans.authorized_for(session, bank=actor.bank, product=product, today=today)))
         decided = [(u, d) for u in usccs if (d := store.latest(session, uscc=u, product=product)) is not None]
         pos = positions(session, decided, product, today=today)
-        now: dict[str, b.WhitelistEntry] = {}
         for u, d in decided:
             s = summarize(json.loads(d.record), pos[u], today=today)
             if s.eligible:
                 now[u] = b.WhitelistEntry(uscc=u, limit_available_yuan=s.limit_available_yuan, band=s.band,
                                           decision_id=d.id)  # fmt: skip
+    with ctx.write() as session:  # compared with the list as last recorded, under the lock
         before = loans.whitelist_state(session, bank=actor.bank, product=product)
         changes: list[WhitelistChange] = []
         for u, e in now.items():

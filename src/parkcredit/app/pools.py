@@ -14,11 +14,13 @@ from parkcredit.app import bank_schemas as b
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
-from parkcredit.errors import Conflict, NotFound
+from parkcredit.errors import Conflict, InvalidInput, NotFound
 from parkcredit.store import loans, pools
 from parkcredit.store.tables import PoolMovement, RiskPool
 
-__all__ = ["create_pool", "deposit", "list_pools", "pool_out", "statement"]
+__all__ = ["MAX_BALANCE_YUAN", "create_pool", "deposit", "list_pools", "pool_out", "statement"]
+
+MAX_BALANCE_YUAN = 2_000_000_000  # what the integer columns hold everywhere
 
 
 def _bp(value: float) -> int:
@@ -76,6 +78,8 @@ def deposit(
         row = pools.get(session, pool_id)
         if row is None:
             raise NotFound(f"no risk pool {pool_id}")
+        if pools.balance(session, pool_id) + body.amount_yuan > MAX_BALANCE_YUAN:
+            raise InvalidInput(("body", "amount_yuan"), f"the balance would exceed {MAX_BALANCE_YUAN:,} yuan")
         pools.add_movement(session, row, actor=actor.key_id, kind="deposit", amount_yuan=body.amount_yuan,
                            note=body.note)  # fmt: skip
         out = pool_out(session, row)
