@@ -167,7 +167,7 @@ class Profile(BaseModel):
     tax_credit_grade: TaxGrade | None = F("纳税信用等级", "tax credit grade A/B/M/C/D", "税务")
     tax_credit_year: int | None = F("纳税信用评价年度", "year of the tax credit grade", "税务", ge=2014)
     tax_arrears_yuan: Yuan | None = F("欠税金额", "tax arrears", "税务", "yuan", **NonNeg)
-    abnormal_taxpayer: bool | None = F("非正常户", "abnormal or absconded taxpayer (非正常户/走逃)", "税务")
+    abnormal_taxpayer: bool | None = F("非正常户", "abnormal or absconded taxpayer", "税务")
     ss_insured_headcount: int | None = F("参保人数", "insured headcount", "人社", "persons", **NonNeg)
     ss_insured_headcount_prev: int | None = F(
         "参保人数(上年同期)", "insured headcount a year earlier", "人社", "persons", **NonNeg
@@ -198,13 +198,13 @@ class Profile(BaseModel):
     # -- safety (应急管理)
     safety_std_grade: SafetyGrade | None = F("安全生产标准化等级", "work-safety standardisation grade", "应急管理")
     safety_std_valid_until: dt.date | None = F("安全标准化有效期至", "grade valid until", "应急管理")
-    high_risk_sector: bool | None = F("高危行业", "high-risk sector (危化/矿山/冶金/烟花爆竹)", "应急管理")
+    high_risk_sector: bool | None = F("高危行业", "high-risk sector (hazardous chemicals, mining, metallurgy, fireworks)", "应急管理")
     accidents_general_36m: int | None = F(
-        "一般事故次数(36个月)", "general (一般) production accidents in 36 months", "应急管理", **NonNeg
+        "一般事故次数(36个月)", "general production accidents in 36 months", "应急管理", **NonNeg
     )
     accident_fatal_last_on: dt.date | None = F("最近死亡事故日期", "date of the last fatal accident", "应急管理")
     accident_serious_last_on: dt.date | None = F(
-        "最近较大及以上事故日期", "date of the last 较大-or-worse accident", "应急管理"
+        "最近较大及以上事故日期", "date of the last accident of level \"larger\" or worse", "应急管理"
     )
     safety_dishonest_list: bool | None = F(
         "安全生产严重失信名单", "on the work-safety serious dishonesty list", "应急管理"
@@ -243,12 +243,12 @@ class Profile(BaseModel):
 
     # -- certifications & park evaluation (科技 / 经信 / 园区)
     hnte_valid_until: dt.date | None = F("高新技术企业有效期至", "high-tech enterprise certificate valid until", "科技")
-    srdi_level: SrdiLevel | None = F("专精特新等级", "专精特新 tier", "经信")
-    srdi_valid_until: dt.date | None = F("专精特新有效期至", "专精特新 certificate valid until", "经信")
+    srdi_level: SrdiLevel | None = F("专精特新等级", "SRDI (specialised and innovative SME) tier", "经信")
+    srdi_valid_until: dt.date | None = F("专精特新有效期至", "SRDI certificate valid until", "经信")
     tech_sme: bool | None = F("科技型中小企业", "registered tech-based SME", "科技")
     invention_patents: int | None = F("发明专利数", "invention patents held", "科技", **NonNeg)
-    mu_efficiency_class: MuClass | None = F("亩均效益等级", "亩均效益 evaluation class", "经信")
-    mu_eval_year: int | None = F("亩均评价年度", "year of the 亩均 evaluation", "经信")
+    mu_efficiency_class: MuClass | None = F("亩均效益等级", "per-mu efficiency evaluation class", "经信")
+    mu_eval_year: int | None = F("亩均评价年度", "year of the per-mu efficiency evaluation", "经信")
     utility_arrears_months: int | None = F(
         "水电气欠费月数", "months of utility bills currently in arrears", "园区", "months", **NonNeg
     )
