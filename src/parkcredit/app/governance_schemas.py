@@ -163,6 +163,7 @@ class MonitoringOut(BaseModel):
     inputs: list[dict[str, Any]]
     approval: dict[str, Any]
     approval_over_time: list[dict[str, Any]]
+    overdue_disputes: int = Field(default=0, description="open disputes (异议) past their 20-day answer date")
 
 
 class PerformanceOut(BaseModel):
