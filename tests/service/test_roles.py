@@ -111,9 +111,6 @@ PARAMS.update(dispute_id=999, event_id=999, review_id=999)  # issue 15
 PARAMS.update(import_id=D, department="tax")  # issue 13
 
 
-PARAMS.update(dispute_id=999, event_id=999, review_id=999)  # issue 15
-
-
 def test_matrix_covers_every_v1_route(client: TestClient) -> None:
     paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
     routes = {(m.upper(), p) for p, ops in paths.items() if p.startswith("/v1") for m in ops}
