@@ -258,6 +258,9 @@ def test_a_tax_bureau_feed_updates_the_grade_and_keeps_every_other_field(
     assert {(j["field"], j["old"], j["new"]) for j in quality["jumps"]} >= {("tax_credit_grade", "A", "B")}
     assert client.get("/v1/data-quality/tax", headers=env).status_code == 403
     assert web.get("/web/data-quality?department=tax").status_code == 200
+    # every row the feed wrote (snapshots, personal data, provenance, the import) is bound in the audit chain
+    check = client.get("/v1/audit/verify", headers=keys["auditor"]).json()
+    assert check["ok"] and check["row_problems_total"] == 0, check["row_problems"][:3]
 
 
 def test_a_new_enterprise_in_a_feed_needs_its_name(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
@@ -381,6 +384,11 @@ def test_synth_output_imports_as_is(
     assert (body["rows_read"], body["rows_stored"], body["rows_rejected"]) == (200, 200, 0)
     [outcome] = body["skipped_columns"]
     assert (outcome["column"], outcome["kind"]) == ("default_12m", "outcome")
+    check = client.get("/v1/audit/verify", headers=keys["auditor"]).json()
+    assert check["ok"] and check["row_problems_total"] == 0 and check["rows_checked"] >= 400
+    again = client.post("/v1/imports", files={"file": ("p.csv", path.read_bytes(), "text/csv")},
+                        headers=keys["committee"]).json()  # fmt: skip
+    assert (again["repeat_of"], again["rows_stored"]) == (body["import_id"], 0)
 
 
 # ----------------------------------------------------------------------------- freshness

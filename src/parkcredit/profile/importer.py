@@ -865,6 +865,12 @@ def _read(source: str | Path | pd.DataFrame | Upload, sheet: str | int) -> np.nd
     return rows
 
 
+def _rectangular(rows: list[list[Any]]) -> pd.DataFrame:
+    """Rows of different lengths (a CSV line with fewer commas) padded with empty cells."""
+    width = max((len(r) for r in rows), default=0)
+    return pd.DataFrame([r if len(r) == width else [*r, *[None] * (width - len(r))] for r in rows])
+
+
 def _grid(frame: pd.DataFrame) -> np.ndarray:
     grid = frame.to_numpy(dtype=object)
     while len(grid) and all(_is_missing(v) for v in grid[-1]):
@@ -892,7 +898,7 @@ def _csv_rows(data: bytes) -> np.ndarray:
             records = list(csv.reader(io.StringIO(text)))
         except csv.Error as exc:
             raise ProfileImportError(_cell_problem(str(exc))) from None
-        frame = pd.DataFrame(records)
+        frame = _rectangular(records)
     grid = _grid(frame)
     if len(text) > MAX_CELL_CHARS:
         _check_cells(grid)
@@ -938,6 +944,6 @@ def _xlsx_rows(data: bytes, sheet: str | int) -> np.ndarray:
         raise
     except Exception as exc:  # calamine's error for anything damaged (not a zip, truncated, bad XML)
         raise ProfileImportError(f"not a readable workbook ({_s(exc)}) / 工作簿已损坏或不是 Excel 文件") from None
-    grid = _grid(pd.DataFrame(rows)) if rows else np.empty((0, 0), dtype=object)
+    grid = _grid(_rectangular(rows)) if rows else np.empty((0, 0), dtype=object)
     _check_cells(grid)
     return grid

@@ -12,11 +12,11 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit, binding
-from parkcredit.store.tables import Snapshot, SnapshotPii, SnapshotProvenance
+from parkcredit.store.tables import Snapshot, SnapshotPii, SnapshotProvenance, utcnow
 
 __all__ = [
     "PII_FIELDS", "add", "add_many", "any_snapshot", "count_latest", "erase_pii", "field_sources", "get", "latest",
@@ -98,6 +98,57 @@ def add(session: Session, *, profile: dict[str, Any], actor: str, provenance: di
     return snap
 
 
+def _bulk(
+    session: Session,
+    profiles: list[dict[str, Any]],
+    provenances: list[dict[str, Any]],
+    *,
+    actor: str,
+    import_id: str | None,
+) -> tuple[list[Snapshot], list[list[dict[str, str]]]]:
+    """Insert many snapshots and their rows without the unit of work (one INSERT … RETURNING per batch);
+    (transient snapshots carrying the stored values, the bindings of each snapshot's rows)."""
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    piis: list[dict[str, Any]] = []
+    for p in profiles:
+        public = {k: v for k, v in p.items() if k not in PII_FIELDS}
+        rows.append(
+            {
+                "uscc": public["uscc"],
+                "name": public["name"],
+                "park_id": public.get("park_id"),
+                "as_of": dt.date.fromisoformat(public["as_of"]),
+                "profile": public,
+                "content_sha256": _sha256(audit.canonical(public)),
+                "created_by": actor,
+                "created_at": now,
+            }
+        )
+        piis.append({k: p.get(k) for k in PII_FIELDS})
+    if not rows:
+        return [], []
+    ids = list(session.scalars(insert(Snapshot).returning(Snapshot.id, sort_by_parameter_order=True), rows))
+    refs: list[list[dict[str, str]]] = []
+    prov_rows: list[dict[str, Any]] = []
+    pii_rows: list[dict[str, Any]] = []
+    for snap_id, row, pii, prov in zip(ids, rows, piis, provenances, strict=True):
+        row["id"] = snap_id
+        bound = [binding.ref_values("snapshots", snap_id, row)]
+        prov_row = {"snapshot_id": snap_id, "import_id": import_id, "provenance": prov}
+        prov_rows.append(prov_row)
+        bound.append(binding.ref_values("snapshot_provenance", snap_id, prov_row))
+        if any(v is not None for v in pii.values()):
+            pii_row = {"snapshot_id": snap_id, **pii}
+            pii_rows.append(pii_row)
+            bound.append(binding.ref_values("snapshot_pii", snap_id, pii_row))
+        refs.append(bound)
+    session.execute(insert(SnapshotProvenance), prov_rows)
+    if pii_rows:
+        session.execute(insert(SnapshotPii), pii_rows)
+    return [Snapshot(**row) for row in rows], refs
+
+
 def add_many(
     session: Session,
     profiles: list[dict[str, Any]],
@@ -108,16 +159,19 @@ def add_many(
     provenances: list[dict[str, Any]] | None = None,
     import_id: str | None = None,
 ) -> list[Snapshot]:
-    """Store many profiles as snapshots; `snapshot.import` audit entries (one per `BIND_CHUNK`) bind them all."""
+    """Store many profiles as snapshots (bulk inserts); `snapshot.import` audit entries (one per `BIND_CHUNK`
+    snapshots) bind every row written: the snapshots, their personal data and provenance.
+
+    The snapshots returned are transient (not in the session): read their values, query by their ids."""
     if provenances is None:
         source = {"via": "import", "department": None, "import_id": import_id, "file": object_id, "by": actor}
         provenances = [single_source(p, {**source, "as_of": p["as_of"]}) for p in profiles]
-    snaps, extra = _store(session, profiles, provenances, actor=actor, import_id=import_id)
-    for start in range(0, max(len(snaps), 1), BIND_CHUNK):
+    snaps, refs = _bulk(session, profiles, provenances, actor=actor, import_id=import_id)
+    for start in range(0, len(snaps), BIND_CHUNK):
         part = slice(start, start + BIND_CHUNK)
-        rows: list[Any] = [r for snap, more in zip(snaps[part], extra[part], strict=True) for r in (snap, *more)]
         audit.append(session, actor, "snapshot.import", "import", object_id,
-                     {**payload, "snapshot_ids": [x.id for x in snaps[part]]}, bind=rows)  # fmt: skip
+                     {**payload, "snapshot_ids": [x.id for x in snaps[part]]},
+                     bind_refs=[r for bound in refs[part] for r in bound])  # fmt: skip
     return snaps
 
 
