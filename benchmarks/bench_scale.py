@@ -1,0 +1,311 @@
+"""Province scale (issue 18): the persisted paths against `decide`, on the same rows, in one run.
+
+    python benchmarks/bench_scale.py                     # 20,000 rows, SQLite and PostgreSQL
+    python benchmarks/bench_scale.py --rows 125000 --parks 250 --db postgresql --seconds 5
+    python benchmarks/bench_scale.py --quick             # 2,000 rows, 2 s per load test
+
+For each database (a fresh one: a temporary SQLite file, a PostgreSQL schema of its own) it times,
+on the same synthetic enterprises (`synth.generate`, bundled model on):
+
+- `decide` in process (the reference every ratio is taken against: rows/s);
+- `POST /v1/imports`' use case on a CSV and on an XLSX of those rows (rows/s);
+- the persisted batch job (`start_batch` → the job runner → done: decisions/s);
+- the whitelist refresh of one bank that every enterprise authorized (`app.eligibility.whitelist`);
+- real `parkcredit serve` processes (1 and 2 workers): `GET /v1/eligibility/{uscc}` with 1 and 4
+  clients (threads, one keep-alive connection each) and `POST /v1/decisions` (one full decision,
+  stored and audited) with 1 client: requests/s, p50 and p99.
+
+Each line ends with its ratio to `decide`'s rows/s. The machine's other load changes the numbers
+from run to run: compare ratios within one run (docs/performance.md has the figures quoted in the
+issue). Peak memory (max RSS of this process) is printed at the end. Needs PostgreSQL at
+PARKCREDIT_TEST_PG_URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test) for that part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import random
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from parkcredit import synth
+from parkcredit.app import decisions, eligibility, imports
+from parkcredit.app.actor import Actor
+from parkcredit.app.context import AppContext
+from parkcredit.decision import decide
+from parkcredit.settings import Settings
+from parkcredit.store import access, testing
+from parkcredit.store import keys as keystore
+
+PEPPER = "bench-scale-pepper"
+BANK = "自贡银行"
+CLI = Path(sys.executable).with_name("parkcredit")
+Row = tuple[str, str, float, str]  # (what, database, value, unit)
+
+
+def _profiles(rows: int, parks: int, seed: int) -> pd.DataFrame:
+    """`rows` enterprises spread over `parks` parks (synthetic, as the generator makes them)."""
+    per = -(-rows // parks)
+    frames = [synth.generate(min(per, rows - k * per), seed + k, park_id=f"P{k:03d}") for k in range(parks)]
+    out = pd.concat([f for f in frames if len(f)], ignore_index=True)
+    return out.drop(columns=[synth.DEFAULT_COLUMN])
+
+
+def _files(frame: pd.DataFrame, folder: Path, xlsx_rows: int) -> tuple[bytes, bytes]:
+    csv = folder / "park.csv"
+    frame.to_csv(csv, index=False)
+    xlsx = folder / "park.xlsx"
+    frame.head(xlsx_rows).to_excel(xlsx, index=False)
+    return csv.read_bytes(), xlsx.read_bytes()
+
+
+@contextmanager
+def _database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield testing.sqlite_copy(testing.prepare_sqlite_template(folder), folder)
+        return
+    reason = testing.pg_available()
+    if reason is not None:
+        raise SystemExit(f"PostgreSQL unreachable ({reason}); run with --db sqlite")
+    schema = f"bench_scale_{os.getpid()}"
+    url = testing.prepare_pg(schema)
+    try:
+        yield url
+    finally:
+        testing.drop_pg(schema)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Server:
+    """`parkcredit serve --workers N` in its own process group."""
+
+    def __init__(self, url: str, workers: int, log: Path, data_dir: Path):
+        self.base = f"http://127.0.0.1:{_free_port()}"
+        env = {**os.environ, "PARKCREDIT_DATABASE_URL": url, "PARKCREDIT_API_KEY_PEPPER": PEPPER,
+               "PARKCREDIT_DATA_DIR": str(data_dir), "PARKCREDIT_MODEL_ENABLED": "true"}  # fmt: skip
+        port = self.base.rsplit(":", 1)[1]
+        with log.open("ab") as handle:
+            self.proc = subprocess.Popen([str(CLI), "serve", "--port", port, "--workers", str(workers)], env=env,
+                                         stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited:\n{log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server not ready:\n{log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def _load(base: str, request: Callable[[httpx.Client], int], *, clients: int, seconds: float) -> dict[str, float]:
+    """`clients` threads, each one keep-alive connection, for `seconds` (after a short warm-up)."""
+    lat: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+
+    def worker() -> None:
+        mine, bad = [], 0
+        with httpx.Client(base_url=base, timeout=30) as http:
+            for _ in range(3):
+                request(http)
+            start.wait()
+            stop = time.perf_counter() + seconds
+            while (t := time.perf_counter()) < stop:
+                bad += request(http) >= 400
+                mine.append(time.perf_counter() - t)
+        with lock:
+            lat.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for th in threads:
+        th.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for th in threads:
+        th.join()
+    elapsed = time.perf_counter() - t0
+    lat.sort()
+    return {"rps": len(lat) / elapsed, "p50_ms": 1e3 * statistics.median(lat) if lat else 0.0,
+            "p99_ms": 1e3 * lat[int(0.99 * (len(lat) - 1))] if lat else 0.0, "errors": errors[0]}  # fmt: skip
+
+
+def run(kind: str, frame: pd.DataFrame, csv: bytes, xlsx: bytes, args: argparse.Namespace, out: list[Row]) -> None:
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
+    try:
+        with _database(kind, folder) as url:
+            _run(kind, url, folder, frame, csv, xlsx, args, out)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(kind: str, url: str, folder: Path, frame: pd.DataFrame, csv: bytes, xlsx: bytes,
+         args: argparse.Namespace, out: list[Row]) -> None:  # fmt: skip
+    settings = Settings(database_url=url, api_key_pepper=PEPPER, model_enabled=True, data_dir=folder,
+                        batch_chunk=args.chunk, max_upload_bytes=max(len(csv), len(xlsx)) + 1,
+                        max_import_rows=len(frame) + 1)  # fmt: skip
+    ctx = AppContext.open(settings)
+    committee = Actor(key_id="bench-committee", role="committee")
+    try:
+        with ctx.write() as session:
+            _, bank_token = keystore.create_key(session, "bank", PEPPER, bank=BANK)
+            _, committee_token = keystore.create_key(session, "committee", PEPPER)
+        if "import" in args.only:
+            secs, res = _timed(lambda: imports.import_profiles(ctx, committee, data=xlsx, filename="park.xlsx"))
+            out.append(("import XLSX", kind, res.rows_stored / secs, "rows/s"))
+        secs, res = _timed(lambda: imports.import_profiles(ctx, committee, data=csv, filename="park.csv"))
+        if "import" in args.only:
+            out.append(("import CSV", kind, res.rows_stored / secs, "rows/s"))
+        assert res.rows_stored == len(frame), res
+        usccs = frame["uscc"].astype(str).tolist()
+        if "batch" in args.only:
+            job = decisions.start_batch(ctx, committee, product="chengxindai", park_id=None)
+            t0 = time.perf_counter()
+            while (j := decisions.read_job(ctx, job.job_id)).status in ("queued", "running"):  # type: ignore[union-attr]
+                time.sleep(0.05)
+            secs = time.perf_counter() - t0
+            assert j.status == "done", j.error
+            out.append(("batch job (persisted)", kind, j.done / secs, "decisions/s"))
+        today = dt.date.today()
+        authorized = usccs if "whitelist" in args.only else random.Random(1).sample(usccs, min(len(usccs), 500))
+        with ctx.write() as session:
+            for u in authorized:
+                access.add_authorization(
+                    session, actor="bench", uscc=u, bank=BANK, products=["chengxindai"], valid_from=today,
+                    valid_to=today + dt.timedelta(days=90), scope="eligibility", purpose="bench",
+                    evidence_ref="bench://auth", evidence_sha256="0" * 64,
+                )  # fmt: skip
+        if "whitelist" in args.only:
+            bank = Actor(key_id="bench-bank", role="bank", bank=BANK)
+            secs, wl = _timed(lambda: eligibility.whitelist(ctx, bank, product="chengxindai"))
+            out.append((f"whitelist refresh ({len(authorized):,} authorized)", kind, len(authorized) / secs, "ent./s"))
+    finally:
+        ctx.close()
+    if not {"eligibility", "http"} & set(args.only):
+        return
+    sample = authorized[:500]
+    bank_h = {"Authorization": f"Bearer {bank_token}"}
+    com_h = {"Authorization": f"Bearer {committee_token}"}
+    rng = random.Random(7)
+
+    def ask(http: httpx.Client) -> int:
+        return http.get(f"/v1/eligibility/{rng.choice(sample)}", params={"product": "chengxindai"},
+                        headers=bank_h).status_code  # fmt: skip
+
+    def decide_one(http: httpx.Client) -> int:
+        body = {"uscc": rng.choice(sample), "product": "chengxindai"}
+        return http.post("/v1/decisions", json=body, headers=com_h).status_code
+
+    for workers in args.workers:
+        server = _Server(url, workers, folder / f"serve-{workers}.log", folder)
+        try:
+            if "eligibility" in args.only:
+                for clients in (1, 4):
+                    m = _load(server.base, ask, clients=clients, seconds=args.seconds)
+                    out.append(
+                        (
+                            f"eligibility {clients} client(s), {workers} worker(s)",
+                            kind,
+                            m["rps"],
+                            f"req/s  p50 {m['p50_ms']:.1f} ms  p99 {m['p99_ms']:.1f} ms  errors {m['errors']:.0f}",
+                        )
+                    )
+            if "http" in args.only and workers == 1:
+                m = _load(server.base, decide_one, clients=1, seconds=args.seconds)
+                out.append(
+                    (
+                        "one decision over HTTP, 1 client",
+                        kind,
+                        m["rps"],
+                        f"req/s  p50 {m['p50_ms']:.1f} ms  p99 {m['p99_ms']:.1f} ms  errors {m['errors']:.0f}",
+                    )
+                )
+        finally:
+            server.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=20_000)
+    ap.add_argument("--parks", type=int, default=20)
+    ap.add_argument("--xlsx-rows", type=int, default=None, help="rows of the XLSX (default: all)")
+    ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--seconds", type=float, default=5.0, help="per HTTP load test")
+    ap.add_argument("--chunk", type=int, default=5000, help="PARKCREDIT_BATCH_CHUNK of the batch job")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--only", default="import,batch,whitelist,eligibility,http")
+    ap.add_argument("--quick", action="store_true", help="2,000 rows, 2 s per load test")
+    args = ap.parse_args()
+    if args.quick:
+        args.rows, args.seconds, args.parks = min(args.rows, 2000), 2.0, min(args.parks, 4)
+    args.only = set(args.only.split(","))
+    args.workers = [int(w) for w in args.workers.split(",")]
+    folder = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    frame = _profiles(args.rows, args.parks, seed=20260630)
+    csv, xlsx = _files(frame, folder, args.xlsx_rows or len(frame))
+    shutil.rmtree(folder, ignore_errors=True)
+
+    ctx = AppContext.open(Settings(model_enabled=True, database_url="sqlite:///:memory:"), seed=False)
+    rs, model = ctx.latest["chengxindai"], ctx.model
+    decide(frame.head(100), rs, model)  # warm: the model's kernels compile on first use
+    reference = len(frame) / min(_timed(lambda: decide(frame, rs, model))[0] for _ in range(2))
+    ctx.close()
+    out: list[Row] = [("decide in process (reference)", "-", reference, "rows/s")]
+    for kind in args.db.split(","):
+        run(kind, frame, csv, xlsx, args, out)
+
+    buf = io.StringIO()
+    buf.write(f"\n{len(frame):,} enterprises in {args.parks} parks, model {getattr(model, 'version', None)}\n")
+    buf.write(f"{'what':<48} {'db':<11} {'value':>12}  {'× decide':>9}  unit\n")
+    for what, db, value, unit in out:
+        buf.write(f"{what:<48} {db:<11} {value:>12,.0f}  {value / reference:>9.3f}  {unit}\n")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    buf.write(f"peak memory of this process: {rss:,.0f} MB\n")
+    print(buf.getvalue())
+
+
+if __name__ == "__main__":
+    main()
