@@ -22,6 +22,9 @@ def install(app: FastAPI) -> None:
     from parkcredit.web.render import install_handlers, set_request_lang
 
     app.include_router(pages.router, dependencies=[Depends(set_request_lang)])
+    from parkcredit.web import rules_pages  # issue 17: rule governance (draft, diff, backtest, approve, publish)
+
+    app.include_router(rules_pages.router, dependencies=[Depends(set_request_lang)])
     from parkcredit.web import enterprise_pages  # issue 15: the enterprise's pages, disputes, reviews
 
     app.include_router(enterprise_pages.router, dependencies=[Depends(set_request_lang)])

@@ -20,6 +20,7 @@ from parkcredit.app import Actor, AppContext, access, audit, decisions, enterpri
 from parkcredit.app import alerts as app_alerts
 from parkcredit.app import loans as app_loans
 from parkcredit.app import policies as app_policies
+from parkcredit.app import ruleset_pages
 from parkcredit.app import pools as app_pools
 from parkcredit.app import rulesets as app_rulesets
 from parkcredit.app import schemas as s
@@ -42,10 +43,13 @@ router = APIRouter(prefix="/web", include_in_schema=False)
 
 CommitteePage = Annotated[Actor, Depends(require_page("committee"))]
 ReaderPage = Annotated[Actor, Depends(require_page("committee", "auditor"))]
+RulesReaderPage = Annotated[Actor, Depends(require_page(*ruleset_pages.READERS))]
 AuditorPage = Annotated[Actor, Depends(require_page("auditor"))]
 QueryLogPage = Annotated[Actor, Depends(require_page("auditor", "bank"))]
 PAGE_SIZE = 50
-HOME = {"committee": "/web/portfolio", "auditor": "/web/audit", "bank": "/web/bank-queries", "enterprise": "/web/me"}
+HOME = {"committee": "/web/portfolio", "auditor": "/web/audit", "bank": "/web/bank-queries", "enterprise": "/web/me",
+        "approver": "/web/rulesets"}  # fmt: skip
+SIGN_IN_ROLES = (*PAGE_ROLES, "approver")  # the approver signs off rule sets on the governance pages (issue 17)
 
 
 def _ctx(request: Request) -> AppContext:
@@ -97,7 +101,7 @@ def login(
 ) -> Response:
     if not auth.same_origin(request):  # login CSRF: another site signing this browser in with its own key
         raise WebError(403, "err.forbidden", "the sign-in form was posted from another site")
-    signed = sign_in(_ctx(request), key, roles=PAGE_ROLES)
+    signed = sign_in(_ctx(request), key, roles=SIGN_IN_ROLES)
     if signed is None:
         return page(request, "login.html", None, next=_safe_next(next), error="login.bad", status=401)
     if not isinstance(signed, SignIn):  # a valid key of a role without pages: no session
@@ -365,10 +369,10 @@ def bank_queries_page(
 
 
 @router.get("/rulesets")
-def rulesets_page(request: Request, ctx: Ctx, caller: ReaderPage) -> Response:
-    rows, columns = app_rulesets.history(ctx)
-    return page(request, "rulesets.html", caller, rows=rows, columns=columns,
-                loaded=sorted(ctx.latest.values(), key=lambda r: r.product))  # fmt: skip
+def rulesets_page(request: Request, ctx: Ctx, caller: RulesReaderPage) -> Response:
+    """The rule-set history as the committee reads it (product names, states, short hashes, no server paths)."""
+    rows = ruleset_pages.versions(ctx, caller)
+    return page(request, "rulesets.html", caller, rows=rows, loaded=sorted(ctx.latest.values(), key=lambda r: r.product))
 
 
 @router.get("/policies")
