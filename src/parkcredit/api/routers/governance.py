@@ -38,6 +38,11 @@ _KEPT = (
     ("ruleset_versions", "全部规则版本及其审批记录", "every rule-set version and its approvals"),
     ("overrides", "人工调整记录", "overrides"),
     ("bank_queries", "银行查询日志", "bank query log"),
+    # issue 14: the loan lifecycle
+    ("loans", "银行报送的贷款及其状态", "loans reported by banks, with their status"),
+    ("loan_events", "贷款状态变化记录", "loan status events"),
+    ("alerts", "贷后预警", "post-loan alerts"),
+    ("pool_movements", "风险补偿资金池资金变动", "risk-pool movements"),
 )
 
 
