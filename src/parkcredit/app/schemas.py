@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from parkcredit.app.import_schemas import FieldSource
+from parkcredit.app.import_schemas import ImportOut as ImportOut  # the import report lives with its kin
+from parkcredit.app.import_schemas import RejectedRow as RejectedRow
 from parkcredit.profile import Uscc
 from parkcredit.record import DecisionRecord as DecisionRecord  # a domain type, returned by the API as is
 from parkcredit.record import Reason as Reason
@@ -48,26 +50,6 @@ class SnapshotDetail(SnapshotOut):
     """A snapshot with its profile (personal data excluded)."""
 
     profile: dict[str, Any]
-
-
-class RejectedRow(BaseModel):
-    """One refused value of an import: 1-based data row, column header as given, field, reason."""
-
-    row: int
-    column: str
-    field: str
-    reason: str
-    reason_zh: str | None = None
-
-
-class ImportOut(BaseModel):
-    """What an import stored and what it refused."""
-
-    rows_read: int
-    rows_stored: int
-    rows_rejected: int
-    strict: bool
-    rejected: list[RejectedRow]
 
 
 class DecisionRequest(BaseModel):
