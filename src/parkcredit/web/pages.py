@@ -16,13 +16,22 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
-from parkcredit.app import Actor, AppContext, access, audit, decisions, enterprises, imports, overrides, portfolio
+from parkcredit.app import (
+    Actor,
+    AppContext,
+    access,
+    audit,
+    decisions,
+    enterprises,
+    imports,
+    overrides,
+    portfolio,
+    ruleset_pages,
+)
 from parkcredit.app import alerts as app_alerts
 from parkcredit.app import loans as app_loans
 from parkcredit.app import policies as app_policies
-from parkcredit.app import ruleset_pages
 from parkcredit.app import pools as app_pools
-from parkcredit.app import rulesets as app_rulesets
 from parkcredit.app import schemas as s
 from parkcredit.app.data_quality import data_quality
 from parkcredit.app.import_schemas import ImportOut
@@ -372,7 +381,8 @@ def bank_queries_page(
 def rulesets_page(request: Request, ctx: Ctx, caller: RulesReaderPage) -> Response:
     """The rule-set history as the committee reads it (product names, states, short hashes, no server paths)."""
     rows = ruleset_pages.versions(ctx, caller)
-    return page(request, "rulesets.html", caller, rows=rows, loaded=sorted(ctx.latest.values(), key=lambda r: r.product))
+    loaded = sorted(ctx.latest.values(), key=lambda r: r.product)
+    return page(request, "rulesets.html", caller, rows=rows, loaded=loaded)
 
 
 @router.get("/policies")
