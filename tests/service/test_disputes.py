@@ -111,8 +111,8 @@ def test_upheld_and_cannot_verify_keep_the_record_with_a_written_reply(client, k
 
 
 def test_a_dispute_past_its_due_date_is_overdue_for_the_auditor_and_in_monitoring(client, keys, settings) -> None:
-    enterprise_with_decision(client, keys, 1)
-    enterprise_with_decision(client, keys, 2)
+    enterprise_with_decision(client, keys, 1, env_penalties_36m=1)
+    enterprise_with_decision(client, keys, 2, env_penalties_36m=1)
     long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=25)).isoformat()
     late = client.post("/v1/disputes", json=_dispute(uscc=U, received_at=long_ago), headers=keys["committee"])
     assert late.status_code == 201, late.text
@@ -138,14 +138,14 @@ def test_a_dispute_past_its_due_date_is_overdue_for_the_auditor_and_in_monitorin
 
 
 def test_bad_disputes_are_refused_with_the_field_named(client, keys, settings) -> None:
-    enterprise_with_decision(client, keys, 1)
-    enterprise_with_decision(client, keys, 2)
+    enterprise_with_decision(client, keys, 1, env_penalties_36m=1)
+    enterprise_with_decision(client, keys, 2, env_penalties_36m=1)
     me = enterprise_key(settings, U)
     cases = [
         (_dispute(field="nosuch"), "field"), (_dispute(field="uscc"), "field"),
         (_dispute(claimed_value="many"), "claimed_value"), (_dispute(claimed_value=-1), "claimed_value"),
         (_dispute(received_at=dt.datetime.now(dt.UTC).isoformat()), "received_at"),
-        (_dispute(statement=""), "statement"),
+        (_dispute(statement=""), "statement"), (_dispute(claimed_value=1), "claimed_value"),  # 1 is on record
     ]  # fmt: skip
     for body, loc in cases:
         r = client.post("/v1/disputes", json=body, headers=me)

@@ -21,7 +21,7 @@ def seed_demo(ctx: AppContext) -> dict[str, str]:
     A database that already has snapshots is left alone (the keys it knows are returned).
     """
     pepper = ctx.settings.api_key_pepper
-    tokens = {role: keys.demo_token(role) for role in DEMO_ROLES}
+    tokens = {role: keys.demo_token(role) for role in (*DEMO_ROLES, "enterprise")}  # + one enterprise (issue 15)
     with ctx.write() as session:
         if snapshots.any_snapshot(session):
             known = keys.known_hashes(session)
@@ -29,7 +29,8 @@ def seed_demo(ctx: AppContext) -> dict[str, str]:
         profiles = _demo_profiles()
         snapshots.add_many(session, profiles, actor="demo", object_id="demo", payload={})
         today = dt.date.today()
-        for p in _authorizing(ctx, profiles):
+        authorizing = _authorizing(ctx, profiles)
+        for p in authorizing:
             access.add_authorization(
                 session, actor="demo", uscc=p["uscc"], bank=DEMO_BANK, products=["chengxindai"], valid_from=today,
                 valid_to=today + dt.timedelta(days=365), scope="eligibility summary", purpose="企业诚信贷 demo",
@@ -38,6 +39,10 @@ def seed_demo(ctx: AppContext) -> dict[str, str]:
         for role in DEMO_ROLES:
             keys.create_key(session, role, pepper, bank=DEMO_BANK if role == "bank" else None, label="demo",
                             holder=f"demo {role}", actor="demo", token=tokens[role])  # fmt: skip
+        # the enterprise key: one of the refused enterprises that authorized the demo bank (/web/me shows why)
+        own = authorizing[-1]["uscc"]
+        keys.create_key(session, "enterprise", pepper, uscc=own, label=f"demo enterprise {own}",
+                        holder="demo enterprise", actor="demo", token=tokens["enterprise"])  # fmt: skip
     return tokens
 
 

@@ -187,7 +187,11 @@ def file_dispute(
         if any(x.field == body.field for x in store.open_of(session, uscc)):
             raise Conflict(f"{body.field} of {uscc} is already under an open dispute")
         profile = snapshots.profile_of(session, snap)
-        _checked_profile(profile, body.field, body.claimed_value, ("body", "claimed_value"))
+        checked = _checked_profile(profile, body.field, body.claimed_value, ("body", "claimed_value"))
+        if checked.get(body.field) == profile.get(body.field):
+            raise InvalidInput(
+                ("body", "claimed_value"), f"{body.field} is already {profile.get(body.field)!r} on record"
+            )
         row = store.add(
             session, actor=actor.key_id, received_at=_received_at(body, now), uscc=uscc, snapshot_id=snap.id,
             decision_id=decision_id, field=body.field, recorded_value=profile.get(body.field),
