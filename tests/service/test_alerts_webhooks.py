@@ -206,3 +206,27 @@ def test_webhooks_belong_to_one_bank(fast: TestClient, keys) -> None:
         assert verify["ok"] is True, verify
     finally:
         hook.close()
+
+
+def _csv(rows: list[dict[str, Any]]) -> bytes:
+    cols = list(rows[0])
+    return ("\n".join([",".join(cols)] + [",".join(str(r[c]) for c in cols) for r in rows]) + "\n").encode()
+
+
+def test_an_import_and_a_batch_job_alert_for_many_enterprises_at_once(fast: TestClient, keys) -> None:
+    usccs = [enrol(fast, keys, i) for i in (1, 2)]
+    for u in usccs:
+        ask(fast, keys, u)  # a first decision of each, made on the bank's query
+    worse = [strong_profile(i, as_of=str(TODAY - dt.timedelta(days=1)), tax_credit_grade="C") for i in (1, 2)]
+    r = fast.post("/v1/imports", files={"file": ("tax.csv", _csv(worse), "text/csv")}, headers=keys["committee"])
+    assert r.status_code == 200 and r.json()["rows_stored"] == 2, r.text
+    alerts = fast.get("/v1/alerts", headers=keys["committee"]).json()["items"]
+    assert sorted((a["uscc"], a["bank"], a["kind"]) for a in alerts) == sorted(
+        (u, bank, "TAX_GRADE_DOWN") for u in usccs for bank in (BANK, OTHER_BANK)
+    )
+    job = fast.post("/v1/decisions/batch", json={"product": "chengxindai"}, headers=keys["committee"]).json()
+    assert _wait(lambda: fast.get(f"/v1/jobs/{job['job_id']}", headers=keys["committee"]).json()["status"] == "done")
+    after = fast.get(f"/v1/alerts?after={alerts[-1]['alert_id']}", headers=keys["bank"]).json()["items"]
+    assert sorted((a["uscc"], a["field"]) for a in after if a["kind"] == "KNOCKOUT_NEW") == sorted(
+        (u, "KO_TAX_GRADE") for u in usccs
+    )

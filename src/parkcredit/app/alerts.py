@@ -147,8 +147,9 @@ def on_new_snapshots(session: Session, snaps: list[Snapshot], *, actor: str) -> 
             dept = FIELDS[field].dept if field in FIELDS else "—"
             rows += [_alert(bank, snap.uscc, kind, field, old, new, dept, snap.as_of, snapshot_id=snap.id)
                      for bank in sorted(banks)]  # fmt: skip
-    return store.add_alerts(session, rows, actor=actor, cause="snapshot", cause_id=",".join(
-        str(x.id) for x in snaps[:20]))  # fmt: skip
+    # the entry is on the first snapshot that caused alerts; each alert row names its own snapshot
+    first = str(rows[0].snapshot_id) if rows else ""
+    return store.add_alerts(session, rows, actor=actor, cause="snapshot", cause_id=first)
 
 
 def on_new_decisions(session: Session, stored: list[Decision], ruleset: RuleSet, *, actor: str) -> list[Alert]:
@@ -179,8 +180,8 @@ def on_new_decisions(session: Session, stored: list[Decision], ruleset: RuleSet,
         for kind, field, a, z in found:
             rows += [_alert(bank, d.uscc, kind, field, a, z, "园区", on, decision_id=d.id, product=d.product)
                      for bank in sorted(banks)]  # fmt: skip
-    return store.add_alerts(session, rows, actor=actor, cause="decision",
-                            cause_id=",".join(d.id for d in stored[:5]))  # fmt: skip
+    first = str(rows[0].decision_id) if rows else ""
+    return store.add_alerts(session, rows, actor=actor, cause="decision", cause_id=first)
 
 
 def on_serious_loan(session: Session, loan: Loan, *, actor: str) -> list[Alert]:
@@ -319,7 +320,7 @@ def deliver_due(ctx: AppContext, *, client: httpx.Client | None = None) -> int:
             error: str | None = None
             try:
                 status = http.post(url, content=body, headers=headers).status_code
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # any failure of this call (network, a URL httpx refuses) is this attempt's
                 error = f"{type(exc).__name__}: {exc}"
             ms = int((time.monotonic() - started) * 1000)
             results.append((delivery_id, attempts + 1, status, error, ms))
