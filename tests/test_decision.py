@@ -179,8 +179,11 @@ def test_valid_until_counts_calendar_months_like_pandas(months: int) -> None:
 
     as_of = pd.to_datetime(["2024-01-31", "2024-02-29", "2023-12-31", "2024-03-15", "2024-08-31", "2024-05-31"])
     expiry = pd.to_datetime([None, "2024-03-01", "2023-12-30", "2024-03-15", None, "2024-06-30"])
-    rs = SimpleNamespace(spec=SimpleNamespace(valid_until=SimpleNamespace(months=months)), valid_until_fields=["g"],
-                         fields_read=frozenset())
+    rs = SimpleNamespace(
+        spec=SimpleNamespace(valid_until=SimpleNamespace(months=months)),
+        valid_until_fields=["g"],
+        fields_read=frozenset(),
+    )
     got = _valid_until(pd.DataFrame({"as_of": as_of, "g": expiry}), rs).tolist()  # type: ignore[arg-type]
     want = as_of + pd.DateOffset(months=months)
     want = [e if pd.notna(e) and a <= e < w else w for a, e, w in zip(as_of, expiry, want, strict=True)]

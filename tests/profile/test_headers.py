@@ -98,4 +98,4 @@ def test_a_file_without_any_known_header_is_refused() -> None:
     from parkcredit.profile.importer import ProfileImportError
 
     with pytest.raises(ProfileImportError, match="no header row found"):
-        import_table(Upload("a,b,c\n1,2,3\n".encode(), "x.csv"))
+        import_table(Upload(b"a,b,c\n1,2,3\n", "x.csv"))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from parkcredit.app import alerts
+from parkcredit.app import alerts, views
 from parkcredit.app import governance_schemas as g
 from parkcredit.app import schemas as s
-from parkcredit.app import views
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
@@ -57,7 +56,8 @@ def read_enterprise(ctx: AppContext, uscc: str, *, actor: Actor | None = None) -
             raise NotFound(f"no snapshot of {uscc}")
         rows = decisions.latest_of(session, uscc)
         return s.EnterpriseOut(
-            snapshot=views.snapshot_detail(snap), decisions=[views.decision_summary(d) for d in rows],
+            snapshot=views.snapshot_detail(snap),
+            decisions=[views.decision_summary(d) for d in rows],
             provenance=sources_of(snapshots.provenance_of(session, snap.id)),
         )
 
