@@ -104,7 +104,7 @@ MATRIX = [
 ]  # fmt: skip
 ROLES = ["committee", "approver", "bank", "auditor", "admin"]
 PARAMS = {"uscc": U, "job_id": D, "decision_id": D, "authorization_id": D, "key_id": "key_missing", "ruleset_id": 999,
-          "loan_id": 999, "webhook_id": 999, "pool_id": 999}
+          "loan_id": 999, "webhook_id": 999, "pool_id": 999}  # fmt: skip
 
 
 PARAMS.update(dispute_id=999, event_id=999, review_id=999)  # issue 15

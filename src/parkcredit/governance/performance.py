@@ -4,9 +4,9 @@ A loan is one (bank, uscc, product, disbursed_on); banks report its status over 
 **bad** when any report says `default`, `overdue_90` (90+ days past due, the usual default
 definition) or `written_off`; otherwise it is good. The reports are the events of the loans banks
 reported through `POST /v1/loans` — checked against an authorization, an eligible decision and the
-limit shown (issue 14) — so an unchecked report is never counted. Each loan is scored by the decision it was made on (the
-report's `decision_id`, else the latest decision of that enterprise and product made on or
-before the disbursement date — linked by `store.frames`).
+limit shown (issue 14) — so an unchecked report is never counted. Each loan is scored by the
+decision it was made on (the report's `decision_id`, else the latest decision of that enterprise
+and product made on or before the disbursement date — linked by `store.frames`).
 
 Discrimination is measured three ways on the same loans: the rules alone (total score), the
 model alone (its PD, where the decision had one) and a blend — the mean of the two percentile

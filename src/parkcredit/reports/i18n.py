@@ -358,8 +358,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "pl.basis": ("损失或回收额（元）", "Loss or recovery (yuan)"),
     "pl.bank_share": ("银行承担（元）", "Bank's share (yuan)"),
     "pl.guarantor_share": ("担保承担（元）", "Guarantor's share (yuan)"),
-    "pl.totals": ("合计：注资 {d} 元，代偿 {c} 元，追偿回款 {r} 元；贷款 {n} 笔，其中违约 {x} 笔",
-                  "Totals: deposits {d} yuan, claims {c} yuan, recoveries {r} yuan; {n} loans, {x} defaulted"),
+    "pl.totals": (
+        "合计：注资 {d} 元，代偿 {c} 元，追偿回款 {r} 元；贷款 {n} 笔，其中违约 {x} 笔",
+        "Totals: deposits {d} yuan, claims {c} yuan, recoveries {r} yuan; {n} loans, {x} defaulted",
+    ),
     "pl.kind.deposit": ("注资", "deposit"),
     "pl.kind.claim": ("代偿", "claim"),
     "pl.kind.recovery": ("追偿回款", "recovery"),
