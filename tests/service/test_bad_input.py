@@ -219,6 +219,19 @@ def test_authorizations_for_ever_or_backwards_are_refused(client: TestClient, ke
     assert r.status_code == 201, r.text
 
 
+def test_an_enterprise_granting_for_ever_is_refused_as_the_committee_is(client: TestClient, keys, settings) -> None:
+    from rightsupport import enterprise_key
+
+    client.post("/v1/enterprises", json=good_profile(1), headers=keys["committee"])
+    me = enterprise_key(settings, make_uscc(1))
+    today = dt.datetime.now(dt.UTC).date()
+    grant = {"bank": "自贡银行", "products": ["chengxindai"], "valid_from": str(today), "purpose": "企业诚信贷申请"}
+    r = client.post("/v1/me/authorizations", json={**grant, "valid_to": "9999-12-31"}, headers=me)
+    assert r.status_code == 422 and _loc(r) == ["body", "valid_to"], r.text
+    r = client.post("/v1/me/authorizations", json={**grant, "valid_to": str(today + dt.timedelta(days=90))}, headers=me)
+    assert r.status_code == 201, r.text
+
+
 # -- body size -----------------------------------------------------------------------------------------------------
 @pytest.fixture
 def small_client(db_url: str) -> Iterator[TestClient]:

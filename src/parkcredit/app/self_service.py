@@ -15,6 +15,7 @@ from typing import Any
 from parkcredit.app import rights_schemas as r
 from parkcredit.app import schemas as s
 from parkcredit.app import views
+from parkcredit.app.access import check_validity
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.credit_events import event_out
@@ -101,6 +102,7 @@ def grant_authorization(
             return hit
         for i, product in enumerate(body.products):
             ctx.product(product, ("body", "products", i))
+        check_validity(ctx, body.valid_from, body.valid_to)  # the same period checks as the committee's
         row = access.add_authorization(
             session, actor=actor.key_id, uscc=uscc, bank=body.bank, products=body.products,
             valid_from=body.valid_from, valid_to=body.valid_to, scope=body.scope, purpose=body.purpose,
