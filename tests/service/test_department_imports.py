@@ -183,6 +183,9 @@ def test_the_report_names_the_bad_row_and_the_title_row_and_repeats_are_recognis
     assert "check character" in bad["reason"] and "校验码" in bad["reason_zh"]
     assert any("row 2" in w["reason"] and "title" in w["reason"] for w in first["warnings"])
     assert first["file_errors"] == [] and first["import_id"]
+    assert first["as_of"] == AS_OF  # the file's own 数据日期, not the day of the import
+    sources = client.get(f"/v1/enterprises/{GOOD[0]}", headers=keys["committee"]).json()["provenance"]
+    assert {s["as_of"] for s in sources} == {AS_OF} and {s["file"] for s in sources} == {"q2.xlsx"}
     again = client.post("/v1/imports", files={"file": ("q2-copy.xlsx", data, XLSX)}, headers=keys["committee"])
     assert again.status_code == 200
     assert (again.json()["repeat_of"], again.json()["rows_stored"]) == (first["import_id"], 0)

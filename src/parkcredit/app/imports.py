@@ -136,7 +136,7 @@ def _merge(
     previous: dict[str, Any],
     pii: dict[int, Any],
     provs: dict[int, dict[str, Any]],
-    source: dict[str, Any],
+    base: dict[str, Any],
     feed_as_of: dt.date,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[ImportError_]]:
     """(profiles, provenances, row errors) of the new snapshots: each previous profile with the file's fields."""
@@ -147,6 +147,8 @@ def _merge(
     blank = dict.fromkeys(FIELDS)
     for record, row in zip(res.records, res.row_numbers, strict=True):
         prev = previous.get(record["uscc"])
+        own_date = record.get("as_of")  # the row's own 数据日期, when the file has that column
+        source = base if not own_date or own_date == base["as_of"] else {**base, "as_of": own_date}
         if prev is None:
             if not record.get("name"):
                 errors.append(ImportError_(
@@ -238,6 +240,8 @@ def import_profiles(
     res = _read(data, filename, strict=strict, department=dept, as_of=feed_as_of,
                 max_rows=ctx.settings.max_import_rows)  # fmt: skip
     _foreign(actor, dept, res.fields)
+    if as_of is None and "as_of" in res.columns.values() and res.records:
+        feed_as_of = max(dt.date.fromisoformat(r["as_of"]) for r in res.records)  # the file's own date
     out = _report(res, file_name=filename, sha=sha, department=dept, as_of=feed_as_of, strict=strict)
     if progress:
         progress("read", 1, 1)
