@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from html import escape
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -120,6 +121,17 @@ def _json(status: int, body: dict[str, Any]) -> tuple[list[tuple[bytes, bytes]],
     return [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())], data
 
 
+def _page(status: int, detail: str) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The refusal as a small page, for a browser posting a form under /web/ (no template: nothing to go wrong)."""
+    title = {413: "文件或表单过大 / Too large", 422: "输入有误 / Bad input"}.get(status, "请求被拒绝 / Refused")
+    html = (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{status} {title}</title>'
+            f'<link rel="stylesheet" href="/web/static/style.css"></head><body><main><section class="card narrow">'
+            f'<h1 id="error-title">{status} · {title}</h1><p class="muted mono">{escape(detail)}</p>'
+            '<p><a href="/web/">返回首页 / Back to the start page</a></p></section></main></body></html>')  # fmt: skip
+    data = html.encode("utf-8")
+    return [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(data)).encode())], data
+
+
 class RequestGuard:
     """Body limits, JSON checks and security headers around `app` (see the module docstring)."""
 
@@ -154,7 +166,7 @@ class RequestGuard:
                 body: dict[str, Any] = {"detail": msg, "error": kind}
             else:
                 body = {"detail": [{"loc": list(loc), "msg": msg, "type": kind}]}
-            headers, data = _json(status, body)
+            headers, data = _page(status, msg) if path.startswith("/web/") else _json(status, body)
             if status == 413:
                 headers.append((b"connection", b"close"))
             await send_with_headers({"type": "http.response.start", "status": status, "headers": headers})

@@ -171,6 +171,16 @@ def test_the_sign_in_and_out_are_in_the_audit_chain(client: TestClient, keys) ->
     assert client.get("/v1/audit/verify", headers=keys["auditor"]).json()["ok"] is True
 
 
+def test_an_upload_over_the_limit_is_a_413_page(db_url: str, keys) -> None:
+    s = Settings(database_url=db_url, model_enabled=False, api_key_pepper=PEPPER, max_upload_bytes=32 * 1024)
+    with TestClient(create_app(s)) as c:
+        _sign_in(c, keys["committee"])
+        csrf = _csrf(c.get("/web/import").text)
+        r = c.post("/web/import", data={"csrf": csrf}, files={"file": ("p.csv", b"x" * 100_000, "text/csv")})
+        assert r.status_code == 413 and r.headers["content-type"].startswith("text/html"), r.text[:200]
+        assert "413" in r.text and "Content-Security-Policy" in r.headers
+
+
 # -- in a real browser ----------------------------------------------------------------------------------------------
 @pytest.fixture
 def live(settings: Settings, keys) -> Iterator[dict[str, Any]]:
