@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from parkcredit.store import audit
 from parkcredit.store.tables import Authorization, BankQuery
 
-__all__ = ["add_authorization", "authorization_in_force", "get_authorization", "log_query", "queries", "revoke"]
+__all__ = [
+    "add_authorization", "authorization_in_force", "get_authorization", "log_queries", "log_query", "queries", "revoke",
+]  # fmt: skip
 
 
 def add_authorization(session: Session, *, actor: str, **fields: Any) -> Authorization:
@@ -98,6 +100,22 @@ def log_query(session: Session, **fields: Any) -> BankQuery:
         bind=[row],
     )  # fmt: skip
     return row
+
+
+def log_queries(
+    session: Session, rows: list[dict[str, Any]], *, key_id: str, bank: str, product: str
+) -> list[BankQuery]:
+    """Record the lookups of one batch query (issue 14): one row each, bound in ONE audit entry."""
+    made = [BankQuery(**fields) for fields in rows]
+    session.add_all(made)
+    session.flush()
+    audit.append(
+        session, key_id, "bank.query.batch", "bank", bank,
+        {"product": product, "query_ids": [q.id for q in made], "allowed": sum(q.allowed for q in made),
+         "refused": sum(not q.allowed for q in made)},
+        bind=made,
+    )  # fmt: skip
+    return made
 
 
 def queries(
