@@ -188,3 +188,24 @@ def test_the_enterprise_files_a_dispute_by_form_and_the_committee_answers_by_for
                                                      "reply": "经核实已更正"}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     assert client.get("/v1/disputes", headers=keys["committee"]).json()["items"][0]["status"] == "corrected"
+
+
+def test_the_database_keeps_one_open_dispute_per_field_under_a_race(client, keys, sessions) -> None:
+    import pytest
+
+    from parkcredit.errors import Conflict
+    from parkcredit.store import disputes as store
+    from parkcredit.store.db import write_session
+
+    d = enterprise_with_decision(client, keys, 1, env_penalties_36m=1)
+    fields = {"uscc": U, "snapshot_id": d["snapshot_id"], "decision_id": None, "field": FIELD, "recorded_value": 1,
+              "claimed_value": 0, "statement": "竞争条件测试", "evidence_ref": "x", "evidence_sha256": None,
+              "filed_as": "enterprise"}  # fmt: skip
+    now = dt.datetime.now(dt.UTC)
+    with pytest.raises(Conflict), write_session(sessions) as session:  # two requests that both passed the check
+        store.add(session, actor="a", received_at=now, **fields)
+        store.add(session, actor="b", received_at=now, **fields)
+    with write_session(sessions) as session:  # rolled back as a whole; a closed dispute does not block a new one
+        first = store.add(session, actor="a", received_at=now, **fields)
+        store.resolve(session, first, actor="c", status="upheld", reply="经核实无误", now=now)
+        store.add(session, actor="b", received_at=now, **fields)

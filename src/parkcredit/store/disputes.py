@@ -9,8 +9,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from parkcredit.errors import Conflict
 from parkcredit.store import audit
 from parkcredit.store.tables import Dispute
 
@@ -33,7 +35,10 @@ def add(session: Session, *, actor: str, received_at: dt.datetime, **fields: Any
     row = Dispute(received_at=received_at, due_at=received_at + dt.timedelta(days=ANSWER_DAYS), status="open",
                   filed_by=actor, **fields)  # fmt: skip
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent duplicate (the unique partial index): the transaction is rolled back
+        raise Conflict(f"{row.field} of {row.uscc} is already under an open dispute") from None
     audit.append(
         session, actor, "dispute.file", "dispute", row.id,
         {"uscc": row.uscc, "field": row.field, "snapshot_id": row.snapshot_id, "decision_id": row.decision_id,

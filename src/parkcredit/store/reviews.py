@@ -6,8 +6,10 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from parkcredit.errors import Conflict
 from parkcredit.store import audit
 from parkcredit.store.tables import Override, ReviewRequest
 
@@ -18,7 +20,10 @@ def add(session: Session, *, actor: str, **fields: Any) -> ReviewRequest:
     """Put a review request into the committee's queue."""
     row = ReviewRequest(requested_by=actor, status="pending", **fields)
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent duplicate (the unique partial index): the transaction is rolled back
+        raise Conflict(f"a review of decision {row.decision_id} is already pending") from None
     audit.append(
         session, actor, "review.request", "review", row.id,
         {"uscc": row.uscc, "decision_id": row.decision_id, "requested_as": row.requested_as},

@@ -69,6 +69,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_disputes_uscc", "disputes", ["uscc"], unique=False)
     op.create_index("ix_disputes_status_due_at", "disputes", ["status", "due_at"], unique=False)
+    op.create_index(
+        "uq_disputes_open_field", "disputes", ["uscc", "field"], unique=True,
+        sqlite_where=sa.text("status = 'open'"), postgresql_where=sa.text("status = 'open'"),
+    )  # fmt: skip
     op.create_table(
         "credit_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -111,14 +115,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_review_requests_uscc", "review_requests", ["uscc"], unique=False)
     op.create_index("ix_review_requests_decision_id", "review_requests", ["decision_id"], unique=False)
+    op.create_index(
+        "uq_review_requests_pending", "review_requests", ["decision_id"], unique=True,
+        sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"),
+    )  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_index("uq_review_requests_pending", table_name="review_requests")
     op.drop_index("ix_review_requests_decision_id", table_name="review_requests")
     op.drop_index("ix_review_requests_uscc", table_name="review_requests")
     op.drop_table("review_requests")
     op.drop_index("ix_credit_events_uscc", table_name="credit_events")
     op.drop_table("credit_events")
+    op.drop_index("uq_disputes_open_field", table_name="disputes")
     op.drop_index("ix_disputes_status_due_at", table_name="disputes")
     op.drop_index("ix_disputes_uscc", table_name="disputes")
     op.drop_table("disputes")
