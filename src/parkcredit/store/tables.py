@@ -318,7 +318,12 @@ class Dispute(Base):
     """
 
     __tablename__ = "disputes"
-    __table_args__ = (Index("ix_disputes_status_due_at", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_disputes_status_due_at", "status", "due_at"),
+        # one open dispute per field of an enterprise (checked in app.disputes too; this holds under races)
+        Index("uq_disputes_open_field", "uscc", "field", unique=True,
+              sqlite_where=sql_text("status = 'open'"), postgresql_where=sql_text("status = 'open'")),
+    )  # fmt: skip
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(18), index=True)
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshots.id"))
@@ -374,6 +379,11 @@ class ReviewRequest(Base):
     """
 
     __tablename__ = "review_requests"
+    __table_args__ = (
+        # one pending review per decision (checked in app.reviews too; this holds under races)
+        Index("uq_review_requests_pending", "decision_id", unique=True,
+              sqlite_where=sql_text("status = 'pending'"), postgresql_where=sql_text("status = 'pending'")),
+    )  # fmt: skip
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     uscc: Mapped[str] = mapped_column(String(18), index=True)
     decision_id: Mapped[str] = mapped_column(ForeignKey("decisions.id"), index=True)
