@@ -11,7 +11,7 @@ from dbsupport import _pg_schema, _sqlite_template, client, db_url, keys, sessio
 
 
 def sign_in(tc: TestClient, headers: dict[str, str]) -> TestClient:
-    """Sign `tc` in through the form with the key of `headers`; the key is now its cookie."""
+    """Sign `tc` in through the form with the key of `headers`; its cookie now holds a session token."""
     token = headers["Authorization"].removeprefix("Bearer ")
     r = tc.post("/web/login", data={"key": token, "next": "/web/"}, follow_redirects=False)
     assert r.status_code == 303, r.text
