@@ -25,6 +25,7 @@ from parkcredit.app import Actor, AppContext
 from parkcredit.app.decisions import decide_enterprise
 from parkcredit.app.demo import seed_demo
 from parkcredit.app.enterprises import create_snapshot
+from parkcredit.app.rulesets import list_versions
 from parkcredit.profile import Profile
 from parkcredit.reports.render import CHROMIUM_ARGS, chromium_path
 from parkcredit.server import create_app
@@ -75,6 +76,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     for case, profile in CASES.items():
         create_snapshot(ctx, COMMITTEE, Profile.model_validate(profile).model_dump(mode="json"))
         decisions[case] = decide_enterprise(ctx, COMMITTEE, uscc=profile["uscc"], product="chengxindai")
+    ruleset_id = list_versions(ctx)[0].ruleset_id
     ctx.close()
     app = create_app(settings)
     port = _free_port()
@@ -85,7 +87,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "tokens": tokens, "decisions": decisions}
+    yield {"base": f"http://127.0.0.1:{port}", "tokens": tokens, "decisions": decisions, "ruleset_id": ruleset_id}
     server.should_exit = True
     thread.join(timeout=20)
 
@@ -178,17 +180,24 @@ def _pages(live: dict[str, Any]) -> list[str]:
     d = live["decisions"]["low_score"]
     uscc = CASES["low_score"]["uscc"]
     return ["/web/portfolio", "/web/enterprises", f"/web/enterprises/{uscc}", "/web/score", "/web/import",
-            "/web/decisions", "/web/rulesets", "/web/monitoring", "/web/policies",
+            "/web/decisions", "/web/rulesets", f"/web/rulesets/{live['ruleset_id']}", "/web/rulesets/new",
+            "/web/monitoring", "/web/policies",
             f"/web/decisions/{d.decision_id}/report"]  # fmt: skip
 
 
 def test_no_page_requests_anything_outside_the_machine(browser, live) -> None:
     requests = Requests()
     page = _sign_in(browser, live, "committee", requests)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for path in [*_pages(live), "/docs", "/redoc"]:
         response = page.goto(live["base"] + path)
         assert response is not None and response.status < 400, path
         page.wait_for_load_state("networkidle")
+        if path.startswith("/web/") and "/report" not in path:  # every page fits 1,366 px (no sideways scroll)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 1366, f"{path} is {width}px wide at 1,366"
+        name = re.sub(r"[^a-z0-9]+", "-", path.strip("/").lower())[:60] or "root"
+        page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
     assert requests.count > 20
     assert requests.outside == [], requests.outside
     page.context.close()

@@ -17,8 +17,13 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-__all__ = ["ASSETS_URL", "install"]
+__all__ = ["ASSETS_URL", "CSP", "install"]
 
+# own origin only: scripts from files, styles inline (Swagger UI and ReDoc inject them), ReDoc's search worker
+# from a blob; the ReDoc sidebar's logo from its CDN is refused by the browser (img-src 'self'), never fetched
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'")  # fmt: skip
 ASSETS_URL = "/api-docs/assets"
 OURS_URL = "/api-docs/static"
 _OURS = Path(__file__).parent / "static"
@@ -55,8 +60,8 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return HTMLResponse(_swagger_html(app.title, openapi_url))
+        return HTMLResponse(_swagger_html(app.title, openapi_url), headers={"Content-Security-Policy": CSP})
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc() -> HTMLResponse:
-        return HTMLResponse(_redoc_html(app.title, openapi_url))
+        return HTMLResponse(_redoc_html(app.title, openapi_url), headers={"Content-Security-Policy": CSP})

@@ -141,6 +141,11 @@ def waterfall(
     return _svg(width, height, body, title or "waterfall")
 
 
+def _short(label: str, chars: int) -> str:
+    """`label` cut to `chars` characters with an ellipsis (the full text goes in the row's tooltip)."""
+    return label if len(label) <= chars else label[: chars - 1] + "…"
+
+
 def hbar(
     rows: Sequence[tuple[str, float]],
     *,
@@ -148,12 +153,21 @@ def hbar(
     value_text: Any = None,
     colour: str = NEG,
     width: int = 520,
+    axis_title: str = "",
+    label_chars: int = 12,
+    sort: bool = False,
 ) -> str:
-    """Horizontal bar chart of (label, value >= 0); `value_text(v)` formats the printed values."""
+    """Horizontal bar chart of (label, value >= 0); `value_text(v)` formats the printed values.
+
+    Long labels are shortened with an ellipsis and the full label is each row's tooltip (`<title>`);
+    `axis_title` names what the bars measure; `sort` orders the rows by their own values, largest first."""
     fmt = value_text or (lambda v: f"{v:,.0f}")
+    if sort:
+        rows = sorted(rows, key=lambda r: (-r[1], r[0]))
     left, right, top_m, row_h = 150, 110, 30 if title else 8, 22
     plot_w = width - left - right
-    height = top_m + row_h * max(len(rows), 1) + 8
+    bottom = 26 if axis_title else 8
+    height = top_m + row_h * max(len(rows), 1) + bottom
     vmax = max([v for _, v in rows] + [0.0]) or 1.0
     body: list[str] = []
     if title:
@@ -161,11 +175,17 @@ def hbar(
     for i, (label, v) in enumerate(rows):
         y = top_m + i * row_h
         w = plot_w * (v / vmax)
+        body.append(f'<g class="row"><title>{escape(label)}: {escape(fmt(v))}</title>')
         body.append(f'<rect class="bar" x="{left}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" fill="{colour}"/>')
-        body.append(_t(left - 6, y + row_h / 2 + 4, label, anchor="end"))
+        body.append(_t(left - 6, y + row_h / 2 + 4, _short(label, label_chars), anchor="end"))
         body.append(_t(left + w + 4, y + row_h / 2 + 4, fmt(v), size=11))
+        body.append("</g>")
     if not rows:
         body.append(_t(left, top_m + 14, "—"))
+    if axis_title:
+        base = top_m + row_h * max(len(rows), 1)
+        body.append(f'<line x1="{left}" y1="{base + 2}" x2="{left + plot_w}" y2="{base + 2}" stroke="{GRID}"/>')
+        body.append(_t(left + plot_w / 2, base + 18, axis_title, anchor="middle", size=11))
     return _svg(width, height, body, title or "bars")
 
 
@@ -179,8 +199,13 @@ def histogram(
     marker_label: str = "",
     title: str = "",
     width: int = 520,
+    x_title: str = "",
+    y_title: str = "",
 ) -> str:
-    """Vertical histogram of `values` on [lo, hi] with an optional vertical marker (e.g. the threshold)."""
+    """Vertical histogram of `values` on [lo, hi] with an optional vertical marker (e.g. the threshold).
+
+    The marker's label sits in a band above the plot, on a white ground, so no bar covers it; `x_title`
+    and `y_title` name the axes."""
     counts = [0] * bins
     step = (hi - lo) / bins
     for v in values:
@@ -188,8 +213,9 @@ def histogram(
             continue
         k = min(max(int((float(v) - lo) // step), 0), bins - 1)
         counts[k] += 1
-    left, right, top_m, bottom = 40, 12, 30 if title else 10, 34
-    height = 220
+    left, right, bottom = (54 if y_title else 40), 12, 44
+    top_m = (30 if title else 10) + (18 if marker is not None else 0)
+    height = 240 + (18 if marker is not None else 0)
     plot_w, plot_h = width - left - right, height - top_m - bottom
     cmax = max(counts) or 1
     body: list[str] = []
@@ -207,14 +233,24 @@ def histogram(
     for tv in _ticks(lo, hi, 5):
         x = left + (tv - lo) / (hi - lo) * plot_w
         body.append(_t(x, base + 14, f"{tv:g}", anchor="middle", size=10))
-    for tv in _ticks(0, cmax, 4):
+    for tv in (v for v in _ticks(0, cmax, 4) if float(v).is_integer()):  # counts: whole numbers only
         y = base - plot_h * tv / cmax
         body.append(_t(left - 4, y + 4, f"{tv:g}", anchor="end", size=10))
     if marker is not None:
         x = left + (marker - lo) / (hi - lo) * plot_w
         body.append(
-            f'<line x1="{x:.1f}" y1="{top_m}" x2="{x:.1f}" y2="{base}" stroke="{POS}" stroke-width="1.5" stroke-dasharray="4,3"/>'
+            f'<line x1="{x:.1f}" y1="{top_m - 4}" x2="{x:.1f}" y2="{base}" stroke="{POS}" stroke-width="1.5" stroke-dasharray="4,3"/>'
         )
-        body.append(_t(x + 4, top_m + 10, marker_label, size=10, fill=POS))
-    body.append(_t(left + plot_w / 2, height - 4, f"n = {sum(counts):,}", anchor="middle", size=10))
+        label_w = 7 * len(marker_label) + 8  # CJK glyphs are wider: at most a little room to spare
+        lx = min(max(x - label_w / 2, left), left + plot_w - label_w)
+        body.append(
+            f'<rect class="marker-label" x="{lx:.1f}" y="{top_m - 20}" width="{label_w}" height="15" fill="#fff"/>'
+        )
+        body.append(_t(lx + label_w / 2, top_m - 8, marker_label, anchor="middle", size=10, fill=POS))
+    x_text = f"{x_title} · n = {sum(counts):,}" if x_title else f"n = {sum(counts):,}"
+    body.append(_t(left + plot_w / 2, height - 8, x_text, anchor="middle", size=11))
+    if y_title:
+        cy = top_m + plot_h / 2
+        body.append(f'<text x="14" y="{cy:.1f}" text-anchor="middle" font-size="11" fill="{INK}" '
+                    f'transform="rotate(-90 14 {cy:.1f})">{escape(y_title)}</text>')  # fmt: skip
     return _svg(width, height, body, title or "histogram")

@@ -85,6 +85,15 @@ EXPLAIN_CATALOG: dict[str, tuple[str, str]] = {
     # the list
     "f.top_reason": ("首要原因", "Top reason"),
     "ent.reason_filter": ("首要原因", "Top reason"),
+    # bank query log: the logged reason texts
+    "bq.reason.authorized": ("已授权", "authorized"),
+    "bq.reason.no authorization in force for this bank and product": (
+        "该企业未授权本行查询此产品（或授权已过期、已撤销）",
+        "no authorization of this bank for this product in force",
+    ),
+    "bq.reason.no profile on record": ("尚无该企业的数据", "no profile on record"),
+    "bq.reason.invalid USCC": ("统一社会信用代码无效", "not a valid USCC"),
+    "bq.reason.whitelist": ("白名单查询：{n} 家达标", "whitelist: {n} eligible"),
     # job states
     "job.queued": ("排队中", "queued"),
     "job.running": ("运行中", "running"),
@@ -138,6 +147,10 @@ EXPLAIN_CATALOG: dict[str, tuple[str, str]] = {
     "gov.swap_out": ("不再达标", "Swap-out"),
     "gov.by_band": ("按等级", "By band"),
     "gov.by_industry": ("按行业", "By industry"),
+    "gov.no_baseline": (
+        "本产品尚无其他已发布版本可供比较（这是它的第一个版本）。",
+        "The product has no other published version to compare with (this is its first).",
+    ),
     "gov.no_changes": ("无差异。", "No change."),
     "gov.changed": ("变更", "Change"),
     "gov.old": ("原值", "Before"),

@@ -227,16 +227,21 @@ def portfolio_page(request: Request, ctx: Ctx, caller: ReaderPage, product: str 
     t = request.state.t
     band_ids = [b.id for b in ruleset.spec.bands]
     by_ind = sorted(pf.by_industry.items(), key=lambda kv: (-kv[1]["limit_yuan"], kv[0]))
+    # each industry chart sorted by its own values; labels shortened with an ellipsis, full text on hover
     svgs = {
         "scores": charts.histogram(
             pf.scores, marker=ruleset.spec.threshold, title=t("pf.scores"),
-            marker_label=f"{t('pf.threshold')} {ruleset.spec.threshold:g}",
+            marker_label=f"{t('pf.threshold')} {ruleset.spec.threshold:g}", x_title=t("chart.score"),
+            y_title=t("chart.enterprises"),
         ),
-        "bands": charts.hbar([(b, float(pf.bands.get(b, 0))) for b in band_ids], title=t("pf.bands")),
-        "eligible": charts.hbar([(industry_label(k, lang)[:14], float(v["eligible"])) for k, v in by_ind],
-                                title=t("pf.eligible_by_industry"), colour="#1e7b34"),
-        "limit": charts.hbar([(industry_label(k, lang)[:14], v["limit_yuan"] / 10_000) for k, v in by_ind],
-                             title=t("pf.limit_by_industry"), colour="#8e5b00"),
+        "bands": charts.hbar([(b, float(pf.bands.get(b, 0))) for b in band_ids], title=t("pf.bands"),
+                             axis_title=t("chart.enterprises")),
+        "eligible": charts.hbar([(industry_label(k, lang), float(v["eligible"])) for k, v in by_ind],
+                                title=t("pf.eligible_by_industry"), colour="#1e7b34", sort=True,
+                                axis_title=t("chart.enterprises")),
+        "limit": charts.hbar([(industry_label(k, lang), v["limit_yuan"] / 10_000) for k, v in by_ind],
+                             title=t("pf.limit_by_industry"), colour="#8e5b00", sort=True,
+                             axis_title=t("chart.limit_10k")),
     }  # fmt: skip
     return page(request, "portfolio.html", caller, pf=pf, svgs=svgs, product=product, products=ctx.products(),
                 by_industry=by_ind)  # fmt: skip

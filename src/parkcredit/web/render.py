@@ -57,6 +57,21 @@ _ENV.filters.update(yuan=_yuan, when=_when)
 _ENV.globals.update(quote=quote)
 
 
+def query_reason(text: str | None, lang: str) -> str:
+    """A bank query's logged reason (stored as the service's English code text) in `lang`."""
+    if not text:
+        return "—"
+    if text.startswith("whitelist: "):
+        n = text.removeprefix("whitelist: ").split(" ", 1)[0]
+        return translator(lang)("bq.reason.whitelist", n=n)
+    key = "bq.reason." + text
+    found = translator(lang)(key)
+    return text if found == key else found
+
+
+_ENV.globals.update(query_reason=query_reason)
+
+
 def request_lang(request: Request) -> str:
     """'zh' (default) or 'en', from ?lang= or the language cookie."""
     lang = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE) or "zh"

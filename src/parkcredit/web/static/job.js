@@ -6,13 +6,17 @@
   function show(s) {
     bar.max = Math.max(s.total || 0, 1);
     bar.value = s.done || 0;
-    document.getElementById("job-status").textContent =
-      s.status === "done" ? box.dataset.done : s.status === "failed" ? box.dataset.failed : s.status;
+    document.getElementById("job-status").textContent = box.dataset[s.status] || s.status;
     document.getElementById("job-done").textContent = s.done || 0;
     document.getElementById("job-total").textContent = s.total || 0;
-    if (s.result) {
-      document.getElementById("job-result").textContent =
-        JSON.stringify(s.result);
+    if (s.result) {  // the figures a person reads, in the page's language (never the raw JSON)
+      var r = s.result, parts = [];
+      if (r.decided !== undefined) parts.push(box.dataset.labelDecided + " " + r.decided);
+      if (r.eligible !== undefined) parts.push(box.dataset.labelEligible + " " + r.eligible);
+      if (r.total_limit_yuan !== undefined) {
+        parts.push(box.dataset.labelLimit + " " + Number(r.total_limit_yuan).toLocaleString("en-US") + " " + box.dataset.yuan);
+      }
+      document.getElementById("job-result").textContent = parts.join(" · ");
     }
     if (s.error) document.getElementById("job-result").textContent = s.error;
     box.dataset.state = s.status;
