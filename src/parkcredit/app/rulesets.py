@@ -16,7 +16,7 @@ from parkcredit.errors import Forbidden, InvalidInput, NotFound
 from parkcredit.governance.backtest import backtest
 from parkcredit.governance.diff import diff_rulesets
 from parkcredit.rules import RuleSet, RuleSetError
-from parkcredit.rules.source import compile_text
+from parkcredit.rules.source import cached, compile_text
 from parkcredit.store import frames
 from parkcredit.store import rulesets as store
 from parkcredit.store.tables import RuleSetVersion
@@ -37,8 +37,14 @@ def in_force(
     a product the store has no published version of falls back to its bundled file.
     """
     ctx.product(product, loc)  # unknown product -> InvalidInput naming the field
-    row = store.in_force(session, product=product, as_of=as_of)
-    return ctx.compiled(row) if row is not None else ctx.product(product, loc)
+    ref = store.in_force_ref(session, product=product, as_of=as_of)
+    if ref is None:
+        return ctx.product(product, loc)
+    if (hit := cached(ref[1])) is not None:  # compiled already: its text is not read again (issue 18)
+        return hit
+    row = store.get(session, ref[0])
+    assert row is not None
+    return ctx.compiled(row)
 
 
 def check_text(text: str, filename: str) -> RuleSet:

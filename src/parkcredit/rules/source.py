@@ -14,12 +14,18 @@ from pathlib import Path
 from parkcredit.errors import InvalidInput
 from parkcredit.rules.compile import RuleSet, RuleSetError, parse_ruleset
 
-__all__ = ["RuleSource", "compile_text"]
+__all__ = ["RuleSource", "cached", "compile_text"]
 
 _by_text: dict[str, RuleSet] = {}  # sha256 of the text -> compiled
 _by_hash: dict[str, RuleSet] = {}  # content hash -> compiled
 _lock = threading.Lock()
 _MAX = 256  # distinct texts kept; a drafting session makes a few dozen at most
+
+
+def cached(content_hash: str) -> RuleSet | None:
+    """The compiled rule set of `content_hash` if this process has compiled it (what `compile_text`
+    returns for that hash without reading the text again)."""
+    return _by_hash.get(content_hash)
 
 
 def compile_text(text: str, source: str, *, content_hash: str | None = None) -> RuleSet:

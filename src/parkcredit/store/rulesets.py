@@ -20,8 +20,8 @@ from parkcredit.store.tables import ApiKey, RuleSetVersion, utcnow
 
 __all__ = [
     "RULESET_STATES", "ImmutableRuleSet", "NotPermitted", "StoreConflict", "add_draft", "approve", "get",
-    "in_force", "install_guards", "latest_published", "list_versions", "publish", "replace_draft", "retire", "seed",
-    "stored_for_use",
+    "in_force", "in_force_ref", "install_guards", "latest_published", "list_versions", "publish", "replace_draft",
+    "retire", "seed", "stored_for_use",
 ]  # fmt: skip
 
 
@@ -100,6 +100,22 @@ def in_force(session: Session, *, product: str, as_of: dt.date) -> RuleSetVersio
     if row is None:
         row = session.scalar(base.order_by(RuleSetVersion.effective_from, RuleSetVersion.id).limit(1))
     return row
+
+
+def in_force_ref(session: Session, *, product: str, as_of: dt.date) -> tuple[int, str] | None:
+    """(id, content hash) of `in_force`'s version, without loading its text (the hot path of every decision
+    and bank query: the compiled rule set is looked up by its hash)."""
+    base = select(RuleSetVersion.id, RuleSetVersion.content_hash).where(
+        RuleSetVersion.product == product, RuleSetVersion.status == "published"
+    )
+    row = session.execute(
+        base.where(RuleSetVersion.effective_from <= as_of)
+        .order_by(RuleSetVersion.effective_from.desc(), RuleSetVersion.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        row = session.execute(base.order_by(RuleSetVersion.effective_from, RuleSetVersion.id).limit(1)).first()
+    return (int(row[0]), str(row[1])) if row is not None else None
 
 
 def latest_published(session: Session) -> dict[str, RuleSetVersion]:
