@@ -127,3 +127,31 @@ def test_bad_events_are_refused_naming_the_field(client: TestClient, keys, setti
     r = client.post("/v1/credit-events/999/repair", json={"repaired_on": "2025-05-01", "evidence_ref": "x"},
                     headers=keys["committee"])  # fmt: skip
     assert r.status_code == 404
+
+
+def test_a_department_key_records_and_repairs_only_its_own_departments_events(
+    client: TestClient, keys, settings
+) -> None:
+    from dbsupport import PEPPER
+    from parkcredit.store import keys as keystore
+    from parkcredit.store.db import make_engine, make_sessionmaker, write_session
+
+    engine = make_engine(settings.database_url)
+    with write_session(make_sessionmaker(engine)) as session:
+        heads = {}
+        for dept in ("environment", "tax"):
+            _, token = keystore.create_key(session, "department", PEPPER, department=dept)
+            heads[dept] = {"Authorization": f"Bearer {token}"}
+    engine.dispose()
+    enterprise_with_decision(client, keys, 1)
+    r = client.post("/v1/credit-events", json=_event(), headers=heads["environment"])
+    assert r.status_code == 201, r.text
+    event_id = r.json()["event"]["event_id"]
+    assert client.post("/v1/credit-events", json=_event(), headers=heads["tax"]).status_code == 403
+    r = client.post("/v1/credit-events", json=_event(kind="tax_penalty", reference="税罚〔2025〕1号"),
+                    headers=heads["tax"])  # fmt: skip
+    assert r.status_code == 201 and r.json()["event"]["department"] == "税务"
+    repair = {"repaired_on": "2025-05-01", "evidence_ref": "修复决定"}
+    assert client.post(f"/v1/credit-events/{event_id}/repair", json=repair, headers=heads["tax"]).status_code == 403
+    r = client.post(f"/v1/credit-events/{event_id}/repair", json=repair, headers=heads["environment"])
+    assert r.status_code == 200 and r.json()["derived"]["env_penalties_36m"] == 0

@@ -21,8 +21,9 @@ from parkcredit.app.context import AppContext
 from parkcredit.app.disputes import carried_provenance, redecide
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
 from parkcredit.app.scope import ensure_may_see
-from parkcredit.errors import Conflict, InvalidInput, NotFound
+from parkcredit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from parkcredit.profile import Profile
+from parkcredit.profile.departments import department_name
 from parkcredit.profile.events import (
     INCIDENT_LEVELS,
     KINDS,
@@ -93,6 +94,19 @@ def _resnapshot(session: Session, actor: Actor, uscc: str, today: dt.date) -> tu
     return snap, derived
 
 
+def _check_department(actor: Actor, kind: str) -> None:
+    """A department key records and repairs only its own department's events (the committee: all)."""
+    if actor.role != "department":
+        return
+    try:
+        own = department_name(actor.department or "")
+    except ValueError:
+        own = ""
+    if own != KINDS[kind].dept:
+        raise Forbidden(f"a {actor.department} key records only its own department's events; {kind} is "
+                        f"{KINDS[kind].dept}'s")  # fmt: skip
+
+
 def _check_severity(body: r.CreditEventIn) -> None:
     allowed = INCIDENT_LEVELS if body.kind == "env_incident" else SEVERITIES
     if body.severity not in allowed:
@@ -103,6 +117,7 @@ def record_event(
     ctx: AppContext, actor: Actor, body: r.CreditEventIn, *, idem: Idem | None = None
 ) -> r.CreditEventResult | Replayed:
     """Record a negative event; store the snapshot with the derived fields and decide the enterprise again."""
+    _check_department(actor, body.kind)
     _check_severity(body)
     today = dt.date.today()
     if body.occurred_on > today:
@@ -144,6 +159,7 @@ def repair_event(ctx: AppContext, actor: Actor, event_id: int, body: r.CreditRep
         if row is None:
             raise NotFound(f"no credit event {event_id}")
         ensure_may_see(actor, row.uscc)
+        _check_department(actor, row.kind)
         if row.repaired_on is not None:
             raise Conflict(f"credit event {event_id} was already repaired on {row.repaired_on}")
         first = earliest_repair(row.kind, row.severity, row.occurred_on, row.min_disclosure_months)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
+from parkcredit.api.auth import require
 from parkcredit.api.deps import (
     Committee,
     CommitteeOrEnterprise,
@@ -16,12 +17,14 @@ from parkcredit.api.deps import (
     ReaderOrEnterprise,
     respond,
 )  # fmt: skip
-from parkcredit.app import credit_events, disputes, reviews, self_service
+from parkcredit.app import Actor, credit_events, disputes, reviews, self_service
 from parkcredit.app import rights_schemas as r
 from parkcredit.app import schemas as s
 from parkcredit.profile import Uscc
 
 router = APIRouter(prefix="/v1", tags=["enterprise"])
+# a department key records and repairs its own department's events (checked in app.credit_events)
+CommitteeOrDepartment = Annotated[Actor, Depends(require("committee", "department"))]
 Id = Annotated[int, Path(ge=1, le=2**62)]
 AfterId = Annotated[int, Query(ge=0, le=2**62)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -84,14 +87,16 @@ def resolve_dispute(dispute_id: Id, body: r.DisputeResolveIn, ctx: Ctx, caller: 
 
 # -- credit events and repair
 @router.post("/credit-events", status_code=201, response_model=r.CreditEventResult)
-def record_credit_event(body: r.CreditEventIn, ctx: Ctx, caller: Committee, idem: IdemDep) -> Any:
-    """Record a negative record (penalty, accident, listing); the derived counts are re-snapshotted and decided."""
+def record_credit_event(body: r.CreditEventIn, ctx: Ctx, caller: CommitteeOrDepartment, idem: IdemDep) -> Any:
+    """Record a negative record (penalty, accident, listing): the committee, or a department key for its own
+    department's kinds; the derived counts are re-snapshotted and the enterprise decided again."""
     return respond(credit_events.record_event(ctx, caller, body, idem=idem))
 
 
 @router.post("/credit-events/{event_id}/repair", response_model=r.CreditEventResult)
-def repair_credit_event(event_id: Id, body: r.CreditRepairIn, ctx: Ctx, caller: Committee) -> Any:
-    """Record a repair (信用修复) after the minimum disclosure period; the event stops counting, re-decided."""
+def repair_credit_event(event_id: Id, body: r.CreditRepairIn, ctx: Ctx, caller: CommitteeOrDepartment) -> Any:
+    """Record a repair (信用修复) after the minimum disclosure period (the committee or the event's department);
+    the event stops counting and the enterprise is decided again."""
     return credit_events.repair_event(ctx, caller, event_id, body)
 
 
