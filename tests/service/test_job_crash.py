@@ -129,3 +129,21 @@ def test_sigterm_mid_batch_stops_the_server_within_its_grace_and_fails_the_job(d
     engine.dispose()
     assert status == "failed" and "interrupted by a server shutdown" in error, (status, error)
     assert _decision_counts(db_url) == (done, 0)
+
+
+def test_a_job_left_running_before_leases_existed_is_failed_at_start(db_url: str, tmp_path: Path) -> None:
+    """The issue's stuck job: `running` with no lease (written by a version without them) is failed at start."""
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO jobs (id, kind, status, params, total, done, created_by, created_at, updated_at) VALUES "
+            "('00000000-0000-0000-0000-00000000dead', 'batch_decide', 'running', '{}', 10, 4, 'key_x', "
+            ":t, :t)"
+        ), {"t": "2026-01-01 00:00:00"})  # fmt: skip
+    engine.dispose()
+    server = serverproc.start(db_url, tmp_path / "server.log", **ENV)
+    try:
+        job = _job(server, "00000000-0000-0000-0000-00000000dead", serverproc.key(server.env, "committee"))
+    finally:
+        server.stop()
+    assert job["status"] == "failed" and "after 4 of 10" in job["error"], job

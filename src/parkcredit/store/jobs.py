@@ -97,6 +97,8 @@ def fail_expired(session: Session, *, queued_for: dt.timedelta, error: str, work
     now = utcnow()
     dead = or_(
         (Job.status == "running") & (Job.lease_until < now),
+        # left running by a version without leases (before migration 0004) and untouched for as long
+        (Job.status == "running") & Job.lease_until.is_(None) & (Job.updated_at < now - queued_for),
         (Job.status == "queued") & (Job.created_at < now - queued_for),
     )
     if worker is not None:
