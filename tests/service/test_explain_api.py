@@ -81,3 +81,20 @@ def test_docs_and_redoc_load_nothing_from_outside(client: TestClient) -> None:
             assert client.get(u).status_code == 200, u
         assert "<script>" not in html  # only script files: a CSP of script-src 'self' holds
     assert "SwaggerUIBundle" in client.get("/api-docs/assets/swagger-ui-bundle.js").text[:100_000]
+
+
+def test_an_enterprise_key_reads_its_own_path_and_policies_only(client: TestClient, keys, sessions) -> None:  # type: ignore[no-untyped-def]
+    from dbsupport import PEPPER
+    from parkcredit.store import keys as keystore
+    from parkcredit.store.db import write_session
+
+    own = _store(client, keys["committee"], good_profile(7))
+    other = _store(client, keys["committee"], good_profile(8))
+    with write_session(sessions) as session:
+        _, token = keystore.create_key(session, "enterprise", PEPPER, uscc=own)
+    mine = {"Authorization": f"Bearer {token}"}
+    assert client.get(f"/v1/enterprises/{own}/path", headers=mine).status_code == 200
+    assert client.get(f"/v1/enterprises/{own}/policies", headers=mine).status_code == 200
+    assert client.get(f"/v1/enterprises/{other}/path", headers=mine).status_code == 403
+    assert client.get(f"/v1/enterprises/{other}/policies", headers=mine).status_code == 403
+    assert client.get("/v1/policies/srdi_support/push-list", headers=mine).status_code == 403

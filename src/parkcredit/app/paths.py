@@ -7,6 +7,7 @@ from parkcredit.app import explain_schemas as x
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.rulesets import in_force
+from parkcredit.app.scope import ensure_may_see
 from parkcredit.errors import Forbidden, NotFound
 from parkcredit.profile import to_frame
 from parkcredit.store import snapshots
@@ -17,13 +18,10 @@ READERS = ("committee", "auditor")
 
 
 def ensure_may_read_path(actor: Actor, uscc: str) -> None:
-    """The committee and the auditor read any enterprise's path; an enterprise key only its own."""
-    # TODO(issue 15): call app.scope.ensure_may_see(actor, uscc) once it is committed; same rule here
-    if actor.role in READERS:
-        return
-    if actor.role == "enterprise" and actor.uscc and actor.uscc == uscc:
-        return
-    raise Forbidden("the path to eligibility is for the committee, the auditor and the enterprise itself")
+    """The committee and the auditor read any enterprise's path; an enterprise key only its own (app.scope)."""
+    if actor.role not in (*READERS, "enterprise"):
+        raise Forbidden("the path to eligibility is for the committee, the auditor and the enterprise itself")
+    ensure_may_see(actor, uscc)
 
 
 def eligibility_path(ctx: AppContext, actor: Actor, uscc: str, product: str) -> x.PathOut:
