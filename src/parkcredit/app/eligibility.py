@@ -247,19 +247,26 @@ def _look_up(
     today = dt.date.today()
     items: list[_Lookup] = []
     with ctx.read() as session:
-        seen: dict[str, _Lookup] = {}  # an enterprise asked twice in a batch is looked up once
-        versions: dict[dt.date, RuleSet] = {}  # the version in force, per as_of
+        parsed: list[tuple[str, str | None]] = []
         for value in raw:
             try:
-                code = str(parse_uscc(value))
+                parsed.append((value, str(parse_uscc(value))))
             except UsccError:
+                parsed.append((value, None))
+        codes = sorted({c for _, c in parsed if c is not None})
+        auths = access.authorizations_in_force(session, codes, bank=actor.bank, product=product, today=today)
+        snaps = snapshots.latest_of(session, [c for c in codes if c in auths])
+        stored = store.latest_many(session, sorted(snaps), product=product)
+        seen: dict[str, _Lookup] = {}  # an enterprise asked twice in a batch is looked up once
+        versions: dict[dt.date, RuleSet] = {}  # the version in force, per as_of
+        for value, code in parsed:
+            if code is None:
                 items.append(_Lookup(value[:30], "INVALID_USCC"))
                 continue
             if code in seen:
                 items.append(dataclasses.replace(seen[code], new=False))
                 continue
-            auth = access.authorization_in_force(session, uscc=code, bank=actor.bank, product=product, today=today)
-            snap = snapshots.latest(session, code) if auth else None
+            auth, snap = auths.get(code), snaps.get(code)
             item = _Lookup(code, None if auth else "NO_AUTHORIZATION", auth.id if auth else None, snap)
             if auth and snap is None:
                 item.refusal = "NO_PROFILE"
@@ -267,7 +274,7 @@ def _look_up(
                 if snap.as_of not in versions:
                     versions[snap.as_of] = in_force(ctx, session, product, snap.as_of, loc)
                 item.ruleset = versions[snap.as_of]
-                d = store.latest(session, uscc=code, product=product)
+                d = stored.get(code)
                 if d is not None and d.snapshot_id == snap.id and d.ruleset_hash == item.ruleset.content_hash:
                     item.record = json.loads(d.record)
             seen[code] = item

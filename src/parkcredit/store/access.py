@@ -13,7 +13,8 @@ from parkcredit.store import audit
 from parkcredit.store.tables import Authorization, BankQuery
 
 __all__ = [
-    "add_authorization", "authorization_in_force", "get_authorization", "log_queries", "log_query", "queries", "revoke",
+    "add_authorization", "authorization_in_force", "authorizations_in_force", "get_authorization", "log_queries",
+    "log_query", "queries", "revoke",
 ]  # fmt: skip
 
 
@@ -76,6 +77,22 @@ def queries_about(session: Session, *, uscc: str, limit: int = 200) -> list[Bank
     """The banks' queries about one enterprise, newest first (issue 15: which banks queried it and when)."""
     q = select(BankQuery).where(BankQuery.uscc == uscc).order_by(BankQuery.id.desc())
     return list(session.scalars(q.limit(limit)))
+
+
+def authorizations_in_force(
+    session: Session, usccs: list[str], *, bank: str, product: str, today: dt.date, chunk: int = 500
+) -> dict[str, Authorization]:
+    """`authorization_in_force` of many enterprises at once: uscc -> one authorization in force today."""
+    out: dict[str, Authorization] = {}
+    for start in range(0, len(usccs), chunk):
+        q = select(Authorization).where(
+            Authorization.uscc.in_(usccs[start : start + chunk]), Authorization.bank == bank,
+            Authorization.revoked_at.is_(None), Authorization.valid_from <= today, Authorization.valid_to >= today,
+        )  # fmt: skip
+        for a in session.scalars(q):
+            if product in a.products:
+                out.setdefault(a.uscc, a)
+    return out
 
 
 def authorized_usccs(session: Session, *, bank: str) -> list[str]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from parkcredit.store import audit
 from parkcredit.store.tables import Decision, RuleSetVersion
 
-__all__ = ["add", "count", "get", "latest", "latest_of", "page"]
+__all__ = ["add", "count", "get", "latest", "latest_many", "latest_of", "page"]
 
 
 def add(
@@ -59,6 +59,28 @@ def latest(session: Session, *, uscc: str, product: str) -> Decision | None:
         .limit(1)
     )
     return session.scalar(q)
+
+
+def latest_many(session: Session, usccs: list[str], *, product: str, chunk: int = 500) -> dict[str, Decision]:
+    """The newest decision for `product` of each of `usccs` that has one (as `latest`, in a few queries)."""
+    out: dict[str, Decision] = {}
+    for start in range(0, len(usccs), chunk):
+        part = usccs[start : start + chunk]
+        newest = (
+            select(Decision.uscc, func.max(Decision.created_at).label("at"))
+            .where(Decision.uscc.in_(part), Decision.product == product)
+            .group_by(Decision.uscc)
+            .subquery()
+        )
+        q = (
+            select(Decision)
+            .join(newest, (Decision.uscc == newest.c.uscc) & (Decision.created_at == newest.c.at))
+            .where(Decision.product == product)
+            .order_by(Decision.id.desc())  # a tie on created_at: the one `latest` picks (ordered by id)
+        )
+        for d in session.scalars(q):
+            out[d.uscc] = d
+    return out
 
 
 def latest_of(session: Session, uscc: str, *, limit: int = 20) -> list[Decision]:
