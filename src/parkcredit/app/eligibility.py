@@ -369,7 +369,8 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
     now: dict[str, b.WhitelistEntry] = {}
     with ctx.read() as session:  # the list is computed outside the write lock
         usccs = sorted(set(loans.authorized_for(session, bank=actor.bank, product=product, today=today)))
-        decided = [(u, d) for u in usccs if (d := store.latest(session, uscc=u, product=product)) is not None]
+        latest = store.latest_many(session, usccs, product=product)
+        decided = [(u, latest[u]) for u in usccs if u in latest]
         pos = positions(session, decided, product, today=today)
         for u, d in decided:
             s = summarize(json.loads(d.record), pos[u], today=today)
