@@ -423,6 +423,14 @@ def _skeleton(
 
 def _extra_texts(values: Sequence[Any]) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
+    if all(type(v) is int for v in values) and all(-(2**63) <= v < 2**63 for v in values):
+        return _int_texts(np.asarray(values, dtype=np.int64))
+    if all(type(v) is str for v in values):
+        try:
+            out[:] = list(map(orjson.dumps, values))
+            return out
+        except TypeError:  # a lone surrogate: json decides
+            pass
     out[:] = [_dumps(v) for v in values]
     return out
 

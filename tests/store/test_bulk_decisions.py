@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 import dbsupport
 from dbsupport import PEPPER, good_profile, make_uscc
-from parkcredit.app import batch, decisions
+from parkcredit.app import batch
 from parkcredit.app.reports import report_context
 from parkcredit.server import create_app
 from parkcredit.settings import Settings
@@ -164,11 +164,8 @@ def test_a_failed_batch_resumes_after_its_last_stored_chunk_without_duplicates(
     assert job["status"] == "failed" and "disk full" in job["error"]
     assert job["done"] == 2 * CHUNK and job["result"]["progress"]["decided"] == 2 * CHUNK
     monkeypatch.setattr(batch, "store_chunk", real)
-    ctx = client.app.state.ctx  # type: ignore[attr-defined]
-    from parkcredit.app.actor import Actor
-
-    out = decisions.resume_batch(ctx, Actor(key_id="committee-key", role="committee"), job_id=job["job_id"])
-    assert out.status == "queued"  # type: ignore[union-attr]
+    r = client.post(f"/v1/jobs/{job['job_id']}/resume", headers=keys["committee"])
+    assert r.status_code == 202 and r.json()["status"] == "queued", r.text
     done = _wait(client, keys, job["job_id"])
     assert done["status"] == "done" and done["done"] == N, done
     assert done["result"]["decided"] == N
@@ -181,5 +178,7 @@ def test_a_failed_batch_resumes_after_its_last_stored_chunk_without_duplicates(
         assert session.get(Job, job["job_id"]).error is None  # type: ignore[union-attr]
         check = audit.verify(session)
         assert check.ok and check.row_problems_total == 0, (check.reason, check.row_problems[:3])
-    with pytest.raises(Exception, match="only a failed batch job"):
-        decisions.resume_batch(ctx, Actor(key_id="committee-key", role="committee"), job_id=job["job_id"])
+    again = client.post(f"/v1/jobs/{job['job_id']}/resume", headers=keys["committee"])
+    assert again.status_code == 409 and "only a failed batch job" in again.text
+    assert client.post("/v1/jobs/no-such-job/resume", headers=keys["committee"]).status_code == 404
+    assert client.post(f"/v1/jobs/{job['job_id']}/resume", headers=keys["bank"]).status_code == 403

@@ -161,16 +161,27 @@ def record_digests(rows: DecisionRows, record_sha256: Sequence[str], constants: 
         "record": [_json_str(r) for r in rows.records],
         "record_sha256": [b'"' + s.encode() + b'"' for s in record_sha256],
     }
-    grid = np.empty((n, 2 * len(order) + 1), dtype=object)
-    for k, name in enumerate(order):
-        grid[:, 2 * k] = pieces[k]
-        grid[:, 2 * k + 1] = columns[name]
-    grid[:, -1] = pieces[-1]
-    digests = [hashlib.sha256(b"".join(row)).hexdigest() for row in grid.tolist()]
+    # the text before and after the record, joined per row (short); the long record is hashed in place
+    at = order.index("record")
+    before = _joined([*(x for k, name in enumerate(order[:at]) for x in (pieces[k], columns[name])), pieces[at]], n)
+    after = _joined([*(x for k, name in enumerate(order[at + 1 :], at + 1) for x in (pieces[k], columns[name])),
+                     pieces[-1]], n)  # fmt: skip
+    digests = []
+    for a, rec, z in zip(before, columns["record"], after, strict=True):
+        h = hashlib.sha256(a)
+        h.update(rec)
+        h.update(z)
+        digests.append(h.hexdigest())
     if n and digests[0] != binding.digest_values(_values(rows, 0, record_sha256[0], constants)):
         log.warning("bulk binding digests differ from binding.digest_values; computed row by row instead")
         return [binding.digest_values(_values(rows, i, record_sha256[i], constants)) for i in range(n)]
     return digests
+
+
+def _joined(parts: list[Any], n: int) -> list[bytes]:
+    """Per row, the concatenation of `parts` (constant bytes, or one value per row)."""
+    columns = [[p] * n if isinstance(p, bytes) else p for p in parts]
+    return [b"".join(row) for row in zip(*columns, strict=True)]
 
 
 def _values(rows: DecisionRows, i: int, sha: str, constants: dict[str, Any]) -> dict[str, Any]:

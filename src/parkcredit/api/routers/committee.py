@@ -77,6 +77,12 @@ def create_batch(body: s.BatchRequest, ctx: Ctx, caller: Committee, idem: IdemDe
     return respond(decisions.start_batch(ctx, caller, product=body.product, park_id=body.park_id, idem=idem))
 
 
+@router.post("/jobs/{job_id}/resume", status_code=202, response_model=s.JobOut)
+def resume_job(job_id: str, ctx: Ctx, caller: Committee, idem: IdemDep) -> Any:
+    """Resume a failed batch job after its last stored chunk (no decision is stored twice); 409 unless failed."""
+    return respond(decisions.resume_batch(ctx, caller, job_id=job_id, idem=idem))
+
+
 @router.get("/jobs/{job_id}", response_model=s.JobOut)
 def read_job(job_id: str, ctx: Ctx, caller: CommitteeOrAuditor) -> Any:
     """A background job's status and progress."""
