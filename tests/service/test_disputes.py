@@ -209,3 +209,14 @@ def test_the_database_keeps_one_open_dispute_per_field_under_a_race(client, keys
         first = store.add(session, actor="a", received_at=now, **fields)
         store.resolve(session, first, actor="c", status="upheld", reply="经核实无误", now=now)
         store.add(session, actor="b", received_at=now, **fields)
+
+
+def test_a_banks_batch_flags_only_the_disputed_enterprise(client, keys, settings) -> None:
+    _setup(client, keys, settings)
+    enterprise_with_decision(client, keys, 2)
+    assert client.post("/v1/authorizations", json=authorization(V), headers=keys["committee"]).status_code == 201
+    assert client.post("/v1/disputes", json=_dispute(), headers=enterprise_key(settings, U)).status_code == 201
+    r = client.post("/v1/eligibility/batch", json={"product": PRODUCT, "usccs": [U, V]}, headers=keys["bank"])
+    assert r.status_code == 200, r.text
+    by = {item["summary"]["uscc"]: item["summary"] for item in r.json()["results"] if item.get("summary")}
+    assert by[U]["disputed_fields"] == [FIELD] and by[V]["disputed_fields"] == []

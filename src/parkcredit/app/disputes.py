@@ -64,10 +64,9 @@ def dispute_out(row: Dispute, now: dt.datetime, new_decisions: list[r.ReDecision
     )  # fmt: skip
 
 
-def dispute_flags(session: Session, uscc: str) -> list[r.DisputeFlag]:
-    """The fields of `uscc` under an open dispute, as flags with zh/en text (for decisions, banks, reports)."""
+def _flags(found: list[dict[str, Any]]) -> list[r.DisputeFlag]:
     out = []
-    for f in store.disputed_fields(session, uscc):
+    for f in found:
         zh, en = _label(f["field"])
         due = f["due_at"].date().isoformat()
         out.append(r.DisputeFlag(
@@ -78,17 +77,20 @@ def dispute_flags(session: Session, uscc: str) -> list[r.DisputeFlag]:
     return out
 
 
+def dispute_flags(session: Session, uscc: str) -> list[r.DisputeFlag]:
+    """The fields of `uscc` under an open dispute, as flags with zh/en text (for decisions, banks, reports)."""
+    return _flags(store.disputed_fields(session, uscc))
+
+
 def bank_flags(session: Session, contexts: Sequence[Any]) -> dict[str, list[Any]]:
     """A flag provider for the banks' answers (`eligibility.register_flag_provider`): one `FIELD_DISPUTED`
-    flag per summary whose enterprise has fields under an open dispute, naming them."""
+    flag per summary whose enterprise has fields under an open dispute, naming them (a batch: a few queries)."""
     from parkcredit.app.bank_schemas import Flag
 
+    found = store.disputed_fields_of(session, [c.uscc for c in contexts])
     out: dict[str, list[Any]] = {}
-    by_uscc: dict[str, list[r.DisputeFlag]] = {}
     for c in contexts:
-        if c.uscc not in by_uscc:
-            by_uscc[c.uscc] = dispute_flags(session, c.uscc)
-        flags = by_uscc[c.uscc]
+        flags = _flags(found.get(c.uscc, []))
         if flags:
             fields = sorted({f.field for f in flags})
             zh = "、".join(_label(f)[0] for f in fields)
