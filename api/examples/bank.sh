@@ -15,8 +15,9 @@ OTHER=${OTHER:-91510300MA6F5PPE0M}  # one that did not
 
 echo "== 1. Eligibility summary (the enterprise has authorized our bank for chengxindai)"
 curl -sS "$API/v1/eligibility/$USCC?product=chengxindai" -H "Authorization: Bearer $BANK_KEY"
-# -> {"uscc":"…","product":"chengxindai","eligible":…,"limit_yuan":…,"band":"…","valid_until":"…",
-#     "reasons":[{"code":"…","zh":"…","en":"…"}],"decision_id":"…","as_of":"…","ruleset_version":"1.0"}
+# -> {"uscc":"…","product":"chengxindai","status":"ELIGIBLE","eligible":true,"limit_decided_yuan":…,
+#     "limit_available_yuan":… (after every partner bank's loans),"outstanding_yuan":…,"band":"…",
+#     "reasons":[{"code":"…","kind":"score","zh":"…","en":"…"}],"flags":[],"disputed_fields":[],…}
 echo
 
 echo "== 2. An enterprise that has not authorized us: 403 (the refusal is logged too)"
@@ -25,14 +26,31 @@ echo "   A mistyped USCC is refused with 422 naming the field (here: a wrong che
 curl -sS -w "  HTTP %{http_code}\n" "$API/v1/eligibility/91510311MA6000001X?product=chengxindai" \
   -H "Authorization: Bearer $BANK_KEY"
 
-echo "== 3. Report the loan we made (Idempotency-Key makes a retry safe: same key + same body = same answer)"
-DECISION=$(curl -sS "$API/v1/eligibility/$USCC?product=chengxindai" -H "Authorization: Bearer $BANK_KEY" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["decision_id"])')
-curl -sS -X POST "$API/v1/outcomes" -H "Authorization: Bearer $BANK_KEY" -H "Content-Type: application/json" \
-  -H "Idempotency-Key: loan-2025-0001" \
-  -d "{\"uscc\":\"$USCC\",\"product\":\"chengxindai\",\"decision_id\":\"$DECISION\",\"disbursed_yuan\":500000,\"disbursed_on\":\"2025-07-01\",\"status\":\"current\"}"
+echo "== 3. Several at once (up to 1,000; each refused one with its reason)"
+curl -sS -X POST "$API/v1/eligibility/batch" -H "Authorization: Bearer $BANK_KEY" -H "Content-Type: application/json" \
+  -d "{\"product\":\"chengxindai\",\"usccs\":[\"$USCC\",\"$OTHER\"]}"
 echo
 
-echo "== 4. Our own query log (every query, answered or refused)"
+echo "== 4. Report the loan we made (checked: authorization on that day, an eligible decision, the limit available;"
+echo "   Idempotency-Key makes a retry safe: same key + same body = same answer)"
+DECISION=$(curl -sS "$API/v1/eligibility/$USCC?product=chengxindai" -H "Authorization: Bearer $BANK_KEY" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["decision_id"])')
+TODAY=$(date +%F)
+curl -sS -X POST "$API/v1/loans" -H "Authorization: Bearer $BANK_KEY" -H "Content-Type: application/json" \
+  -H "Idempotency-Key: loan-ZGB-0001" \
+  -d "{\"loan_ref\":\"ZGB-0001\",\"uscc\":\"$USCC\",\"product\":\"chengxindai\",\"amount_yuan\":500000,\"disbursed_on\":\"$TODAY\",\"term_months\":12,\"decision_id\":\"$DECISION\"}"
+echo
+echo "   … and later its status (current, overdue_30, overdue_90, default, repaid, written_off):"
+echo "   curl -X POST $API/v1/loans/<loan_id>/events -d '{\"status\":\"overdue_30\",\"principal_outstanding_yuan\":450000,\"event_on\":\"…\"}'"
+
+echo "== 5. Whitelist (eligible enterprises that authorized us); pass its cursor as since= next time"
+curl -sS "$API/v1/whitelist?product=chengxindai" -H "Authorization: Bearer $BANK_KEY"
+echo
+
+echo "== 6. Early warnings about our borrowers (poll with after=<cursor>, or register a webhook)"
+curl -sS "$API/v1/alerts?after=0" -H "Authorization: Bearer $BANK_KEY"
+echo
+
+echo "== 7. Our own query log (every query, answered or refused)"
 curl -sS "$API/v1/bank-queries?limit=5" -H "Authorization: Bearer $BANK_KEY"
 echo

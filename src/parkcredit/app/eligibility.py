@@ -359,6 +359,8 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
     """The enterprises currently eligible (on their latest stored decision, with the live position) that
     authorized this bank for `product`; with `since` (a previous answer's `cursor`), only what changed after it.
 
+    An enterprise whose stored decision is not on its latest snapshot with the version in force (or that
+    has none) is decided first, as a bank query would decide it (made by the system, the lookup logged).
     Every call compares the list with the one last computed for this bank and product and records the
     differences (`whitelist_changes`), so the cursor sees additions, changes of the available limit or
     band, and removals. The call is logged as one bank query.
@@ -366,6 +368,20 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
     assert actor.bank is not None, "a bank key"
     ctx.product(product)
     today = dt.date.today()
+    with ctx.read() as session:  # which authorizing enterprises have no decision on their data as it is now
+        usccs = sorted(set(loans.authorized_for(session, bank=actor.bank, product=product, today=today)))
+        snaps = snapshots.latest_of(session, usccs)
+        latest = store.latest_many(session, sorted(snaps), product=product)
+        versions: dict[dt.date, str] = {}
+        stale = []
+        for u, snap in sorted(snaps.items()):
+            if snap.as_of not in versions:
+                versions[snap.as_of] = in_force(ctx, session, product, snap.as_of).content_hash
+            d = latest.get(u)
+            if d is None or d.snapshot_id != snap.id or d.ruleset_hash != versions[snap.as_of]:
+                stale.append(u)
+    for start in range(0, len(stale), 1000):  # decided as a bank query would (by the system, each lookup logged)
+        _look_up(ctx, actor, stale[start : start + 1000], product, ("query", "product"))
     now: dict[str, b.WhitelistEntry] = {}
     with ctx.read() as session:  # the list is computed outside the write lock
         usccs = sorted(set(loans.authorized_for(session, bank=actor.bank, product=product, today=today)))
