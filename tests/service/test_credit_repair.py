@@ -155,3 +155,29 @@ def test_a_department_key_records_and_repairs_only_its_own_departments_events(
     assert client.post(f"/v1/credit-events/{event_id}/repair", json=repair, headers=heads["tax"]).status_code == 403
     r = client.post(f"/v1/credit-events/{event_id}/repair", json=repair, headers=heads["environment"])
     assert r.status_code == 200 and r.json()["derived"]["env_penalties_36m"] == 0
+
+
+def test_the_committee_records_and_repairs_an_event_on_the_enterprises_page(client: TestClient, keys) -> None:
+    from rightsupport import csrf_of, sign_in
+
+    enterprise_with_decision(client, keys, 1)
+    tc = sign_in(client, keys["committee"])
+    html = tc.get(f"/web/enterprises/{U}/credit-events").text
+    assert 'id="event-form"' in html and "环境行政处罚" in html
+    form = {"csrf": csrf_of(html), "kind": "env_penalty", "occurred_on": "2025-01-10", "severity": "general",
+            "amount_yuan": "30,000", "reference": "自环罚〔2025〕3号"}  # fmt: skip
+    r = tc.post(f"/web/enterprises/{U}/credit-events", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    html = tc.get(f"/web/enterprises/{U}/credit-events").text
+    assert "自环罚〔2025〕3号" in html and "2025-04-10" in html  # the earliest repair day
+    (event,) = client.get(f"/v1/enterprises/{U}/credit-events", headers=keys["committee"]).json()
+    early = tc.post(f"/web/credit-events/{event['event_id']}/repair",
+                    data={"csrf": csrf_of(html), "repaired_on": "2025-03-01", "evidence_ref": "修复决定"})  # fmt: skip
+    assert early.status_code == 422 and "2025-04-10" in early.text
+    r = tc.post(f"/web/credit-events/{event['event_id']}/repair",
+                data={"csrf": csrf_of(html), "repaired_on": "2025-05-01", "evidence_ref": "修复决定"},
+                follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    assert client.get(f"/v1/enterprises/{U}/credit-events", headers=keys["committee"]).json()[0]["repaired_on"]
+    auditor = sign_in(client, keys["auditor"]).get(f"/web/enterprises/{U}/credit-events?lang=en").text
+    assert "Negative records and credit repair" in auditor and 'id="event-form"' not in auditor

@@ -67,6 +67,14 @@ RIGHTS_CATALOG: dict[str, tuple[str, str]] = {
     "f.review_reason": ("申请理由", "Reason given"),
     "f.disputed": ("异议中", "under dispute"),
     "f.source": ("来源", "Source"),
+    "ev.record": ("记录一项负面记录", "Record a negative record"),
+    "ev.record_submit": ("记录并重新评分", "Record and decide again"),
+    "ev.help": (
+        "处罚、事故、名单等记录为事件；规则读取的次数与标志由未修复且在回溯期内的事件计算。记录或修复后生成新快照并重新评分。修复须满足最短公示期。",
+        "Penalties, accidents and listings are events; the counts and flags the rules read come from the unrepaired "
+        "events inside the look-back window. Recording or repairing one stores a new snapshot and decides again. "
+        "A repair must respect the minimum disclosure period.",
+    ),
     "dispute.open": ("处理中", "open"),
     "dispute.corrected": ("已更正", "corrected"),
     "dispute.upheld": ("维持原记录", "upheld"),

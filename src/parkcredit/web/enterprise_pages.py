@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from parkcredit.app import Actor, AppContext, disputes, reviews, self_service
+from parkcredit.app import Actor, AppContext, credit_events, disputes, reviews, self_service
 from parkcredit.app import rights_schemas as r
 from parkcredit.errors import InvalidInput
 from parkcredit.governance.overrides import REASON_CODES
 from parkcredit.profile import FIELDS
+from parkcredit.profile.events import KINDS
 from parkcredit.web.auth import csrf_ok, require_page
 from parkcredit.web.render import WebError, page
 
@@ -185,3 +187,43 @@ def decide_page(
         fields |= {"eligible": limit > 0, "limit_yuan": limit, "reason_code": reason_code or None}
     reviews.decide_review(ctx, caller, review_id, _model(r.ReviewDecideIn, **fields))
     return RedirectResponse("/web/reviews", 303)
+
+
+# ---- committee: an enterprise's credit events and their repair ----------------------------------------------------
+
+
+@router.get("/enterprises/{uscc}/credit-events")
+def events_page(request: Request, uscc: str, ctx: Ctx, caller: ReaderPage) -> Response:
+    code = uscc.strip().upper()[:18]
+    return page(request, "credit_events.html", caller, uscc=code, rows=credit_events.list_events(ctx, caller, code),
+                kinds=KINDS, today=dt.date.today())  # fmt: skip
+
+
+@router.post("/enterprises/{uscc}/credit-events")
+def record_event_page(
+    request: Request, uscc: str, ctx: Ctx, caller: CommitteePage, csrf: Csrf,
+    kind: Annotated[str, Form(max_length=40)], occurred_on: Annotated[str, Form(max_length=10)],
+    severity: Annotated[str, Form(max_length=20)], reference: Annotated[str, Form(max_length=200)],
+    amount_yuan: Annotated[str, Form(max_length=20)] = "",
+) -> Response:  # fmt: skip
+    _check_csrf(request, csrf)
+    code = uscc.strip().upper()[:18]
+    try:
+        amount = int(amount_yuan.replace(",", "").strip()) if amount_yuan.strip() else None
+    except ValueError:
+        raise WebError(422, "err.bad_request", f"amount_yuan: {amount_yuan!r} is not a whole number of yuan") from None
+    body = _model(r.CreditEventIn, uscc=code, kind=kind, occurred_on=occurred_on, severity=severity,
+                  reference=reference.strip(), amount_yuan=amount)  # fmt: skip
+    credit_events.record_event(ctx, caller, body)
+    return RedirectResponse(f"/web/enterprises/{quote(code)}/credit-events", 303)
+
+
+@router.post("/credit-events/{event_id}/repair")
+def repair_event_page(
+    request: Request, event_id: int, ctx: Ctx, caller: CommitteePage, csrf: Csrf,
+    repaired_on: Annotated[str, Form(max_length=10)], evidence_ref: Annotated[str, Form(max_length=500)],
+) -> Response:  # fmt: skip
+    _check_csrf(request, csrf)
+    body = _model(r.CreditRepairIn, repaired_on=repaired_on, evidence_ref=evidence_ref)
+    out = credit_events.repair_event(ctx, caller, event_id, body)
+    return RedirectResponse(f"/web/enterprises/{quote(out.event.uscc)}/credit-events", 303)
