@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from dbsupport import BANK, OTHER_BANK, make_uscc
-from lendingsupport import ask, enrol, event, loan_body
+from lendingsupport import TODAY, ask, enrol, event, loan_body
 from parkcredit.store.tables import BankQuery
 
 
@@ -132,3 +132,39 @@ def test_the_whitelist_lists_eligible_enterprises_that_authorized_the_bank_and_i
     now = client.get("/v1/whitelist?product=chengxindai", headers=keys["bank"]).json()
     assert [x["uscc"] for x in now["items"]] == [u2]
     assert client.get("/v1/whitelist?product=nosuch", headers=keys["bank"]).status_code == 422
+
+
+def test_two_banks_lending_the_remaining_limit_at_the_same_time_only_one_gets_it(client: TestClient, keys) -> None:
+    import threading
+    import uuid
+
+    from parkcredit.app import loans
+    from parkcredit.app.bank_schemas import LoanIn
+    from parkcredit.app.keys import actor_of
+    from parkcredit.errors import InvalidInput
+
+    u = enrol(client, keys, 1)
+    decisions = {who: ask(client, keys, u, who)["decision_id"] for who in ("bank", "other_bank")}
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    barrier, results = threading.Barrier(2), {}
+
+    def lend(who: str) -> None:
+        actor = actor_of(ctx, keys[who]["Authorization"].removeprefix("Bearer "))
+        assert actor is not None
+        body = LoanIn(loan_ref=f"R-{who}", uscc=u, product="chengxindai", amount_yuan=2_000_000,
+                      disbursed_on=str(TODAY), term_months=12, decision_id=uuid.UUID(decisions[who]))  # fmt: skip
+        barrier.wait()
+        try:
+            results[who] = loans.create_loan(ctx, actor, body)
+        except InvalidInput as exc:
+            results[who] = exc
+
+    threads = [threading.Thread(target=lend, args=(who,)) for who in decisions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    refused = [r for r in results.values() if isinstance(r, InvalidInput)]
+    assert len(results) == 2 and len(refused) == 1, results
+    assert refused[0].loc == ("body", "amount_yuan") and "1,000,000" in refused[0].message
+    assert ask(client, keys, u)["outstanding_yuan"] == 2_000_000
