@@ -120,7 +120,7 @@ def _foreign(actor: Actor, department: str | None, fields: list[str]) -> None:
     if not foreign:
         return
     named = ", ".join(f"{n} ({FIELDS[n].zh}, {FIELDS[n].dept})" for n in foreign[:20])
-    message = f"a {department} ({DEPARTMENTS[department]}) feed may carry only its own fields; refused: {named}"
+    message = f"the {department} ({DEPARTMENTS[department]}) feed may carry only its own fields; refused: {named}"
     if actor.role == "department":
         raise Forbidden(message)
     raise InvalidInput(("body", "file"), message)
