@@ -165,13 +165,12 @@ def _live(code: str, kind: str) -> b.PrincipalReason:
 def summarize(record: dict[str, Any], position: Position, *, today: dt.date) -> b.EligibilityOut:
     """What the bank is shown: the decision `record` with the live `position` laid over it (the one builder)."""
     status: str = record["status"]
-    eligible, limit = bool(record["eligible"]), int(record["limit_yuan"])
+    limit = int(record["limit_yuan"])
     reasons = [_reason(r["code"], _KIND.get(r["kind"], "score"), r["zh"], r["en"]) for r in record["reasons"]]
     flags: list[b.Flag] = []
     ov = position.override
     if ov is not None:
-        eligible, limit = ov.eligible, ov.limit_yuan
-        status = "ELIGIBLE" if ov.eligible else "INELIGIBLE"
+        limit, status = ov.limit_yuan, "ELIGIBLE" if ov.eligible else "INELIGIBLE"
         flags.append(b.Flag(code="OVERRIDE", zh="管委会人工调整生效中", en="A committee override is in force",
                             limit_yuan=ov.limit_yuan, reason_code=ov.reason_code))  # fmt: skip
     if position.serious_status is not None:
