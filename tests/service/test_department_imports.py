@@ -261,6 +261,14 @@ def test_a_tax_bureau_feed_updates_the_grade_and_keeps_every_other_field(
     assert {(j["field"], j["old"], j["new"]) for j in quality["jumps"]} >= {("tax_credit_grade", "A", "B")}
     assert client.get("/v1/data-quality/tax", headers=env).status_code == 403
     assert web.get("/web/data-quality?department=tax").status_code == 200
+    # a profile stored through the API afterwards: what it changed is the API's, what it kept keeps its source
+    changed = {**client.get(f"/v1/enterprises/{codes[1]}", headers=keys["committee"]).json()["snapshot"]["profile"],
+               "revenue_yuan_y1": 51_000_000, "legal_rep_name": "张三", "legal_rep_id_hash": "ab" * 32}  # fmt: skip
+    assert client.post("/v1/enterprises", json=changed, headers=keys["committee"]).status_code == 201
+    after = {
+        s["field"]: s for s in client.get(f"/v1/enterprises/{codes[1]}", headers=keys["committee"]).json()["provenance"]
+    }
+    assert (after["tax_credit_grade"]["department"], after["revenue_yuan_y1"]["via"]) == ("tax", "api")
     # every row the feed wrote (snapshots, personal data, provenance, the import) is bound in the audit chain
     check = client.get("/v1/audit/verify", headers=keys["auditor"]).json()
     assert check["ok"] and check["row_problems_total"] == 0, check["row_problems"][:3]

@@ -84,12 +84,30 @@ def _store(
     return snaps, extra
 
 
+def _carried_over(session: Session, profile: dict[str, Any], actor: str) -> dict[str, Any]:
+    api = {"via": "api", "department": None, "import_id": None, "file": None, "as_of": profile["as_of"], "by": actor}
+    prov = single_source(profile, api)
+    prev = latest(session, profile["uscc"])
+    old = field_sources(provenance_of(session, prev.id)) if prev is not None else {}
+    if prev is None or not old:
+        return prov
+    sources, index = prov["sources"], {audit.canonical(api): 0}
+    for name in list(prov["fields"]):
+        if name in old and name != "as_of" and name in prev.profile and prev.profile[name] == profile[name]:
+            key = audit.canonical(old[name])
+            if key not in index:
+                index[key] = len(sources)
+                sources.append(old[name])
+            prov["fields"][name] = index[key]
+    return prov
+
+
 def add(session: Session, *, profile: dict[str, Any], actor: str, provenance: dict[str, Any] | None = None) -> Snapshot:
     """Store one validated profile (JSON form) as a new snapshot; personal data goes to `snapshot_pii`.
 
-    Without a `provenance` every field with a value is recorded as given by `actor` through the API."""
-    prov = provenance or single_source(profile, {"via": "api", "department": None, "import_id": None, "file": None,
-                                                 "as_of": profile["as_of"], "by": actor})  # fmt: skip
+    Without a `provenance`, a field whose value is that of the enterprise's previous snapshot keeps its
+    recorded source; every other field with a value is recorded as given by `actor` through the API."""
+    prov = provenance or _carried_over(session, profile, actor)
     [snap], [rows] = _store(session, [profile], [prov], actor=actor, import_id=None)
     audit.append(
         session, actor, "snapshot.create", "snapshot", snap.id, {"uscc": snap.uscc, "sha256": snap.content_sha256},
