@@ -28,8 +28,9 @@ RIGHTS_CATALOG: dict[str, tuple[str, str]] = {
     "me.dispute_new": ("对一项数据提出异议", "Dispute a value"),
     "me.dispute_help": (
         "管委会应在收到异议之日起20日内核查并书面答复（《征信业管理条例》第二十五条）；处理期间该数据在决策、银行答复和报告中均标注为“异议中”。",
-        "The committee checks and answers in writing within 20 days of receipt (征信业管理条例 art. 25); "
-        "meanwhile the value is marked as disputed in decisions, bank answers and reports.",
+        "The committee checks and answers in writing within 20 days of receipt "
+        "(Credit Reporting Industry Regulation, art. 25); meanwhile the value is marked as disputed in decisions, "
+        "bank answers and reports.",
     ),
     "me.dispute_submit": ("提交异议", "File the dispute"),
     "me.reviews": ("人工复核申请", "Requests for human review"),
@@ -42,7 +43,7 @@ RIGHTS_CATALOG: dict[str, tuple[str, str]] = {
     "me.events": ("负面记录与信用修复", "Negative records and credit repair"),
     "f.granted_by": ("授权方式", "Granted by"),
     "granted.enterprise": ("企业在线授权", "the enterprise, online"),
-    "granted.committee_on_paper": ("管委会据纸质授权书录入", "the committee, from a paper 授权书"),
+    "granted.committee_on_paper": ("管委会据纸质授权书录入", "the committee, from a signed paper authorization"),
     "f.valid_from": ("起始日", "Valid from"),
     "f.valid_to": ("截止日", "Valid to"),
     "f.purpose": ("用途", "Purpose"),
@@ -90,7 +91,8 @@ RIGHTS_CATALOG: dict[str, tuple[str, str]] = {
     "od.title": ("超期未答复的异议", "Disputes past their 20-day answer date"),
     "od.help": (
         "《征信业管理条例》第二十五条要求自收到异议之日起20日内书面答复；下列异议仍未答复且已超过期限。",
-        "征信业管理条例 art. 25 requires a written answer within 20 days of receipt; these are still open past it.",
+        "The Credit Reporting Industry Regulation (art. 25) requires a written answer within 20 days of receipt; "
+        "these are still open past it.",
     ),
     "od.none": ("没有超期的异议。", "No dispute is overdue."),
     "disp.title": ("异议处理", "Disputes"),
