@@ -181,7 +181,8 @@ def _pages(live: dict[str, Any]) -> list[str]:
     uscc = CASES["low_score"]["uscc"]
     return ["/web/portfolio", "/web/enterprises", f"/web/enterprises/{uscc}", "/web/score", "/web/import",
             "/web/decisions", "/web/rulesets", f"/web/rulesets/{live['ruleset_id']}", "/web/rulesets/new",
-            "/web/monitoring", "/web/policies",
+            "/web/monitoring", "/web/policies", "/web/loans", "/web/pools", "/web/alerts", "/web/data-quality",
+            "/web/disputes", "/web/reviews",
             f"/web/decisions/{d.decision_id}/report"]  # fmt: skip
 
 
