@@ -109,7 +109,7 @@ def test_the_enterprise_pages_in_chinese_and_english_and_grant_revoke_by_form(cl
     assert "本企业的信用信息" in html or "全部输入数据" in html
     assert U in html and "税务" in html and "纳税信用等级" in html
     r = tc.post("/web/me/authorizations", data={"csrf": csrf_of(html), "bank": BANK, "product": PRODUCT,
-                                               "valid_from": str(dt.date.today()), "valid_to": "2099-12-31",
+                                               "valid_from": str(dt.date.today()), "valid_to": str(dt.date.today() + dt.timedelta(days=180)),
                                                "purpose": "企业诚信贷"}, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     assert client.get(f"/v1/eligibility/{U}?product={PRODUCT}", headers=keys["bank"]).status_code == 200
