@@ -428,3 +428,23 @@ def test_a_stale_tax_grade_is_treated_as_each_rule_set_says(
     current = decide(fresh["uscc"], "chengxindai")
     assert current["status"] == "ELIGIBLE" and "STALE_TAX_GRADE" not in {r["code"] for r in current["reasons"]}
     assert current["valid_until"] == "2026-12-31"  # the 2025 亩均 class and environmental level end then
+
+
+def test_the_cli_prints_the_report_and_exits_with_the_refusal(
+    client: TestClient, keys: dict[str, dict[str, str]], settings: Settings, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    path = tmp_path / "园区企业数据.xlsx"
+    path.write_bytes(department_workbook())
+    out = run_cli(settings, ["import", str(path), "--key", token_of(keys["committee"])], monkeypatch)
+    assert out.exit_code == 0, out.output
+    assert "环境信用等极" in out.stdout and "环境信用等级" in out.stdout  # the skipped column and its suggestion
+    assert f"row {BAD_ROW}, column 统一社会信用代码" in out.stderr
+    env = department_key(client, keys, "environment")
+    foreign = tmp_path / "env.csv"
+    foreign.write_text(f"统一社会信用代码,纳税信用等级\n{GOOD[0]},A\n", encoding="utf-8")
+    out = run_cli(settings, ["import", str(foreign), "--key", token_of(env)], monkeypatch)
+    assert out.exit_code == 3 and "tax_credit_grade" in out.stderr
+    strict = run_cli(settings, ["import", str(path), "--key", token_of(keys["committee"]), "--strict"], monkeypatch)
+    assert strict.exit_code == 1  # an unknown column refuses the file: nothing stored
+    assert snapshot_count(client, keys, GOOD) == 5
