@@ -143,6 +143,7 @@ def test_bad_disputes_are_refused_with_the_field_named(client, keys, settings) -
     me = enterprise_key(settings, U)
     cases = [
         (_dispute(field="nosuch"), "field"), (_dispute(field="uscc"), "field"),
+        (_dispute(field="legal_rep_name", claimed_value="李四"), "field"),
         (_dispute(claimed_value="many"), "claimed_value"), (_dispute(claimed_value=-1), "claimed_value"),
         (_dispute(received_at=dt.datetime.now(dt.UTC).isoformat()), "received_at"),
         (_dispute(statement=""), "statement"), (_dispute(claimed_value=1), "claimed_value"),  # 1 is on record

@@ -167,6 +167,9 @@ def file_dispute(
     uscc = _uscc_of(actor, body)
     if body.field not in FIELDS or body.field in _NOT_DISPUTABLE:
         raise InvalidInput(("body", "field"), f"{body.field!r} is not a disputable profile field")
+    if FIELDS[body.field].pii:  # a dispute record would keep personal data outside the erasable snapshot_pii
+        raise InvalidInput(("body", "field"), f"{body.field} is personal data: the committee corrects it by a new "
+                           "snapshot (and erases the old one on request), not through a dispute record")  # fmt: skip
     now = utcnow()
     with ctx.write() as session:
         if (hit := replay(session, actor, idem, body)) is not None:
