@@ -448,3 +448,19 @@ def test_the_cli_prints_the_report_and_exits_with_the_refusal(
     strict = run_cli(settings, ["import", str(path), "--key", token_of(keys["committee"]), "--strict"], monkeypatch)
     assert strict.exit_code == 1  # an unknown column refuses the file: nothing stored
     assert snapshot_count(client, keys, GOOD) == 5
+
+
+def test_score_reads_a_department_workbook_and_names_what_it_skipped(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "园区企业数据.xlsx"
+    path.write_bytes(department_workbook())
+    out = run_cli(settings, ["score", str(path), "--out", str(tmp_path / "d.csv")], monkeypatch)
+    assert out.exit_code == 0, out.output
+    assert "环境信用等极 (did you mean 环境信用等级?)" in out.stdout.replace("\n", "")
+    scored = (tmp_path / "d.csv").read_text(encoding="utf-8").splitlines()
+    assert len(scored) == 1 + len(GOOD)  # the header row found under the title; the bad row left out
+    typo = tmp_path / "dup.csv"
+    typo.write_text("统一社会信用代码,企业名称,数据日期,资产负债率\n", encoding="utf-8")
+    out = run_cli(settings, ["score", str(typo), "--out", str(tmp_path / "e.csv")], monkeypatch)
+    assert out.exit_code == 2 and "derived" in out.stderr  # a file-level problem is an error, not 0 rows scored
