@@ -198,13 +198,15 @@ class Profile(BaseModel):
     # -- safety (应急管理)
     safety_std_grade: SafetyGrade | None = F("安全生产标准化等级", "work-safety standardisation grade", "应急管理")
     safety_std_valid_until: dt.date | None = F("安全标准化有效期至", "grade valid until", "应急管理")
-    high_risk_sector: bool | None = F("高危行业", "high-risk sector (hazardous chemicals, mining, metallurgy, fireworks)", "应急管理")
+    high_risk_sector: bool | None = F(
+        "高危行业", "high-risk sector (hazardous chemicals, mining, metallurgy, fireworks)", "应急管理"
+    )
     accidents_general_36m: int | None = F(
         "一般事故次数(36个月)", "general production accidents in 36 months", "应急管理", **NonNeg
     )
     accident_fatal_last_on: dt.date | None = F("最近死亡事故日期", "date of the last fatal accident", "应急管理")
     accident_serious_last_on: dt.date | None = F(
-        "最近较大及以上事故日期", "date of the last accident of level \"larger\" or worse", "应急管理"
+        "最近较大及以上事故日期", 'date of the last accident of level "larger" or worse', "应急管理"
     )
     safety_dishonest_list: bool | None = F(
         "安全生产严重失信名单", "on the work-safety serious dishonesty list", "应急管理"

@@ -191,9 +191,7 @@ def first_reason_codes(session: Session, decision_ids: list[str]) -> dict[str, s
     out: dict[str, str] = {}
     for start in range(0, len(decision_ids), 500):
         ids = decision_ids[start : start + 500]
-        q = select(Decision.id, at, func.substr(Decision.record, at + len(_REASONS_AT), 80)).where(
-            Decision.id.in_(ids)
-        )
+        q = select(Decision.id, at, func.substr(Decision.record, at + len(_REASONS_AT), 80)).where(Decision.id.in_(ids))
         for did, pos, text in session.execute(q).all():
             if pos and text and '"' in text:
                 out[did] = text.split('"', 1)[0]
