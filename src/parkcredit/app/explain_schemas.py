@@ -22,9 +22,9 @@ class ActionOut(BaseModel):
 
 
 class Fix(BaseModel):
-    """What would change a reason: `time` (met on `date`), `history` (lapses on `date`), `actions`, or `none`."""
+    """What would change a reason: `time` (met on `date`), `history` (lapses on `date`), `actions`, `data`, `none`."""
 
-    type: str = Field(description="time | history | actions | none")
+    type: str = Field(description="time | history | actions | data (a missing datum to supply) | none")
     date: dt.date | None = None
     actions: list[ActionOut] = Field(default_factory=list)
 

@@ -302,9 +302,10 @@ def explain(
 
     ``{"record", "reasons": [reason + {"fix": {"type", "date", "actions"}}], "waiting", "options"}``.
     A reason's fix type is ``time`` (a precondition met on `date`), ``history`` (a knock-out on past
-    events lapsing on `date`), ``actions`` (single actions that clear the gate or recover the points)
-    or ``none`` (nothing the enterprise can do alone, e.g. an age without a date, a threshold that
-    needs several changes — see the options)."""
+    events lapsing on `date`), ``actions`` (single actions that clear the gate or recover the points),
+    ``data`` (a missing datum: supplying it changes the reason) or ``none`` (nothing the enterprise
+    can do alone, e.g. an age without a date, a threshold that needs several changes — see the
+    options)."""
     from parkcredit.decision import decide
     from parkcredit.profile import COLUMNS, derive
 
@@ -324,6 +325,8 @@ def explain(
         single = decide(derive(frame), ruleset, model)
     gate_index = {g.code: j for j, g in enumerate(now.gates)}
     char_index = {code: j for j, c in enumerate(ruleset.characteristics) for code in c.codes}
+    needs_data = {p.id for p in ruleset.spec.preconditions if "is_missing(" in p.require}
+    needs_data |= {c.codes[-1] for c in ruleset.characteristics}  # each characteristic's missing bin
     reasons = []
     for reason in record["reasons"]:
         code, kind = reason["code"], reason["kind"]
@@ -335,6 +338,8 @@ def explain(
                 j = char_index[code]
                 helped = [i for i in range(len(applicable)) if single.points[i, j] > now.points[0, j] + 1e-9]
         fix: dict[str, Any] = {"type": "none", "date": None, "actions": []}
+        if code in needs_data:  # a missing datum: supplying it (from its department) is what changes it
+            fix["type"] = "data"
         if clears.get(code):
             fix = {"type": "time" if kind == "precondition" else "history", "date": clears[code], "actions": []}
         if helped:

@@ -31,6 +31,10 @@ EXPLAIN_CATALOG: dict[str, tuple[str, str]] = {
     "ex.fix_history": ("历史记录阻止，直到 {date}", "History blocks it until {date}"),
     "ex.fix_history_nodate": ("历史记录阻止（无可计算的解除日期）", "History blocks it (no date can be computed)"),
     "ex.fix_actions": ("可通过以下改变解决：", "These changes would fix it:"),
+    "ex.fix_data": (
+        "数据缺失：由主管部门补充该项数据即可重新评估",
+        "Data missing: the department supplying it can fill it in",
+    ),
     "ex.fix_none": ("单项改变无法解决（见达标路径）", "No single change fixes it (see the path below)"),
     "ex.points_lost": ("失分 {p}", "{p} points lost"),
     "ex.no_reasons": ("无扣分原因：各项均已满分。", "No reason: every item has its best points."),
@@ -69,6 +73,7 @@ EXPLAIN_CATALOG: dict[str, tuple[str, str]] = {
         "按园区政策规则（与评分规则同一规则语言）对最新快照逐条检查。",
         "The park's policy rules (in the same rule language as the scorecards) checked on the latest snapshot.",
     ),
+    "pol.match": ("是否符合", "Match"),
     "pol.matched": ("符合", "matches"),
     "pol.not_matched": ("不符合", "does not match"),
     "pol.none": ("暂无匹配的政策。", "No policy matches yet."),
