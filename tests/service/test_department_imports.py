@@ -425,6 +425,11 @@ def test_a_stale_tax_grade_is_treated_as_each_rule_set_says(
     assert own_reason["reasons"][0]["code"] == "STALE_TAX_GRADE"
     as_missing = decide(stale["uscc"], "yuanbaodai")  # 园保贷: a stale grade counts as missing
     assert [p["code"] for p in as_missing["preconditions_failed"]] == ["PRE_TAX_GRADE"]
+    sources = client.get(f"/v1/decisions/{own_reason['decision_id']}/sources", headers=keys["auditor"]).json()
+    grade_source = next(f for f in sources if f["field"] == "tax_credit_grade")
+    assert (grade_source["via"], grade_source["as_of"]) == ("api", AS_OF)  # beside the record, not in it
+    replayed = client.post(f"/v1/decisions/{own_reason['decision_id']}/replay", headers=keys["auditor"]).json()
+    assert replayed["identical"]
     current = decide(fresh["uscc"], "chengxindai")
     assert current["status"] == "ELIGIBLE" and "STALE_TAX_GRADE" not in {r["code"] for r in current["reasons"]}
     assert current["valid_until"] == "2026-12-31"  # the 2025 亩均 class and environmental level end then

@@ -18,6 +18,7 @@ MATRIX = [
     ("GET", "/v1/imports", {"committee", "auditor", "department"}, None),
     ("GET", "/v1/imports/{import_id}", {"committee", "auditor", "department"}, None),
     ("GET", "/v1/data-quality/{department}", {"committee", "auditor", "department"}, None),
+    ("GET", "/v1/decisions/{decision_id}/sources", {"committee", "auditor"}, None),
     ("GET", "/v1/enterprises/{uscc}", {"committee", "auditor", "enterprise"}, None),
     ("GET", "/v1/enterprises/{uscc}/snapshots", {"committee", "auditor", "enterprise"}, None),
     ("POST", "/v1/decisions", {"committee"}, {"uscc": U, "product": "chengxindai"}),

@@ -42,8 +42,8 @@ from parkcredit.store import audit, imports, snapshots
 from parkcredit.store.tables import ImportRecord
 
 __all__ = [
-    "SUFFIXES", "check_numbers", "field_sources", "import_history", "import_profiles", "import_summary", "read_import",
-    "resolve_department", "sources_of",
+    "SUFFIXES", "check_numbers", "decision_sources", "field_sources", "import_history", "import_profiles",
+    "import_summary", "read_import", "resolve_department", "sources_of",
 ]  # fmt: skip
 
 SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
@@ -350,3 +350,18 @@ def field_sources(ctx: AppContext, uscc: str) -> list[m.FieldSource]:
         if snap is None:
             raise NotFound(f"no snapshot of {uscc[:18]}")
         return sources_of(snapshots.provenance_of(session, snap.id))
+
+
+def decision_sources(ctx: AppContext, actor: Actor, decision_id: str) -> list[m.FieldSource]:
+    """Where each input of a decision came from: the per-field sources of the snapshot it decided on.
+
+    Beside the decision record, never in it (the record's bytes are what replay compares)."""
+    from parkcredit.app.scope import ensure_may_see
+    from parkcredit.store import decisions
+
+    with ctx.read() as session:
+        d = decisions.get(session, decision_id)
+        if d is None:
+            raise NotFound(f"no decision {decision_id[:40]}")
+        ensure_may_see(actor, d.uscc)
+        return sources_of(snapshots.provenance_of(session, d.snapshot_id))

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from parkcredit.api.deps import Ctx, FeedReader
+from parkcredit.api.deps import CommitteeOrAuditor, Ctx, FeedReader
 from parkcredit.app import data_quality, imports
-from parkcredit.app.import_schemas import DataQualityOut, ImportSummary
+from parkcredit.app.import_schemas import DataQualityOut, FieldSource, ImportSummary
 
 router = APIRouter(prefix="/v1", tags=["departments"])
 
@@ -36,3 +36,11 @@ def read_import(import_id: Annotated[str, Path(max_length=36)], ctx: Ctx, caller
 def read_data_quality(department: Annotated[str, Path(max_length=40)], ctx: Ctx, caller: FeedReader) -> Any:
     """A department's data: coverage and stale share per field, and values that jumped in its last feed."""
     return data_quality.data_quality(ctx, caller, department)
+
+
+@router.get("/decisions/{decision_id}/sources", response_model=list[FieldSource])
+def read_decision_sources(
+    decision_id: Annotated[str, Path(max_length=36)], ctx: Ctx, caller: CommitteeOrAuditor
+) -> Any:
+    """Where each input of the decision came from: department, file, the department's as-of date."""
+    return imports.decision_sources(ctx, caller, decision_id)
