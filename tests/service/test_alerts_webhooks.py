@@ -230,3 +230,16 @@ def test_an_import_and_a_batch_job_alert_for_many_enterprises_at_once(fast: Test
     assert sorted((a["uscc"], a["field"]) for a in after if a["kind"] == "KNOCKOUT_NEW") == sorted(
         (u, "KO_TAX_GRADE") for u in usccs
     )
+
+
+def test_a_band_drop_on_the_next_decision_alerts_the_banks_concerned(fast: TestClient, keys) -> None:
+    u = _setup(fast, keys)  # decided band A on the bank's query; bank A lent
+    weaker = strong_profile(1, as_of=str(TODAY - dt.timedelta(days=1)), tax_credit_grade="B", safety_std_grade="L3",
+                            env_credit_level="BLUE", mu_efficiency_class="B")  # fmt: skip
+    assert fast.post("/v1/enterprises", json=weaker, headers=keys["committee"]).status_code == 201
+    cursor = fast.get("/v1/alerts", headers=keys["committee"]).json()["cursor"]  # after the snapshot's alerts
+    shown = ask(fast, keys, u, "other_bank")
+    assert shown["band"] == "B" and shown["status"] == "ELIGIBLE"
+    for who in ("bank", "other_bank"):
+        new = fast.get(f"/v1/alerts?after={cursor}", headers=keys[who]).json()["items"]
+        assert [(a["kind"], a["from_value"], a["to_value"]) for a in new] == [("BAND_DROP", "A", "B")], who
