@@ -93,11 +93,13 @@ def _against_checkpoints(ctx: AppContext, found: list[cp.Checkpoint], pub: Ed255
                 continue
             entry = audit.at_seq(session, c.seq)
             if entry is None:
-                add(n, c, "truncated", f"checkpoint {n} vouches for seq {c.seq} of {c.ts}, but the chain ends at seq "
-                                       f"{last_seq}: entries {last_seq + 1}..{c.seq} were deleted (truncation)")  # fmt: skip
+                gone = f"entries {last_seq + 1}..{c.seq} were deleted (truncation)"
+                add(n, c, "truncated", f"checkpoint {n} vouches for seq {c.seq} of {c.ts}, but the chain ends at "
+                                       f"seq {last_seq}: {gone}")  # fmt: skip
             elif entry.hash != c.head_hash:
-                add(n, c, "rewritten", f"checkpoint {n}: entry {c.seq} no longer has the hash signed on {c.ts}: the "
-                                       f"chain was rewritten at or before seq {c.seq} (forged or replaced entries)")  # fmt: skip
+                how = f"the chain was rewritten at or before seq {c.seq} (forged or replaced entries)"
+                add(n, c, "rewritten", f"checkpoint {n}: entry {c.seq} no longer has the hash signed on {c.ts}: "
+                                       f"{how}")  # fmt: skip
             elif c.seq > chain_ok_to:
                 add(n, c, "broken_inside", f"checkpoint {n}: the chain is broken at seq {r.first_bad_seq}, inside "
                                            f"the part checkpoint {n} vouches for")  # fmt: skip

@@ -169,7 +169,8 @@ def _transition(ruleset_id: int, key: str | None, roles: tuple[str, ...], action
 
     ctx = _context()
     who = acting(ctx, key, *roles)
-    fn = {"approve": rulesets.approve, "publish": rulesets.publish, "retire": rulesets.retire}[action]
+    transitions: dict[str, Any] = {"approve": rulesets.approve, "publish": rulesets.publish, "retire": rulesets.retire}
+    fn = transitions[action]
     row = _call(fn, ctx, who, ruleset_id, **kw)
     typer.echo(f"rule set {row.ruleset_id} ({row.product} v{row.version}) is now {row.status}")
 
