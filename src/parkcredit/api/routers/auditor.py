@@ -55,7 +55,7 @@ def write_checkpoint(ctx: Ctx, caller: Auditor) -> Any:
 @router.get("/audit/checkpoints", response_class=PlainTextResponse)
 def export_checkpoints(ctx: Ctx, caller: Auditor) -> Any:
     """The service's signed checkpoints as JSON lines, for the auditor to keep outside the system."""
-    return PlainTextResponse(audit.checkpoints_text(ctx), media_type="application/x-ndjson")
+    return PlainTextResponse(audit.checkpoints_text(ctx))  # JSON lines, one checkpoint each
 
 
 @router.get(
