@@ -280,7 +280,10 @@ class VerifyIn(BaseModel):
     """Checkpoints the auditor kept (JSON lines as `parkcredit audit checkpoint` writes them)."""
 
     model_config = ConfigDict(extra="forbid")
-    checkpoints: str = Field(max_length=10_000_000, description="JSON lines, one checkpoint each")
+    checkpoints: str = Field(
+        max_length=1_000_000,
+        description="JSON lines, one checkpoint each (about 4,000 fit the 1 MiB body limit; the CLI has no limit)",
+    )
     public_key: str | None = Field(default=None, max_length=2000, description="PEM; default: the service's key")
 
 
