@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from dbsupport import BANK, OTHER_BANK, make_uscc
-from lendingsupport import TODAY, ask, enrol, event, loan_body
+from lendingsupport import TODAY, ask, enrol, event, loan_body, strong_profile
 from parkcredit.store.tables import AuditEntry, Decision, Loan, LoanEvent
 
 
@@ -168,3 +168,15 @@ def test_a_stale_decision_is_flagged(client: TestClient, keys) -> None:
     assert [f["code"] for f in shown["flags"]] == ["STALE_DATA"] and shown["valid_until"] < str(TODAY)
     r = client.post("/v1/loans", json=loan_body(u, shown["decision_id"], 100_000), headers=keys["bank"])
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "decision_expired"
+
+
+def test_a_loan_on_a_decision_superseded_by_newer_data_is_refused(client: TestClient, keys) -> None:
+    u = enrol(client, keys, 1)
+    old = ask(client, keys, u)
+    listed = strong_profile(1, as_of=str(TODAY - dt.timedelta(days=1)), dishonest_debtor_enterprise=True)
+    assert client.post("/v1/enterprises", json=listed, headers=keys["committee"]).status_code == 201
+    new = ask(client, keys, u, "other_bank")  # the other bank's query decides the new data: INELIGIBLE
+    assert new["status"] == "INELIGIBLE" and new["decision_id"] != old["decision_id"]
+    r = client.post("/v1/loans", json=loan_body(u, old["decision_id"], 1_000_000), headers=keys["bank"])
+    assert r.status_code == 422 and r.json()["detail"][0]["type"] == "decision_superseded"
+    assert new["decision_id"] in r.json()["detail"][0]["msg"]

@@ -4,10 +4,10 @@ and the limit the bank is shown; their status events; declined applications; the
 A disbursement is refused — nothing stored — when the bank holds no authorization of the enterprise for
 the product in force on the disbursement date (403), or (422, naming the field and the reason) when
 the date is in the future, the decision is unknown, of another enterprise or product, made after the
-disbursement, expired, or not eligible as the bank is shown it now (override, serious delinquency at
-any bank, pool capacity), or when the amount is above the limit available (the decided limit less the
-outstanding principal at all partner banks). Loan writes are serialized (`store.loans.lock`), so two
-banks cannot both lend the same remaining limit.
+disbursement, expired, superseded by a decision on newer data or rules, or not eligible as the bank is
+shown it now (override, serious delinquency at any bank, pool capacity), or when the amount is above
+the limit available (the decided limit less the outstanding principal at all partner banks). Loan
+writes are serialized (`store.loans.lock`), so two banks cannot both lend the same remaining limit.
 
 A loan under a product with a risk pool draws on it: its default (or write-off) claims the pool's
 share of the principal outstanding, and later recoveries return the pool's share of them.
@@ -115,6 +115,12 @@ def _checked(
     if d.valid_until is not None and body.disbursed_on > d.valid_until:
         raise InvalidInput(loc, f"decision {d.id} was valid until {d.valid_until}, before the disbursement",
                            "decision_expired")  # fmt: skip
+    newest = store_decisions.latest(session, uscc=uscc, product=body.product)
+    if newest is not None and newest.id != d.id and (newest.snapshot_id, newest.ruleset_hash) != (
+        d.snapshot_id, d.ruleset_hash
+    ):  # fmt: skip
+        raise InvalidInput(loc, f"decision {d.id} was superseded by decision {newest.id} (newer data or rules): "
+                                "ask for the enterprise's eligibility again", "decision_superseded")  # fmt: skip
     shown = summary_of_decision(session, d, today=today)
     if shown.status != "ELIGIBLE":
         codes = ", ".join(r.code for r in shown.reasons[:5]) or "—"
