@@ -111,6 +111,13 @@ PARAMS = {"uscc": U, "job_id": D, "decision_id": D, "authorization_id": D, "key_
 
 PARAMS.update(dispute_id=999, event_id=999, review_id=999)  # issue 15
 PARAMS.update(import_id=D, department="tax")  # issue 13
+MATRIX += [  # issue 17: the path to eligibility and 政策找企业
+    ("GET", "/v1/enterprises/{uscc}/path", {"committee", "auditor", "enterprise"}, None),
+    ("GET", "/v1/enterprises/{uscc}/policies", {"committee", "auditor", "enterprise"}, None),
+    ("GET", "/v1/policies", {"committee", "auditor"}, None),
+    ("GET", "/v1/policies/{policy_id}/push-list", {"committee", "auditor"}, None),
+]
+PARAMS.update(policy_id="srdi_support")  # issue 17
 
 
 def test_matrix_covers_every_v1_route(client: TestClient) -> None:
