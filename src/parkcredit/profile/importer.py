@@ -728,7 +728,8 @@ def import_table(
         from parkcredit.profile.departments import department_name
 
         department_zh = department_name(department)
-    ignore = {h.strip() for h in ignore_columns} | {header_key(h) for h in ignore_columns}
+    skip = [str(h) for h in ignore_columns]
+    ignore = {h.strip() for h in skip} | {header_key(h) for h in skip}
 
     def has_data(j: int) -> bool:
         return any(not _is_missing(v) for v in data[:, j])
