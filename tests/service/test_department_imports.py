@@ -260,6 +260,9 @@ def test_a_tax_bureau_feed_updates_the_grade_and_keeps_every_other_field(
     assert quality["last_import"]["import_id"] == report["import_id"]
     assert {(j["field"], j["old"], j["new"]) for j in quality["jumps"]} >= {("tax_credit_grade", "A", "B")}
     assert client.get("/v1/data-quality/tax", headers=env).status_code == 403
+    safety = client.get("/v1/data-quality/safety", headers=keys["auditor"]).json()
+    until = next(f for f in safety["fields"] if f["field"] == "safety_std_valid_until")
+    assert (until["filled"], until["stale"]) == (3, 0)  # good_profile's grade runs to 2027-12-31
     assert web.get("/web/data-quality?department=tax").status_code == 200
     # a profile stored through the API afterwards: what it changed is the API's, what it kept keeps its source
     changed = {**client.get(f"/v1/enterprises/{codes[1]}", headers=keys["committee"]).json()["snapshot"]["profile"],

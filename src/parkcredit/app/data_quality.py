@@ -2,7 +2,8 @@
 
 Read over the newest snapshot of every enterprise: for each field the department supplies, how
 many enterprises have a value; for its graded signals (`profile.freshness`), how many values are
-past their validity at the snapshot's as_of, and how many carry no evaluation year. For its last
+past their validity at the snapshot's as_of, and how many carry no evaluation year; for its
+`*_valid_until` dates (certificates, the safety grade), how many have passed. For its last
 feed, the values that moved a lot against each enterprise's snapshot before that feed.
 """
 
@@ -62,6 +63,9 @@ def data_quality(ctx: AppContext, actor: Actor, department: str) -> m.DataQualit
     signals = [s for s in SIGNALS if s.field in fields]
     filled = dict.fromkeys(fields, 0)
     stale = {s.field: 0 for s in signals}
+    # certificates and grades that carry their own end date (安全标准化有效期至, 高新技术企业有效期至 …)
+    until_fields = [n for n in fields if n.endswith("_valid_until") and FIELDS[n].kind == "date"]
+    stale.update(dict.fromkeys(until_fields, 0))
     undated = {s.field: 0 for s in signals}
     total = 0
     with ctx.read() as session:
@@ -83,6 +87,10 @@ def data_quality(ctx: AppContext, actor: Actor, department: str) -> m.DataQualit
                         undated[sig.field] += 1
                     elif valid_until_date(sig, int(year)) < as_of:
                         stale[sig.field] += 1
+                for name in until_fields:
+                    until = profile.get(name)
+                    if isinstance(until, str) and until < as_of.isoformat():
+                        stale[name] += 1
         last = imports.latest_feed(session, slug)
         jumps: list[m.Jump] = []
         jumps_total = 0
