@@ -472,3 +472,23 @@ def test_score_reads_a_department_workbook_and_names_what_it_skipped(
     typo.write_text("统一社会信用代码,企业名称,数据日期,资产负债率\n", encoding="utf-8")
     out = run_cli(settings, ["score", str(typo), "--out", str(tmp_path / "e.csv")], monkeypatch)
     assert out.exit_code == 2 and "derived" in out.stderr  # a file-level problem is an error, not 0 rows scored
+
+
+def test_a_department_sends_its_feed_on_the_import_page(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+    code = make_uscc(930)
+    assert (
+        client.post("/v1/enterprises", json=good_profile(930, uscc=code), headers=keys["committee"]).status_code == 201
+    )
+    tax = department_key(client, keys, "tax")
+    web, csrf = signed_in(client, tax)
+    form = web.get("/web/import").text
+    assert 'value="tax"' in form and 'value="environment"' not in form  # its own department only
+    r = web.post("/web/import", data={"csrf": csrf, "as_of": "2026-05-15"},
+                 files={"file": ("grades.csv", tax_bureau_csv([(code, "B", 2025)]), "text/csv")})  # fmt: skip
+    assert r.status_code == 200 and 'id="rows-stored">1<' in r.text and 'id="import-dept">tax<' in r.text
+    assert web.get("/web/data-quality").status_code == 200  # its own
+    assert web.get("/web/data-quality?department=environment").status_code == 403
+    assert web.get("/web/portfolio").status_code == 403  # no committee page
+    foreign = f"统一社会信用代码,环境信用等级\n{code},BLUE\n".encode()
+    r = web.post("/web/import", data={"csrf": csrf}, files={"file": ("env.csv", foreign, "text/csv")})
+    assert r.status_code == 403 and "env_credit_level" in r.text

@@ -183,6 +183,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "role.bank": ("合作银行", "bank"),
     "role.approver": ("复核人", "approver"),
     "role.admin": ("管理员", "admin"),
+    "role.department": ("数据报送部门", "department"),
     "ent.filter": ("筛选", "Filter"),
     "ent.all": ("全部", "all"),
     "ent.apply": ("应用", "Apply"),

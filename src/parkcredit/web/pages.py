@@ -57,8 +57,12 @@ AuditorPage = Annotated[Actor, Depends(require_page("auditor"))]
 QueryLogPage = Annotated[Actor, Depends(require_page("auditor", "bank"))]
 PAGE_SIZE = 50
 HOME = {"committee": "/web/portfolio", "auditor": "/web/audit", "bank": "/web/bank-queries", "enterprise": "/web/me",
-        "approver": "/web/rulesets"}  # fmt: skip
-SIGN_IN_ROLES = (*PAGE_ROLES, "approver")  # the approver signs off rule sets on the governance pages (issue 17)
+        "approver": "/web/rulesets", "department": "/web/import"}  # fmt: skip
+# the approver signs off rule sets on the governance pages (issue 17); a department sends its feed and reads its
+# data quality (issue 13)
+SIGN_IN_ROLES = (*PAGE_ROLES, "approver", "department")
+FeedPage = Annotated[Actor, Depends(require_page("committee", "department"))]
+FeedReaderPage = Annotated[Actor, Depends(require_page("committee", "auditor", "department"))]
 
 
 def _ctx(request: Request) -> AppContext:
@@ -284,7 +288,7 @@ def job_status(job_id: str, ctx: Ctx, caller: CommitteePage) -> Response:
 
 
 @router.get("/import")
-def import_form(request: Request, caller: CommitteePage) -> Response:
+def import_form(request: Request, caller: FeedPage) -> Response:
     return page(request, "import.html", caller, result=None, error=None, departments=DEPARTMENTS)
 
 
@@ -292,7 +296,7 @@ def import_form(request: Request, caller: CommitteePage) -> Response:
 def import_upload(
     request: Request,
     ctx: Ctx,
-    caller: CommitteePage,
+    caller: FeedPage,
     file: UploadFile,
     csrf: Annotated[str, Form(max_length=100)],
     strict: Annotated[bool, Form()] = False,
@@ -316,10 +320,10 @@ def import_upload(
 
 @router.get("/data-quality")
 def data_quality_page(
-    request: Request, ctx: Ctx, caller: ReaderPage, department: Annotated[str, Query(max_length=40)] = "tax"
+    request: Request, ctx: Ctx, caller: FeedReaderPage, department: Annotated[str, Query(max_length=40)] = ""
 ) -> Response:
     """A department's data: coverage, stale share, values that jumped in its last feed (`GET /v1/data-quality`)."""
-    view = data_quality(ctx, caller, department)
+    view = data_quality(ctx, caller, department or caller.department or "tax")
     return page(request, "data_quality.html", caller, view=view, departments=DEPARTMENTS)
 
 
