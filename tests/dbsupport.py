@@ -58,9 +58,29 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def client(settings: Settings, request: pytest.FixtureRequest) -> Iterator[TestClient]:
+    """The real app on the test's database. Afterwards every fact row must be bound in an intact audit
+    chain (`audit verify`), so a workflow that writes a row without binding it fails its own tests;
+    tests that tamper with the database on purpose are marked `tampers`."""
     with TestClient(create_app(settings)) as c:
         yield c
+    if request.node.get_closest_marker("tampers") is None:
+        assert_chain_intact(settings.database_url)
+
+
+def assert_chain_intact(url: str) -> None:
+    from parkcredit.store import audit
+
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            r = audit.verify(session)
+    finally:
+        engine.dispose()
+    problems = [(p.table, p.id, p.problem, p.detail) for p in r.row_problems[:5]]
+    assert r.ok, (
+        f"audit verify after the test: chain {r.reason or 'intact'}; {r.row_problems_total} row problems {problems}"
+    )
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from parkcredit.store.audit import canonical, entry_hash, sha256_hex
 from parkcredit.store.tables import AuditEntry
 from parkcredit.web.auth import LANG_COOKIE
 
+pytestmark = pytest.mark.tampers
+
 
 def _sha(t: str) -> str:
     return hashlib.sha256(t.encode()).hexdigest()

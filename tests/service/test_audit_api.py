@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from dbsupport import good_profile
 
 
+@pytest.mark.tampers
 def test_writes_are_chained_and_verify(client: TestClient, keys, sessions) -> None:
     for i in range(1, 4):
         client.post("/v1/enterprises", json=good_profile(i), headers=keys["committee"])

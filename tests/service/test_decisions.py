@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, select
 
@@ -50,6 +51,7 @@ def test_replay_is_identical_byte_for_byte(client: TestClient, keys) -> None:
     assert r["identical"] is True and r["stored_sha256"] == r["replayed_sha256"]
 
 
+@pytest.mark.tampers
 def test_replay_survives_erasing_the_legal_representatives_data(client: TestClient, keys, sessions) -> None:
     d = _decide(client, keys)
     with sessions() as s:
@@ -59,6 +61,7 @@ def test_replay_survives_erasing_the_legal_representatives_data(client: TestClie
     assert r["identical"] is True
 
 
+@pytest.mark.tampers
 def test_replay_detects_an_edited_record(client: TestClient, keys, sessions) -> None:
     d = _decide(client, keys)
     with sessions() as s:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from dbsupport import BANK, OTHER_BANK, authorization, good_profile, make_uscc
 
 PRODUCT = "chengxindai"
@@ -164,6 +166,7 @@ def test_scoring_the_park_runs_a_job_with_progress(client, keys, as_role) -> Non
     assert "<progress" in c.get(r.headers["location"]).text
 
 
+@pytest.mark.tampers
 def test_auditor_sees_the_chain_status_and_a_tampered_chain(client, keys, as_role, sessions) -> None:
     from sqlalchemy import text
 

@@ -146,20 +146,28 @@ def _rows(session: Session, chunk: int = 5000) -> Iterator[AuditEntry]:
 
 
 def _walk(session: Session, bound: dict[tuple[str, str], tuple[str | None, int]]) -> VerifyResult:
+    """Check the chain; the first bad entry is reported, and the walk goes on to the end so the rows
+    bound by later entries are still checked against them (a broken link does not make them unbound)."""
     prev_hash, expected_seq, n = GENESIS, 1, 0
+    bad: tuple[int, str] | None = None
     for e in _rows(session):
         n += 1
+        problem = None
         if e.seq != expected_seq:
-            return VerifyResult(False, n, expected_seq, f"entry {expected_seq} is missing (next present is {e.seq})")
-        if e.payload_sha256 != sha256_hex(canonical(e.payload)):
-            return VerifyResult(False, n, e.seq, "payload does not match its sha256 (payload edited)")
-        if e.prev_hash != prev_hash:
-            return VerifyResult(False, n, e.seq, "prev_hash does not match the previous entry (deleted or re-ordered)")
-        if e.hash != entry_hash(e):
-            return VerifyResult(False, n, e.seq, "hash does not match the entry's content (entry edited)")
+            problem = (expected_seq, f"entry {expected_seq} is missing (next present is {e.seq})")
+        elif e.payload_sha256 != sha256_hex(canonical(e.payload)):
+            problem = (e.seq, "payload does not match its sha256 (payload edited)")
+        elif e.prev_hash != prev_hash:
+            problem = (e.seq, "prev_hash does not match the previous entry (deleted or re-ordered)")
+        elif e.hash != entry_hash(e):
+            problem = (e.seq, "hash does not match the entry's content (entry edited)")
+        if problem is not None and bad is None:
+            bad = problem
         for r in (e.payload.get("rows") or []) if isinstance(e.payload, dict) else []:
             bound[(r["table"], r["id"])] = (r["sha256"], e.seq)
         prev_hash, expected_seq = e.hash, e.seq + 1
+    if bad is not None:
+        return VerifyResult(False, n, bad[0], bad[1])
     return VerifyResult(True, n, None, None, prev_hash if n else None)
 
 
