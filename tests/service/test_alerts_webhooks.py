@@ -243,3 +243,23 @@ def test_a_band_drop_on_the_next_decision_alerts_the_banks_concerned(fast: TestC
     for who in ("bank", "other_bank"):
         new = fast.get(f"/v1/alerts?after={cursor}", headers=keys[who]).json()["items"]
         assert [(a["kind"], a["from_value"], a["to_value"]) for a in new] == [("BAND_DROP", "A", "B")], who
+
+
+def test_a_pending_delivery_follows_the_bank_to_its_new_receiver(fast: TestClient, keys) -> None:
+    down, new = Receiver(SECRET_A, fail=1000), Receiver(SECRET_B)
+    try:
+        fast.post("/v1/webhooks", json={"url": down.url, "secret": SECRET_A}, headers=keys["bank"])
+        _setup(fast, keys)
+        fast.post(
+            "/v1/enterprises", json=strong_profile(1, dishonest_debtor_enterprise=True), headers=keys["committee"]
+        )
+        assert _wait(lambda: len(down.requests) >= 1)
+        r = fast.post("/v1/webhooks", json={"url": new.url, "secret": SECRET_B}, headers=keys["bank"])
+        assert _wait(lambda: len(new.accepted()) == 1), (down.requests, new.requests)
+        assert new.accepted()[0]["signed"]  # signed with the new receiver's secret
+        (d,) = fast.get("/v1/webhooks/deliveries", headers=keys["bank"]).json()
+        assert (d["status"], d["webhook_id"]) == ("delivered", r.json()["webhook_id"])
+        assert [a["http_status"] for a in d["attempt_log"]][-1] == 204 and d["attempts"] >= 2
+    finally:
+        down.close()
+        new.close()

@@ -134,6 +134,12 @@ def claim_due(
         d.next_attempt_at = now + lease
         alert, hook = session.get(Alert, d.alert_id), session.get(Webhook, d.webhook_id)
         assert alert is not None and hook is not None
+        if hook.revoked_at is not None:  # the bank replaced or removed its receiver meanwhile
+            live = webhooks_of(session, hook.bank)
+            if not live:
+                d.status = "failed"  # no receiver any more: the alert stays pollable
+                continue
+            d.webhook_id, hook = live[-1].id, live[-1]
         out.append((d, alert, hook))
     return out
 
