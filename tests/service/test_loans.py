@@ -180,3 +180,25 @@ def test_a_loan_on_a_decision_superseded_by_newer_data_is_refused(client: TestCl
     r = client.post("/v1/loans", json=loan_body(u, old["decision_id"], 1_000_000), headers=keys["bank"])
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "decision_superseded"
     assert new["decision_id"] in r.json()["detail"][0]["msg"]
+
+
+def test_a_disbursement_before_the_decision_and_a_decline_without_authorization_are_refused(
+    client: TestClient, keys
+) -> None:  # type: ignore[no-untyped-def]
+    u = enrol(client, keys, 1, banks=(BANK,))
+    d = ask(client, keys, u)
+    before = client.post("/v1/loans", json=loan_body(u, d["decision_id"], 100_000, on=TODAY - dt.timedelta(days=3)),
+                         headers=keys["bank"])  # fmt: skip
+    assert before.status_code == 422 and before.json()["detail"][0]["type"] == "decision_after_disbursement"
+    decline = {"uscc": u, "product": "chengxindai", "reason_code": "OTHER", "declined_on": str(TODAY)}
+    assert client.post("/v1/loan-declines", json=decline, headers=keys["other_bank"]).status_code == 403
+    loan = client.post("/v1/loans", json=loan_body(u, d["decision_id"], 1_000_000), headers=keys["bank"]).json()
+    url = f"/v1/loans/{loan['loan_id']}/events"
+    assert client.post(url, json=event("written_off", 800_000), headers=keys["bank"]).status_code == 201
+    r = client.post(url, json=event("current", 800_000), headers=keys["bank"])
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "status"]
+    assert (
+        client.post(url, json=event("written_off", 800_000, recovered=50_000), headers=keys["bank"]).status_code == 201
+    )
+    # written off: no principal at risk any more, but never eligible for a new loan anywhere
+    assert ask(client, keys, u)["outstanding_yuan"] == 0 and ask(client, keys, u)["status"] == "INELIGIBLE"
