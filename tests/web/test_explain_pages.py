@@ -53,3 +53,21 @@ def test_the_list_filters_by_status_and_top_reason(client: TestClient, keys) -> 
     page = c.get("/web/enterprises", params={"lang": "en"}).text
     assert "The enterprise or its legal representative is a dishonest judgment debtor" in page
     assert c.get("/web/enterprises", params={"status": "BOGUS"}).status_code == 422
+
+
+def test_history_blocks_it_until_a_date_and_changes_are_listed_apart(client: TestClient, keys) -> None:  # type: ignore[no-untyped-def]
+    # months_since counts 30.4375-day months: 36 of them after 2025-01-10 end on 2028-01-10 18:00, so the
+    # knock-out stops holding on 2028-01-11
+    accident = good_profile(14, accident_serious_last_on="2025-01-10")
+    graded_c = good_profile(15, tax_credit_grade="C")
+    for p in (accident, graded_c):
+        assert client.post("/v1/enterprises", json=p, headers=keys["committee"]).status_code == 201
+    c = _sign_in(TestClient(client.app), keys["committee"])
+    page = c.get(f"/web/enterprises/{accident['uscc']}").text
+    history = re.search(r'<table class="list" id="path-history">(.*?)</table>', page, re.S)
+    assert history and "KO_SAFETY_SERIOUS" in history.group(1) and "2028-01-11" in history.group(1)
+    assert "历史记录阻止，直到 2028-01-11" in page  # the reason's own fix says it too
+    assert 'id="path-none"' in page  # nothing the enterprise can do about it
+    page = c.get(f"/web/enterprises/{graded_c['uscc']}?lang=en").text
+    assert 'id="path-table"' in page and "Raise the tax credit grade one step" in page
+    assert 'id="path-history"' not in page and 'id="path-time"' not in page
