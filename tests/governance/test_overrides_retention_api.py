@@ -108,6 +108,7 @@ def test_no_delete_route_touches_decisions_audit_outcomes_or_rule_sets(client: T
         "/v1/authorizations/{authorization_id}",
         "/v1/admin/keys/{key_id}",
         "/v1/webhooks/{webhook_id}",  # issue 14: a bank's receiver, revoked (kept with revoked_at)
+        "/v1/me/authorizations/{authorization_id}",  # issue 15: the enterprise revokes its own grant (kept)
     }  # revoke only
     policy = client.get("/v1/governance/retention", headers=keys["auditor"]).json()
     assert policy["policy_years"] >= 5 and sorted(policy["delete_routes"]) == sorted(p for p, _ in deletes)
