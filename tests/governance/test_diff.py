@@ -11,7 +11,7 @@ def _keys(changes):  # type: ignore[no-untyped-def]
     return [(c.area, c.kind, c.rule_id, c.item, c.field, c.before, c.after) for c in changes]
 
 
-def test_bundled_variants_differ_exactly_in_product_threshold_band_and_limit() -> None:
+def test_bundled_variants_differ_exactly_in_product_threshold_band_limit_and_stale_grade_treatment() -> None:
     old, new = load_ruleset(RULES / "chengxindai.yaml"), load_ruleset(RULES / "yuanbaodai.yaml")
     changes = diff_rulesets(old, new)
     keys = [(a, k, r, i, f) for a, k, r, i, f, _, _ in _keys(changes)]
@@ -22,8 +22,15 @@ def test_bundled_variants_differ_exactly_in_product_threshold_band_and_limit() -
         ("product", "changed", None, None, "max_amount_yuan"),
         ("meta", "changed", None, None, "description_zh"),
         ("meta", "changed", None, None, "description_en"),
+        # 企业诚信贷 refuses a stale tax grade with its own reason; 园保贷 reads a stale grade as missing (issue 13)
+        ("precondition", "removed", "STALE_TAX_GRADE", None, None),
+        ("precondition", "changed", "PRE_TAX_GRADE", None, "zh"),
+        ("precondition", "changed", "PRE_TAX_GRADE", None, "en"),
+        ("precondition", "changed", "PRE_TAX_GRADE", None, "require"),
+        ("characteristic", "changed", "CRD_TAX_GRADE", None, "field"),
         ("threshold", "changed", None, None, "threshold"),
         ("band", "changed", "C", None, "min_score"),
+        ("limit", "changed", "k", None, "formula"),
         ("limit", "changed", "m", None, "formula"),
     ]
     by_field = {(c.area, c.field): c for c in changes}

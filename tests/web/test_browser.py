@@ -140,5 +140,6 @@ def test_a_bank_key_is_refused_the_committee_pages(browser, live) -> None:
         response = page.goto(live["base"] + path)
         assert response is not None and response.status == 403, path
         assert "403" in page.locator("#error-title").inner_text()
-    assert page.locator("nav a").count() == 1  # only its own query log
+    links = sorted(page.locator("nav a").evaluate_all("els => els.map(e => e.getAttribute('href'))"))
+    assert links == ["/web/alerts", "/web/bank-queries"]  # only its own alerts (issue 14) and query log
     page.context.close()
