@@ -14,13 +14,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from parkcredit.app import Actor, AppContext, credit_events, disputes, reviews, self_service
+from parkcredit.app import Actor, credit_events, disputes, reviews, self_service
 from parkcredit.app import rights_schemas as r
 from parkcredit.errors import InvalidInput
 from parkcredit.governance.overrides import REASON_CODES
 from parkcredit.profile import FIELDS
 from parkcredit.profile.events import KINDS
-from parkcredit.web.auth import csrf_ok, require_page
+from parkcredit.web.auth import require_page
+from parkcredit.web.deps import Ctx, check_csrf
 from parkcredit.web.render import WebError, page
 
 __all__ = ["router"]
@@ -31,18 +32,6 @@ EnterprisePage = Annotated[Actor, Depends(require_page("enterprise"))]
 CommitteePage = Annotated[Actor, Depends(require_page("committee"))]
 ReaderPage = Annotated[Actor, Depends(require_page("committee", "auditor"))]
 Csrf = Annotated[str, Form(max_length=100)]
-
-
-def _ctx(request: Request) -> AppContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
-
-
-Ctx = Annotated[AppContext, Depends(_ctx)]
-
-
-def _check_csrf(request: Request, token: str) -> None:
-    if not csrf_ok(request, token):
-        raise WebError(403, "err.forbidden", "the form's CSRF token does not match this sign-in; reload the page")
 
 
 def _model(cls: type[Any], **fields: Any) -> Any:
@@ -98,7 +87,7 @@ def me_grant(
     valid_from: Annotated[str, Form(max_length=10)], valid_to: Annotated[str, Form(max_length=10)],
     purpose: Annotated[str, Form(max_length=200)],
 ) -> Response:  # fmt: skip
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     body = _model(r.EnterpriseGrantIn, bank=bank.strip(), products=[product], valid_from=valid_from,
                   valid_to=valid_to, purpose=purpose.strip())  # fmt: skip
     self_service.grant_authorization(ctx, caller, body)
@@ -107,7 +96,7 @@ def me_grant(
 
 @router.post("/me/authorizations/{authorization_id}/revoke")
 def me_revoke(request: Request, authorization_id: str, ctx: Ctx, caller: EnterprisePage, csrf: Csrf) -> Response:
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     self_service.revoke_own_authorization(ctx, caller, authorization_id[:36])
     return RedirectResponse("/web/me#authorizations", 303)
 
@@ -118,7 +107,7 @@ def me_dispute(
     field: Annotated[str, Form(max_length=60)], claimed_value: Annotated[str, Form(max_length=200)],
     statement: Annotated[str, Form(max_length=4000)], evidence_ref: Annotated[str, Form(max_length=500)],
 ) -> Response:  # fmt: skip
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     body = _model(r.DisputeIn, field=field, claimed_value=_typed(field, claimed_value), statement=statement,
                   evidence_ref=evidence_ref)  # fmt: skip
     disputes.file_dispute(ctx, caller, body)
@@ -130,7 +119,7 @@ def me_review(
     request: Request, ctx: Ctx, caller: EnterprisePage, csrf: Csrf,
     decision_id: Annotated[str, Form(max_length=36)], reason: Annotated[str, Form(max_length=4000)],
 ) -> Response:  # fmt: skip
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     reviews.request_review(ctx, caller, _model(r.ReviewIn, decision_id=decision_id, reason=reason))
     return RedirectResponse("/web/me#reviews", 303)
 
@@ -157,7 +146,7 @@ def resolve_page(
     request: Request, dispute_id: int, ctx: Ctx, caller: CommitteePage, csrf: Csrf,
     status: Annotated[str, Form(max_length=20)], reply: Annotated[str, Form(max_length=4000)],
 ) -> Response:  # fmt: skip
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     disputes.resolve_dispute(ctx, caller, dispute_id, _model(r.DisputeResolveIn, status=status, reply=reply))
     return RedirectResponse("/web/disputes", 303)
 
@@ -175,7 +164,7 @@ def decide_page(
     outcome: Annotated[str, Form(max_length=20)], reason: Annotated[str, Form(max_length=2000)],
     limit_yuan: Annotated[str, Form(max_length=20)] = "", reason_code: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:  # fmt: skip
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     fields: dict[str, Any] = {"outcome": outcome, "reason": reason}
     if outcome == "override":
         try:
@@ -206,7 +195,7 @@ def record_event_page(
     severity: Annotated[str, Form(max_length=20)], reference: Annotated[str, Form(max_length=200)],
     amount_yuan: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:  # fmt: skip
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     code = uscc.strip().upper()[:18]
     try:
         amount = int(amount_yuan.replace(",", "").strip()) if amount_yuan.strip() else None
@@ -223,7 +212,7 @@ def repair_event_page(
     request: Request, event_id: int, ctx: Ctx, caller: CommitteePage, csrf: Csrf,
     repaired_on: Annotated[str, Form(max_length=10)], evidence_ref: Annotated[str, Form(max_length=500)],
 ) -> Response:  # fmt: skip
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     body = _model(r.CreditRepairIn, repaired_on=repaired_on, evidence_ref=evidence_ref)
     out = credit_events.repair_event(ctx, caller, event_id, body)
     return RedirectResponse(f"/web/enterprises/{quote(out.event.uscc)}/credit-events", 303)

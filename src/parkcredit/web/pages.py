@@ -43,7 +43,8 @@ from parkcredit.profile.departments import DEPARTMENTS
 from parkcredit.reports import PdfUnavailable, charts
 from parkcredit.reports.i18n import LANGS, industry_label
 from parkcredit.web import auth
-from parkcredit.web.auth import COOKIE, LANG_COOKIE, PAGE_ROLES, csrf_ok, require_page, web_caller
+from parkcredit.web.auth import COOKIE, LANG_COOKIE, PAGE_ROLES, require_page, web_caller
+from parkcredit.web.deps import Ctx, check_csrf, ctx_of
 from parkcredit.web.render import WebError, page
 
 __all__ = ["router"]
@@ -65,13 +66,6 @@ FeedPage = Annotated[Actor, Depends(require_page("committee", "department"))]
 FeedReaderPage = Annotated[Actor, Depends(require_page("committee", "auditor", "department"))]
 
 
-def _ctx(request: Request) -> AppContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
-
-
-Ctx = Annotated[AppContext, Depends(_ctx)]
-
-
 def _product(ctx: AppContext, product: str | None) -> str:
     if not product:
         return ctx.default_product()
@@ -80,11 +74,6 @@ def _product(ctx: AppContext, product: str | None) -> str:
     except InvalidInput as exc:
         raise WebError(422, "err.bad_request", exc.message) from None
     return product
-
-
-def _check_csrf(request: Request, token: str) -> None:
-    if not csrf_ok(request, token):
-        raise WebError(403, "err.forbidden", "the form's CSRF token does not match this sign-in; reload the page")
 
 
 def _safe_next(target: str | None) -> str:
@@ -114,7 +103,7 @@ def login(
 ) -> Response:
     if not auth.same_origin(request):  # login CSRF: another site signing this browser in with its own key
         raise WebError(403, "err.forbidden", "the sign-in form was posted from another site")
-    signed = sign_in(_ctx(request), key, roles=SIGN_IN_ROLES)
+    signed = sign_in(ctx_of(request), key, roles=SIGN_IN_ROLES)
     if signed is None:
         return page(request, "login.html", None, next=_safe_next(next), error="login.bad", status=401)
     if not isinstance(signed, SignIn):  # a valid key of a role without pages: no session
@@ -132,7 +121,7 @@ def login(
 def logout(request: Request, ctx: Ctx, csrf: Annotated[str, Form(max_length=100)] = "") -> Response:
     """Sign out: the session is revoked server-side (its cookie opens nothing afterwards), then the cookie dropped."""
     if token := auth.session_token(request):
-        _check_csrf(request, csrf)
+        check_csrf(request, csrf)
         sign_out(ctx, token)
     resp = RedirectResponse("/web/login", 303)
     resp.delete_cookie(COOKIE, path="/")
@@ -215,7 +204,7 @@ def decide_page(
     csrf: Annotated[str, Form(max_length=100)],
 ) -> Response:
     """Decide the enterprise now (the same use case as `POST /v1/decisions`), then show it."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     product = _product(ctx, product)
     code = uscc.strip().upper()[:18]
     decisions.decide_enterprise(ctx, caller, uscc=code, product=product)
@@ -265,7 +254,7 @@ def score_start(
     csrf: Annotated[str, Form(max_length=100)],
     park_id: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     product = _product(ctx, product)
     job = decisions.start_batch(ctx, caller, product=product, park_id=park_id.strip() or None)
     assert isinstance(job, s.JobOut)  # no idempotency key: never a replay (the job runner runs it)
@@ -304,7 +293,7 @@ def import_upload(
     as_of: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """The same use case as `POST /v1/imports` and `parkcredit import`: the same report, shown as a page."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     try:
         date = dt.date.fromisoformat(as_of) if as_of else None
         out = imports.import_profiles(ctx, caller, data=file.file.read(ctx.settings.max_upload_bytes + 1),

@@ -13,12 +13,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Path, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from parkcredit.app import Actor, AppContext, ruleset_pages
+from parkcredit.app import Actor, ruleset_pages
 from parkcredit.app import rulesets as app_rulesets
 from parkcredit.app.idempotency import Replayed
 from parkcredit.errors import InvalidInput
-from parkcredit.web.auth import csrf_ok, require_page
-from parkcredit.web.render import WebError, page
+from parkcredit.web.auth import require_page
+from parkcredit.web.deps import Ctx, check_csrf
+from parkcredit.web.render import page
 
 __all__ = ["router"]
 
@@ -29,18 +30,6 @@ Drafter = Annotated[Actor, Depends(require_page("committee", "approver"))]
 Approver = Annotated[Actor, Depends(require_page("approver"))]
 RuleSetId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 MAX_TEXT = 200_000  # characters of rule text a form may carry (the bundled files are ~20,000)
-
-
-def _ctx(request: Request) -> AppContext:
-    return request.app.state.ctx  # type: ignore[no-any-return]
-
-
-Ctx = Annotated[AppContext, Depends(_ctx)]
-
-
-def _check_csrf(request: Request, token: str) -> None:
-    if not csrf_ok(request, token):
-        raise WebError(403, "err.forbidden", "the form's CSRF token does not match this sign-in; reload the page")
 
 
 async def _text_of(text: str, file: UploadFile | None) -> tuple[str, str]:
@@ -87,7 +76,7 @@ async def new_draft(
     note: Annotated[str, Form(max_length=500)] = "",
     file: UploadFile | None = None,
 ) -> Response:
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     try:
         body, filename = await _text_of(text, file)
         out = app_rulesets.create_draft(ctx, caller, text=body, filename=filename, note=note)
@@ -124,7 +113,7 @@ async def edit_draft(
     note: Annotated[str, Form(max_length=500)] = "",
     file: UploadFile | None = None,
 ) -> Response:
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     try:
         body, filename = await _text_of(text, file)
         app_rulesets.replace_draft(ctx, caller, ruleset_id, text=body, filename=filename, note=note)
@@ -145,7 +134,7 @@ def approve(
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Approve the text the approver read on the page: its content hash goes with the form (409 if changed)."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     app_rulesets.approve(ctx, caller, ruleset_id, content_hash=content_hash, note=note)
     return RedirectResponse(f"/web/rulesets/{ruleset_id}?done=approve", 303)
 
@@ -160,7 +149,7 @@ def publish(
     content_hash: Annotated[str, Form(min_length=10, max_length=80)],
 ) -> Response:
     """Publish the approved text shown on the page (its content hash; 409 if it is not that text)."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     app_rulesets.publish(ctx, caller, ruleset_id, content_hash=content_hash)
     return RedirectResponse(f"/web/rulesets/{ruleset_id}?done=publish", 303)
 
@@ -175,6 +164,6 @@ def retire(
     reason: Annotated[str, Form(min_length=2, max_length=500)],
 ) -> Response:
     """Retire a version (kept for replay); an approver for approved or published ones, a draft's author for a draft."""
-    _check_csrf(request, csrf)
+    check_csrf(request, csrf)
     app_rulesets.retire(ctx, caller, ruleset_id, reason=reason)
     return RedirectResponse(f"/web/rulesets/{ruleset_id}?done=retire", 303)
