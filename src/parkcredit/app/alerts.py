@@ -29,7 +29,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parkcredit.app import bank_schemas as b
@@ -45,7 +44,7 @@ from parkcredit.store.tables import Alert, Decision, Loan, Snapshot, Webhook, ut
 
 __all__ = [
     "SIGNATURE_HEADER", "DeliveryWorker", "alert_out", "deliver_due", "list_alerts", "list_deliveries",
-    "list_webhooks", "on_new_decisions", "on_new_snapshots", "on_serious_loan", "register_webhook",
+    "concerned_banks", "list_webhooks", "on_new_decisions", "on_new_snapshots", "on_serious_loan", "register_webhook",
     "revoke_webhook", "sign",
 ]  # fmt: skip
 
@@ -98,7 +97,7 @@ def _alert(bank: str, uscc: str, kind: str, field: str, old: Any, new: Any, dept
     )  # fmt: skip
 
 
-def _concerned(session: Session, usccs: Iterable[str], product: str | None = None) -> dict[str, set[str]]:
+def concerned_banks(session: Session, usccs: Iterable[str], product: str | None = None) -> dict[str, set[str]]:
     """uscc -> banks with a live loan (of `product`, or any) or an authorization in force today."""
     ids = sorted(set(usccs))
     pairs = loans.banks_with_live_loans(session, ids, product) | store.authorized_banks(
@@ -108,11 +107,6 @@ def _concerned(session: Session, usccs: Iterable[str], product: str | None = Non
     for u, bank in pairs:
         out.setdefault(u, set()).add(bank)
     return out
-
-
-def _previous_snapshot(session: Session, snap: Snapshot) -> Snapshot | None:
-    q = select(Snapshot).where(Snapshot.uscc == snap.uscc, Snapshot.id < snap.id).order_by(Snapshot.id.desc())
-    return session.scalar(q.limit(1))
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:
@@ -134,13 +128,13 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, A
 
 def on_new_snapshots(session: Session, snaps: list[Snapshot], *, actor: str) -> list[Alert]:
     """Alerts for the banks concerned by what the new snapshots show for the worse (inside their transaction)."""
-    concerned = _concerned(session, [x.uscc for x in snaps])
+    concerned = concerned_banks(session, [x.uscc for x in snaps])
     rows: list[Alert] = []
     for snap in snaps:
         banks = concerned.get(snap.uscc)
         if not banks:
             continue
-        prev = _previous_snapshot(session, snap)
+        prev = store.previous_snapshot(session, snap)
         if prev is None:
             continue
         for kind, field, old, new in _changes(prev.profile, snap.profile):
@@ -157,15 +151,14 @@ def on_new_decisions(session: Session, stored: list[Decision], ruleset: RuleSet,
     transaction). Compared with the enterprise's previous decision of the product."""
     if not stored:
         return []
-    concerned = _concerned(session, [d.uscc for d in stored], ruleset.product)
+    concerned = concerned_banks(session, [d.uscc for d in stored], ruleset.product)
     bands = [x.id for x in ruleset.spec.bands]  # best first
     rows: list[Alert] = []
     for d in stored:
         banks = concerned.get(d.uscc)
         if not banks:
             continue
-        q = select(Decision).where(Decision.uscc == d.uscc, Decision.product == d.product, Decision.id != d.id)
-        prev = session.scalar(q.order_by(Decision.created_at.desc(), Decision.id).limit(1))
+        prev = store.previous_decision(session, d)
         if prev is None or prev.snapshot_id > d.snapshot_id:
             continue
         new, old = json.loads(d.record), json.loads(prev.record)
@@ -186,7 +179,7 @@ def on_new_decisions(session: Session, stored: list[Decision], ruleset: RuleSet,
 
 def on_serious_loan(session: Session, loan: Loan, *, actor: str) -> list[Alert]:
     """Alerts for the other banks concerned when a loan turns 90+ days overdue, defaults or is written off."""
-    banks = _concerned(session, [loan.uscc]).get(loan.uscc, set()) - {loan.bank}
+    banks = concerned_banks(session, [loan.uscc]).get(loan.uscc, set()) - {loan.bank}
     rows = [_alert(bank, loan.uscc, "LOAN_SERIOUS_DELINQUENCY", "loan_status", None, loan.status, "银行",
                    loan.status_on, loan_id=loan.id, product=loan.product) for bank in sorted(banks)]  # fmt: skip
     return store.add_alerts(session, rows, actor=actor, cause="loan", cause_id=str(loan.id))

@@ -155,7 +155,7 @@ def store_chunk(
         progress.eligible += int(g.rows.eligible.sum())
         progress.total_limit_yuan += int(g.rows.limit_yuan.sum())
         # alerts read the new decisions of the enterprises some bank follows: only those become objects
-        concerned = alerts._concerned(session, g.rows.uscc, rs.product)
+        concerned = alerts.concerned_banks(session, g.rows.uscc, rs.product)
         if concerned:
             out += _views(g, rs_row.id, stored.record_sha256, actor, concerned)
     progress.chunks += 1

@@ -34,9 +34,9 @@ __all__ = ["DEAD_WORKER", "SHUTDOWN", "Interrupted", "JobRunner", "recover"]
 log = logging.getLogger("parkcredit.jobs")
 
 DEAD_WORKER = ("the worker running this job stopped (crash or kill) after {done} of {total}; the decisions it "
-               "stored are kept; start a new batch to decide the rest")  # fmt: skip
-SHUTDOWN = ("interrupted by a server shutdown after {done} of {total}; the decisions it stored are kept; start a "
-            "new batch to decide the rest")  # fmt: skip
+               "stored are kept; POST /v1/jobs/{id}/resume decides the rest")  # fmt: skip
+SHUTDOWN = ("interrupted by a server shutdown after {done} of {total}; the decisions it stored are kept; "
+            "POST /v1/jobs/{id}/resume decides the rest")  # fmt: skip
 
 
 class Interrupted(Exception):

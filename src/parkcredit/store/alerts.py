@@ -15,11 +15,22 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from parkcredit.store import audit
-from parkcredit.store.tables import Alert, Authorization, Webhook, WebhookAttempt, WebhookDelivery, utcnow
+from parkcredit.store.db import chunked
+from parkcredit.store.tables import (
+    Alert,
+    Authorization,
+    Decision,
+    Snapshot,
+    Webhook,
+    WebhookAttempt,
+    WebhookDelivery,
+    utcnow,
+)  # fmt: skip
 
 __all__ = [
     "PENDING_FLAG", "add_alerts", "add_webhook", "alerts_page", "any_due", "attempts_of", "authorized_banks",
-    "claim_due", "deliveries_of", "get_alert", "get_webhook", "on_commit", "record_attempt", "revoke_webhook",
+    "claim_due", "deliveries_of", "get_alert", "get_webhook", "on_commit", "previous_decision", "previous_snapshot",
+    "record_attempt", "revoke_webhook",
     "webhooks_of",
 ]  # fmt: skip
 
@@ -33,11 +44,26 @@ def authorized_banks(
     ids = sorted(set(usccs))
     if not ids:
         return set()
-    q = select(Authorization).where(
-        Authorization.uscc.in_(ids), Authorization.revoked_at.is_(None), Authorization.valid_from <= today,
-        Authorization.valid_to >= today,
-    )  # fmt: skip
-    return {(a.uscc, a.bank) for a in session.scalars(q) if product is None or product in a.products}
+    out: set[tuple[str, str]] = set()
+    for part in chunked(ids):
+        q = select(Authorization).where(
+            Authorization.uscc.in_(part), Authorization.revoked_at.is_(None), Authorization.valid_from <= today,
+            Authorization.valid_to >= today,
+        )  # fmt: skip
+        out |= {(a.uscc, a.bank) for a in session.scalars(q) if product is None or product in a.products}
+    return out
+
+
+def previous_snapshot(session: Session, snap: Snapshot) -> Snapshot | None:
+    """The enterprise's snapshot stored just before `snap` (what an alert compares with)."""
+    q = select(Snapshot).where(Snapshot.uscc == snap.uscc, Snapshot.id < snap.id).order_by(Snapshot.id.desc())
+    return session.scalar(q.limit(1))
+
+
+def previous_decision(session: Session, d: Decision) -> Decision | None:
+    """The enterprise's newest other decision of the same product (what an alert compares with)."""
+    q = select(Decision).where(Decision.uscc == d.uscc, Decision.product == d.product, Decision.id != d.id)
+    return session.scalar(q.order_by(Decision.created_at.desc(), Decision.id).limit(1))
 
 
 def add_alerts(session: Session, rows: list[Alert], *, actor: str, cause: str, cause_id: str) -> list[Alert]:

@@ -34,6 +34,7 @@ __all__ = [
     "digest",
     "digest_values",
     "inconsistency",
+    "normalised",
     "rebind",
     "ref",
     "ref_values",
@@ -51,7 +52,8 @@ EXEMPT: dict[str, str] = {
 }
 
 
-def _norm(value: Any) -> Any:
+def normalised(value: Any) -> Any:
+    """A column value as the digest sees it (datetimes as naive UTC ISO text, dates as ISO text)."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:  # naive values are UTC (SQLite keeps no offset)
             value = value.astimezone(dt.UTC).replace(tzinfo=None)
@@ -63,7 +65,7 @@ def _norm(value: Any) -> Any:
 
 def digest_values(values: Mapping[Any, Any]) -> str:
     """The digest of one row given as {column name: value} (every column of the table)."""
-    body = {k: _norm(v) for k, v in values.items() if v is not None}
+    body = {k: normalised(v) for k, v in values.items() if v is not None}
     text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

@@ -129,13 +129,13 @@ def _json_str(data: bytes) -> bytes:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(binding._norm(value), ensure_ascii=False, default=str).encode()
+    return json.dumps(binding.normalised(value), ensure_ascii=False, default=str).encode()
 
 
 def record_digests(rows: DecisionRows, record_sha256: Sequence[str], constants: dict[str, Any]) -> list[str]:
     """`binding.digest_values` of every row (all its columns), from one template for the chunk."""
     marks = {name: f"\x00{name}\x00" for name in _PER_ROW}
-    skeleton = json.dumps({**{k: binding._norm(v) for k, v in constants.items()}, **marks}, sort_keys=True,
+    skeleton = json.dumps({**{k: binding.normalised(v) for k, v in constants.items()}, **marks}, sort_keys=True,
                           ensure_ascii=False, separators=(",", ":"), default=str)  # fmt: skip
     order: list[str] = []
     pieces: list[bytes] = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -27,7 +27,17 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["WRITE", "begin_write", "make_engine", "make_sessionmaker", "write_session"]
+__all__ = ["IN_CHUNK", "WRITE", "begin_write", "chunked", "make_engine", "make_sessionmaker", "write_session"]
+
+# values bound in one `IN (…)`: PostgreSQL takes at most 65,535 parameters a statement, SQLite 32,766
+IN_CHUNK = 5000
+
+
+def chunked(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
+    """`values` in slices small enough for one `IN (…)` each (a province-sized import has 125,000 USCCs)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
 
 WRITE = {"parkcredit_write": True}  # execution option marking a write transaction
 logger = logging.getLogger(__name__)

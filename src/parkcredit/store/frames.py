@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from parkcredit.governance.performance import BAD_STATUSES, loans_from_reports
 from parkcredit.profile import COLUMNS, coerce
 from parkcredit.store import loans
+from parkcredit.store.db import chunked
 from parkcredit.store.tables import Decision, Override, Snapshot
 
 __all__ = [
@@ -93,12 +94,11 @@ def linked_loans(session: Session, product: str | None = None) -> pd.DataFrame:
     if loans.empty:
         return loans
     usccs = sorted(set(loans["uscc"]))
-    q = select(Decision.id, Decision.uscc, Decision.product, Decision.created_at, Decision.band,
-               Decision.total_score, Decision.record).where(Decision.uscc.in_(usccs))  # fmt: skip
-    decisions = pd.DataFrame(
-        session.execute(q.order_by(Decision.created_at)).all(),
-        columns=["id", "uscc", "product", "created_at", "band", "total_score", "record"],
-    )
+    cols = (Decision.id, Decision.uscc, Decision.product, Decision.created_at, Decision.band,
+            Decision.total_score, Decision.record)  # fmt: skip
+    rows = [r for part in chunked(usccs) for r in session.execute(select(*cols).where(Decision.uscc.in_(part)))]
+    decisions = pd.DataFrame(rows, columns=["id", "uscc", "product", "created_at", "band", "total_score", "record"])
+    decisions = decisions.sort_values("created_at", kind="stable").reset_index(drop=True)
     if decisions.empty:
         return loans
     by_id = decisions.set_index("id")

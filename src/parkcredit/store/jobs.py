@@ -107,7 +107,7 @@ def fail_expired(session: Session, *, queued_for: dt.timedelta, error: str, work
     for job_id in ids:
         job = session.get(Job, job_id)
         assert job is not None
-        why = error.format(done=job.done, total=job.total, worker=job.worker_id or "none")
+        why = error.format(done=job.done, total=job.total, worker=job.worker_id or "none", id=job.id)
         job.status, job.error, job.lease_until, job.updated_at = "failed", why, None, now
     return ids
 

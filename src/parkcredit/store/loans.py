@@ -16,6 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit
+from parkcredit.store.db import chunked
 from parkcredit.store.tables import Authorization, Loan, LoanDecline, LoanEvent, WhitelistChange, utcnow
 
 __all__ = [
@@ -144,12 +145,15 @@ def outstanding(
     ids = sorted(set(usccs))
     if not ids:
         return {}
-    q = select(Loan.uscc, func.sum(Loan.principal_outstanding_yuan)).where(
-        Loan.uscc.in_(ids), Loan.product == product, Loan.status.in_(LIVE)
-    )
-    if exclude_loan is not None:
-        q = q.where(Loan.id != exclude_loan)
-    return {u: int(v or 0) for u, v in session.execute(q.group_by(Loan.uscc)).all()}
+    out: dict[str, int] = {}
+    for part in chunked(ids):
+        q = select(Loan.uscc, func.sum(Loan.principal_outstanding_yuan)).where(
+            Loan.uscc.in_(part), Loan.product == product, Loan.status.in_(LIVE)
+        )
+        if exclude_loan is not None:
+            q = q.where(Loan.id != exclude_loan)
+        out.update({u: int(v or 0) for u, v in session.execute(q.group_by(Loan.uscc)).all()})
+    return out
 
 
 def serious(session: Session, usccs: Iterable[str]) -> dict[str, Loan]:
@@ -157,10 +161,12 @@ def serious(session: Session, usccs: Iterable[str]) -> dict[str, Loan]:
     ids = sorted(set(usccs))
     if not ids:
         return {}
-    q = select(Loan).where(Loan.uscc.in_(ids), Loan.status.in_(SERIOUS)).order_by(Loan.id)
     out: dict[str, Loan] = {}
-    for loan in session.scalars(q):
-        out.setdefault(loan.uscc, loan)
+    for part in chunked(ids):
+        for loan in session.scalars(
+            select(Loan).where(Loan.uscc.in_(part), Loan.status.in_(SERIOUS)).order_by(Loan.id)
+        ):
+            out.setdefault(loan.uscc, loan)
     return out
 
 
@@ -169,10 +175,13 @@ def banks_with_live_loans(session: Session, usccs: Iterable[str], product: str |
     ids = sorted(set(usccs))
     if not ids:
         return set()
-    q = select(Loan.uscc, Loan.bank).where(Loan.uscc.in_(ids), Loan.status.in_(LIVE))
-    if product is not None:
-        q = q.where(Loan.product == product)
-    return {(u, b) for u, b in session.execute(q.distinct()).all()}
+    out: set[tuple[str, str]] = set()
+    for part in chunked(ids):
+        q = select(Loan.uscc, Loan.bank).where(Loan.uscc.in_(part), Loan.status.in_(LIVE))
+        if product is not None:
+            q = q.where(Loan.product == product)
+        out |= {(u, b) for u, b in session.execute(q.distinct()).all()}
+    return out
 
 
 def pool_outstanding(session: Session, pool_id: int, uscc: str | None = None) -> int:

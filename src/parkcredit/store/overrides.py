@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from parkcredit.errors import InvalidInput
 from parkcredit.store import audit
+from parkcredit.store.db import chunked
 from parkcredit.store.tables import Decision, Override
 
 __all__ = ["add", "of_decisions", "page"]
@@ -52,7 +53,10 @@ def page(session: Session, *, decision_id: str | None = None, after_id: int = 0,
 
 
 def of_decisions(session: Session, decision_ids: list[str]) -> list[Override]:
-    return list(session.scalars(select(Override).where(Override.decision_id.in_(decision_ids)).order_by(Override.id)))
+    out: list[Override] = []
+    for part in chunked(decision_ids):
+        out += session.scalars(select(Override).where(Override.decision_id.in_(part)))
+    return sorted(out, key=lambda o: o.id)
 
 
 def newest(session: Session, *, limit: int = 500) -> list[Override]:
