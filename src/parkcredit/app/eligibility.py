@@ -24,10 +24,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+import orjson
 from sqlalchemy.orm import Session
 
 from parkcredit.app import bank_schemas as b
@@ -93,6 +94,31 @@ def register_flag_provider(provider: FlagProvider) -> FlagProvider:
     return provider
 
 
+class DecisionKey(Protocol):
+    """What `positions` reads of a decision: a stored `Decision`, a `DecisionRef` or one just computed."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def snapshot_id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class _Computed:
+    id: str
+    snapshot_id: int
+
+
+def _parse(record: str) -> dict[str, Any]:
+    """A stored record as a dict (orjson: the same objects as `json.loads`, several times faster; the rare
+    text orjson refuses, e.g. a NaN, goes through json)."""
+    try:
+        out: dict[str, Any] = orjson.loads(record)
+    except orjson.JSONDecodeError:
+        out = json.loads(record)
+    return out
+
+
 @dataclass
 class PoolPosition:
     pool_id: int
@@ -125,13 +151,12 @@ def pool_position(session: Session, product: str, *, exclude_loan: int | None = 
 
 
 def positions(
-    session: Session, keys: list[tuple[str, Decision]], product: str, *, today: dt.date,
+    session: Session, keys: Sequence[tuple[str, DecisionKey]], product: str, *, today: dt.date,
     exclude_loan: int | None = None,
 ) -> dict[str, Position]:  # fmt: skip
     """The position of each (uscc, decision) under `product`, read in a few bulk queries."""
     usccs = [u for u, _ in keys]
-    outstanding = loans.outstanding(session, usccs, product, exclude_loan=exclude_loan)
-    serious = loans.serious(session, usccs)
+    outstanding, serious = loans.live_positions(session, usccs, product, exclude_loan=exclude_loan)  # one query
     newest: dict[str, Override] = {}
     for o in overrides.of_decisions(session, [d.id for _, d in keys]):
         newest[o.decision_id] = o  # ordered by id: the last one is in force
@@ -144,7 +169,7 @@ def positions(
     return {
         u: Position(
             outstanding_yuan=outstanding.get(u, 0),
-            serious_status=serious[u].status if u in serious else None,
+            serious_status=serious.get(u),
             override=newest.get(d.id),
             pool=pool,
             flags=extra.get(d.id, []),
@@ -220,7 +245,7 @@ def summary_of_decision(
 ) -> b.EligibilityOut:
     """The summary of one stored decision now (what a bank relying on it is held to)."""
     pos = positions(session, [(d.uscc, d)], d.product, today=today, exclude_loan=exclude_loan)[d.uscc]
-    return summarize(json.loads(d.record), pos, today=today)
+    return summarize(_parse(d.record), pos, today=today)
 
 
 # ---- the queries ------------------------------------------------------------------------------------------------
@@ -233,6 +258,7 @@ class _Lookup:
     auth_id: str | None = None
     snap: Snapshot | None = None
     record: dict[str, Any] | None = None
+    decision: DecisionKey | None = None
     ruleset: RuleSet | None = None
     new: bool = False
 
@@ -255,7 +281,7 @@ def _look_up(
         codes = sorted({c for _, c in parsed if c is not None})
         auths = access.authorizations_in_force(session, codes, bank=actor.bank, product=product, today=today)
         snaps = snapshots.latest_of(session, [c for c in codes if c in auths])
-        stored = store.latest_many(session, sorted(snaps), product=product)
+        stored = store.latest_refs(session, sorted(snaps), product=product)
         seen: dict[str, _Lookup] = {}  # an enterprise asked twice in a batch is looked up once
         versions: dict[dt.date, RuleSet] = {}  # the version in force, per as_of
         for value, code in parsed:
@@ -275,7 +301,7 @@ def _look_up(
                 item.ruleset = versions[snap.as_of]
                 d = stored.get(code)
                 if d is not None and d.snapshot_id == snap.id and d.ruleset_hash == item.ruleset.content_hash:
-                    item.record = json.loads(d.record)
+                    item.record, item.decision = _parse(d.record), d
             seen[code] = item
             items.append(item)
         todo: dict[str, tuple[RuleSet, list[_Lookup]]] = {}
@@ -288,10 +314,15 @@ def _look_up(
         for ruleset, group in todo.values():  # one vectorised batch per rule-set version
             records = compute(ctx, session, [i.snap for i in group if i.snap is not None], ruleset)
             for i, rec in zip(group, records, strict=True):
-                i.record, i.new = rec, True
+                assert i.snap is not None
+                i.record, i.new, i.decision = rec, True, _Computed(rec["decision_id"], i.snap.id)
         for item in items:
             if item.refusal is None and item.record is None:
-                item.record = first[item.uscc].record
+                item.record, item.decision = first[item.uscc].record, first[item.uscc].decision
+        # the live position, read here rather than under the write lock (issue 18); a decision made just now
+        # has no override yet, and its id is the one stored below
+        answered = {i.uscc: i.decision for i in items if i.refusal is None and i.decision is not None}
+        pos = positions(session, list(answered.items()), product, today=today)
     out: list[b.BatchItem] = []
     with ctx.write() as session:
         logs = []
@@ -313,9 +344,6 @@ def _look_up(
         if query_of:
             audit.append(session, SYSTEM.key_id, "decision.on_bank_query", "bank", actor.bank,
                          {"key_id": actor.key_id, "product": product, "decisions": query_of})  # fmt: skip
-        answered = [i for i in items if i.refusal is None]
-        decided = [(i.uscc, store.get(session, i.record["decision_id"])) for i in answered if i.record]
-        pos = positions(session, [(u, d) for u, d in decided if d is not None], product, today=today)
         for item in items:
             if item.refusal is not None:
                 _, zh, en = REFUSALS[item.refusal]
@@ -370,7 +398,7 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
     with ctx.read() as session:  # which authorizing enterprises have no decision on their data as it is now
         usccs = sorted(set(loans.authorized_for(session, bank=actor.bank, product=product, today=today)))
         snaps = snapshots.latest_of(session, usccs)
-        latest = store.latest_many(session, sorted(snaps), product=product)
+        latest = store.latest_refs(session, sorted(snaps), product=product)
         versions: dict[dt.date, str] = {}
         stale = []
         for u, snap in sorted(snaps.items()):
@@ -384,11 +412,11 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
     now: dict[str, b.WhitelistEntry] = {}
     with ctx.read() as session:  # the list is computed outside the write lock
         usccs = sorted(set(loans.authorized_for(session, bank=actor.bank, product=product, today=today)))
-        latest = store.latest_many(session, usccs, product=product)
-        decided = [(u, latest[u]) for u in usccs if u in latest]
+        refs = store.latest_refs(session, usccs, product=product)
+        decided = [(u, refs[u]) for u in usccs if u in refs]
         pos = positions(session, decided, product, today=today)
         for u, d in decided:
-            s = summarize(json.loads(d.record), pos[u], today=today)
+            s = summarize(_parse(d.record), pos[u], today=today)
             if s.eligible:
                 now[u] = b.WhitelistEntry(uscc=u, limit_available_yuan=s.limit_available_yuan, band=s.band,
                                           decision_id=d.id)  # fmt: skip

@@ -7,6 +7,8 @@ The matrix is a plain numpy array: the booster's DataFrame path costs ~4 ms a ca
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -37,6 +39,12 @@ def categorical_indices(spec: ModelSpec) -> list[int]:
     return [i for i, f in enumerate(spec.features) if f.encoding == "category"]
 
 
+@functools.lru_cache(maxsize=256)
+def _levels(levels: tuple[str, ...]) -> pd.Index:
+    """The levels as an Index, built once per feature (its hash table too), not once per call (issue 18)."""
+    return pd.Index(list(levels), dtype=object)
+
+
 def _column(frame: pd.DataFrame, f: FeatureSpec) -> np.ndarray:
     if f.encoding == "numeric":
         col = frame[f.source]
@@ -56,7 +64,7 @@ def _column(frame: pd.DataFrame, f: FeatureSpec) -> np.ndarray:
         levels = list(f.categories)
     # position in `levels` (one hash lookup per row), NaN for missing or unknown values (-1)
     # pandas takes any list-like target (its docstring passes a list); pandas-stubs narrow it to Index
-    codes = pd.Index(levels, dtype=object).get_indexer(_text(frame, f).astype(object))  # type: ignore[arg-type]
+    codes = _levels(tuple(levels)).get_indexer(_text(frame, f).astype(object))  # type: ignore[arg-type]
     codes = codes.astype("float64")
     codes[codes < 0] = np.nan
     return codes

@@ -106,9 +106,10 @@ def derive(frame: pd.DataFrame) -> pd.DataFrame:
     def num(name: str) -> np.ndarray:
         return f[name].to_numpy(dtype="float64", na_value=np.nan)
 
-    def text(name: str) -> np.ndarray:
-        col = f[name]
-        return col.astype(object).where(col.notna(), None).to_numpy()
+    def text(name: str) -> np.ndarray:  # the values as objects, None where missing (one numpy pass, issue 18)
+        values: np.ndarray = f[name].to_numpy(dtype=object, copy=True)
+        values[pd.isna(values)] = None
+        return values
 
     as_of = day_numbers(f["as_of"])
     out: dict[str, np.ndarray] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -80,6 +81,39 @@ def latest_many(session: Session, usccs: list[str], *, product: str, chunk: int 
         )
         for d in session.scalars(q):
             out[d.uscc] = d
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRef:
+    """What the banks' hot path reads of a stored decision (issue 18: a Core select of five columns, no ORM)."""
+
+    id: str
+    uscc: str
+    snapshot_id: int
+    ruleset_hash: str
+    record: str
+
+
+def latest_refs(session: Session, usccs: list[str], *, product: str, chunk: int = 500) -> dict[str, DecisionRef]:
+    """`latest_many` as `DecisionRef`s (the same rows: newest created_at, a tie to the lowest id)."""
+    out: dict[str, DecisionRef] = {}
+    for start in range(0, len(usccs), chunk):
+        part = usccs[start : start + chunk]
+        newest = (
+            select(Decision.uscc, func.max(Decision.created_at).label("at"))
+            .where(Decision.uscc.in_(part), Decision.product == product)
+            .group_by(Decision.uscc)
+            .subquery()
+        )
+        q = (
+            select(Decision.id, Decision.uscc, Decision.snapshot_id, Decision.ruleset_hash, Decision.record)
+            .join(newest, (Decision.uscc == newest.c.uscc) & (Decision.created_at == newest.c.at))
+            .where(Decision.product == product)
+            .order_by(Decision.id.desc())
+        )
+        for row in session.execute(q):
+            out[row[1]] = DecisionRef(row[0], row[1], int(row[2]), row[3], row[4])
     return out
 
 

@@ -170,6 +170,26 @@ def serious(session: Session, usccs: Iterable[str]) -> dict[str, Loan]:
     return out
 
 
+def live_positions(
+    session: Session, usccs: Iterable[str], product: str, *, exclude_loan: int | None = None
+) -> tuple[dict[str, int], dict[str, str]]:
+    """`outstanding` and the status of `serious`' loan of each enterprise, in ONE query (the bank's hot path,
+    issue 18): ({uscc: outstanding principal under `product`}, {uscc: status of its first serious loan})."""
+    ids = sorted(set(usccs))
+    owed: dict[str, int] = {}
+    worst: dict[str, str] = {}
+    statuses = sorted(set(LIVE) | set(SERIOUS))
+    for part in chunked(ids):
+        q = (select(Loan.id, Loan.uscc, Loan.product, Loan.status, Loan.principal_outstanding_yuan)
+             .where(Loan.uscc.in_(part), Loan.status.in_(statuses)).order_by(Loan.id))  # fmt: skip
+        for loan_id, uscc, loan_product, status, principal in session.execute(q):
+            if status in SERIOUS:
+                worst.setdefault(uscc, status)
+            if loan_product == product and status in LIVE and loan_id != exclude_loan:
+                owed[uscc] = owed.get(uscc, 0) + int(principal or 0)
+    return owed, worst
+
+
 def banks_with_live_loans(session: Session, usccs: Iterable[str], product: str | None = None) -> set[tuple[str, str]]:
     """(uscc, bank) pairs with a loan not repaid or written off (of `product`, or any)."""
     ids = sorted(set(usccs))

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select, text
+from sqlalchemy import case, event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -104,17 +104,24 @@ def in_force(session: Session, *, product: str, as_of: dt.date) -> RuleSetVersio
 
 def in_force_ref(session: Session, *, product: str, as_of: dt.date) -> tuple[int, str] | None:
     """(id, content hash) of `in_force`'s version, without loading its text (the hot path of every decision
-    and bank query: the compiled rule set is looked up by its hash)."""
-    base = select(RuleSetVersion.id, RuleSetVersion.content_hash).where(
-        RuleSetVersion.product == product, RuleSetVersion.status == "published"
-    )
+    and bank query: the compiled rule set is looked up by its hash).
+
+    One query (issue 18): the versions effective by `as_of`, newest first, then — when there is none —
+    the first version (what `in_force` falls back to), in the same ORDER BY."""
+    v = RuleSetVersion
+    started = v.effective_from <= as_of
     row = session.execute(
-        base.where(RuleSetVersion.effective_from <= as_of)
-        .order_by(RuleSetVersion.effective_from.desc(), RuleSetVersion.id.desc())
+        select(v.id, v.content_hash)
+        .where(v.product == product, v.status == "published")
+        .order_by(
+            case((started, 0), else_=1),
+            case((started, v.effective_from)).desc(),
+            case((started, v.id)).desc(),
+            v.effective_from,
+            v.id,
+        )
         .limit(1)
     ).first()
-    if row is None:
-        row = session.execute(base.order_by(RuleSetVersion.effective_from, RuleSetVersion.id).limit(1)).first()
     return (int(row[0]), str(row[1])) if row is not None else None
 
 
