@@ -525,4 +525,6 @@ def _valid_until(frame: pd.DataFrame, rs: RuleSet) -> pd.Series:
 
 
 def _days(col: pd.Series) -> np.ndarray:
-    return pd.to_datetime(col).to_numpy().astype("datetime64[D]")
+    dtype = col.dtype  # a datetime64 column (the canonical frame's) is not parsed again (issue 18)
+    values = col.to_numpy() if isinstance(dtype, np.dtype) and dtype.kind == "M" else pd.to_datetime(col).to_numpy()
+    return values.astype("datetime64[D]")
