@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=10, ge=1, le=100)  # then the delivery is `failed` (alerts stay pollable)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_poll_seconds: float = Field(default=5.0, gt=0)  # retries come due between the commits that wake it
+    # a receiver on this host's loopback (or link-local, e.g. a cloud metadata address) is refused unless allowed:
+    # a bank's key must not make the service post to its own internal ports (SSRF); private intranet addresses are fine
+    webhook_allow_loopback: bool = False
 
     @field_validator("data_dir")
     @classmethod

@@ -68,7 +68,9 @@ class Receiver:
 @pytest.fixture
 def fast(settings: Settings) -> Iterator[TestClient]:
     """The app with quick webhook retries (0.2 s, 0.4 s, …)."""
-    quick = settings.model_copy(update={"webhook_retry_base_seconds": 0.2, "webhook_poll_seconds": 0.1})
+    # the receivers are threads on 127.0.0.1: allowed here, refused by default (SSRF)
+    quick = settings.model_copy(update={"webhook_retry_base_seconds": 0.2, "webhook_poll_seconds": 0.1,
+                                        "webhook_allow_loopback": True})  # fmt: skip
     with TestClient(create_app(quick)) as c:
         yield c
 

@@ -21,12 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy.orm import Session
@@ -35,7 +38,7 @@ from parkcredit.app import bank_schemas as b
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
-from parkcredit.errors import Forbidden, NotFound
+from parkcredit.errors import Forbidden, InvalidInput, NotFound
 from parkcredit.profile.schema import FIELDS
 from parkcredit.rules import RuleSet
 from parkcredit.store import alerts as store
@@ -223,11 +226,37 @@ def _webhook_out(row: Webhook) -> b.WebhookOut:
                         revoked_at=row.revoked_at)  # fmt: skip
 
 
+def receiver_refusal(url: str, *, allow_loopback: bool) -> str | None:
+    """Why the service will not post to `url`, or None.
+
+    Refused: a host that does not resolve, and — unless `allow_loopback` — any address of this machine
+    (loopback, unspecified), link-local (cloud metadata lives there), multicast or reserved. Checked at
+    registration and again before each delivery (the name may resolve elsewhere by then).
+    """
+    host = urlsplit(url).hostname
+    if not host:
+        return "the URL has no host"
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return f"the host {host[:100]} does not resolve"
+    for info in infos:
+        ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        if ip.is_loopback or ip.is_unspecified:
+            if not allow_loopback:
+                return f"{host[:100]} is this machine ({ip}): receivers on loopback are refused"
+        elif ip.is_link_local or ip.is_multicast or ip.is_reserved:
+            return f"{host[:100]} resolves to {ip}, a link-local, multicast or reserved address"
+    return None
+
+
 def register_webhook(
     ctx: AppContext, actor: Actor, body: b.WebhookIn, *, idem: Idem | None = None
 ) -> b.WebhookOut | Replayed:
     """Register the bank's alert receiver (replacing an earlier one); the secret is never shown again."""
     assert actor.bank is not None, "a bank key"
+    if (why := receiver_refusal(body.url, allow_loopback=ctx.settings.webhook_allow_loopback)) is not None:
+        raise InvalidInput(("body", "url"), why)
     with ctx.write() as session:
         if (hit := replay(session, actor, idem, body)) is not None:
             return hit
@@ -312,6 +341,8 @@ def deliver_due(ctx: AppContext, *, client: httpx.Client | None = None) -> int:
             status: int | None = None
             error: str | None = None
             try:
+                if (why := receiver_refusal(url, allow_loopback=ctx.settings.webhook_allow_loopback)) is not None:
+                    raise PermissionError(why)
                 status = http.post(url, content=body, headers=headers).status_code
             except Exception as exc:  # any failure of this call (network, a URL httpx refuses) is this attempt's
                 error = f"{type(exc).__name__}: {exc}"
