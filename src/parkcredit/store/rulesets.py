@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import case, event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from parkcredit.errors import Conflict, Forbidden, ImmutableRuleSet
 from parkcredit.store import audit
@@ -317,7 +317,8 @@ def stored_for_use(
     Decisions use published versions, which are already stored; a row inserted here (a rule set
     decided with but not in the store) is recorded as published, since a decision used it.
     """
-    q = select(RuleSetVersion).where(RuleSetVersion.content_hash == content_hash)
+    # the text (~20 KB) is not read: the caller stores its id, version and hash (issue 18: every decision)
+    q = select(RuleSetVersion).where(RuleSetVersion.content_hash == content_hash).options(defer(RuleSetVersion.text))
     row = session.scalar(q)
     if row is not None:
         return row
