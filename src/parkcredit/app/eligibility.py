@@ -279,7 +279,7 @@ def _look_up(
             except UsccError:
                 parsed.append((value, None))
         codes = sorted({c for _, c in parsed if c is not None})
-        auths = access.authorizations_in_force(session, codes, bank=actor.bank, product=product, today=today)
+        auths = access.authorization_ids_in_force(session, codes, bank=actor.bank, product=product, today=today)
         snaps = snapshots.latest_of(session, [c for c in codes if c in auths])
         stored = store.latest_refs(session, sorted(snaps), product=product)
         seen: dict[str, _Lookup] = {}  # an enterprise asked twice in a batch is looked up once
@@ -292,7 +292,7 @@ def _look_up(
                 items.append(dataclasses.replace(seen[code], new=False))
                 continue
             auth, snap = auths.get(code), snaps.get(code)
-            item = _Lookup(code, None if auth else "NO_AUTHORIZATION", auth.id if auth else None, snap)
+            item = _Lookup(code, None if auth else "NO_AUTHORIZATION", auth, snap)
             if auth and snap is None:
                 item.refusal = "NO_PROFILE"
             if item.refusal is None and snap is not None:

@@ -13,8 +13,8 @@ from parkcredit.store import audit
 from parkcredit.store.tables import Authorization, BankQuery
 
 __all__ = [
-    "add_authorization", "authorization_in_force", "authorizations_in_force", "get_authorization", "log_queries",
-    "log_query", "queries", "revoke",
+    "add_authorization", "authorization_ids_in_force", "authorization_in_force", "authorizations_in_force",
+    "get_authorization", "log_queries", "log_query", "queries", "revoke",
 ]  # fmt: skip
 
 
@@ -92,6 +92,23 @@ def authorizations_in_force(
         for a in session.scalars(q):
             if product in a.products:
                 out.setdefault(a.uscc, a)
+    return out
+
+
+def authorization_ids_in_force(
+    session: Session, usccs: list[str], *, bank: str, product: str, today: dt.date, chunk: int = 500
+) -> dict[str, str]:
+    """`authorizations_in_force` as uscc -> authorization id (the bank's hot path, issue 18: three Core
+    columns instead of ORM rows; the same query and rows, so the same authorization is picked)."""
+    out: dict[str, str] = {}
+    for start in range(0, len(usccs), chunk):
+        q = select(Authorization.id, Authorization.uscc, Authorization.products).where(
+            Authorization.uscc.in_(usccs[start : start + chunk]), Authorization.bank == bank,
+            Authorization.revoked_at.is_(None), Authorization.valid_from <= today, Authorization.valid_to >= today,
+        )  # fmt: skip
+        for auth_id, uscc, products in session.execute(q):
+            if product in products:
+                out.setdefault(uscc, auth_id)
     return out
 
 
