@@ -98,7 +98,7 @@ def run(url: str, folder: Path, args: argparse.Namespace) -> None:
         counting[0] = True
         request()
         counting[0] = False
-        print(f"{args.db} {args.what}: {len(statements)} SQL statements a request (BEGIN/COMMIT included)")
+        print(f"{args.db} {args.what}: {len(statements)} SQL statements a request (SQLite: BEGINs included)")
         for text, count in collections.Counter(" ".join(s.split())[:140] for s in statements).most_common():
             print(f"  {count} × {text}")
         if args.profile:

@@ -20,10 +20,11 @@ def actor_of(ctx: AppContext, token: str) -> Actor | None:
     if not token:
         return None
     with ctx.read() as session:
-        row = keys.lookup(session, token, ctx.settings.api_key_pepper)
-        if row is None:
-            return None
-        return key_actor(row)
+        found = keys.active_fields(session, token, ctx.settings.api_key_pepper)
+    if found is None:
+        return None
+    key_id, role, bank, holder, department, uscc = found
+    return Actor(key_id, role, bank, holder=holder or key_id, department=department, uscc=uscc)  # as `key_actor`
 
 
 def key_actor(row: ApiKey) -> Actor:

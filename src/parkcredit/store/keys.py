@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session
 from parkcredit.store import audit
 from parkcredit.store.tables import ApiKey
 
-__all__ = ["ROLES", "create_key", "demo_token", "get", "hash_token", "known_hashes", "list_all", "lookup", "revoke"]
+__all__ = [
+    "ROLES", "active_fields", "create_key", "demo_token", "get", "hash_token", "known_hashes", "list_all", "lookup",
+    "revoke",
+]  # fmt: skip
 
 ROLES = ("committee", "approver", "bank", "auditor", "admin", "department", "enterprise")
 TOKEN_PREFIX = "pck_"
@@ -73,6 +76,22 @@ def lookup(session: Session, token: str, pepper: str) -> ApiKey | None:
     """The active key for `token`, or None."""
     row = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(token, pepper)))
     return row if row is not None and row.revoked_at is None else None
+
+
+def active_fields(
+    session: Session, token: str, pepper: str
+) -> tuple[str, str, str | None, str | None, str | None, str | None] | None:
+    """(id, role, bank, holder, department, uscc) of the active key for `token`, or None — `lookup` as one
+    Core row (every API request authenticates: issue 18, no ORM object for it)."""
+    k = ApiKey
+    row = session.execute(
+        select(k.id, k.role, k.bank, k.holder, k.department, k.uscc, k.revoked_at).where(
+            k.key_hash == hash_token(token, pepper)
+        )
+    ).first()
+    if row is None or row[6] is not None:
+        return None
+    return (row[0], row[1], row[2], row[3], row[4], row[5])
 
 
 def get(session: Session, key_id: str) -> ApiKey | None:
