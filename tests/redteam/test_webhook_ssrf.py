@@ -13,7 +13,7 @@ SECRET = "s" * 32
 @pytest.mark.parametrize(
     "url",
     ["http://127.0.0.1:5432/", "http://localhost:8000/v1/admin/keys", "http://[::1]/", "http://0.0.0.0:6379/",
-     "http://169.254.169.254/latest/meta-data/", "http://no-such-host.invalid/hook"],
+     "http://169.254.169.254/latest/meta-data/", "http://no-such-host.invalid/hook", "http://[", "http:///path"],
 )  # fmt: skip
 def test_a_receiver_on_this_machine_or_unresolvable_is_refused(client: TestClient, keys, url: str) -> None:  # type: ignore[no-untyped-def]
     r = client.post("/v1/webhooks", json={"url": url, "secret": SECRET}, headers=keys["bank"])

@@ -233,7 +233,10 @@ def receiver_refusal(url: str, *, allow_loopback: bool) -> str | None:
     (loopback, unspecified), link-local (cloud metadata lives there), multicast or reserved. Checked at
     registration and again before each delivery (the name may resolve elsewhere by then).
     """
-    host = urlsplit(url).hostname
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # e.g. "http://[" (an unclosed IPv6 bracket)
+        return "the URL cannot be read"
     if not host:
         return "the URL has no host"
     try:
