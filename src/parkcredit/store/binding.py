@@ -10,8 +10,9 @@ checkpoints — vouches for each row. `parkcredit audit verify` recomputes every
 compares it with the newest entry that bound it: an edited row, a deleted row and a row that no
 entry bound (inserted behind the service's back) are each reported by table and id.
 
-Every table is bound unless it is named in `EXEMPT` with the reason; a test holds new tables to
-that, so a new kind of fact (loans, disputes, …) is bound by being appended with `bind=`.
+Every table is bound unless it is named in `EXEMPT` with the reason. Every test that goes through
+the app ends with `audit verify` (the `client` fixture of tests/dbsupport.py), so a new kind of fact
+(loans, disputes, …) written without `bind=` fails its own tests as `unbound`.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ EXEMPT: dict[str, str] = {
     "audit_log": "the chain itself",
     "alembic_version": "Alembic's own bookkeeping",
     "idempotency_keys": "a cache of responses, not a fact (a lost row only repeats a request's effect check)",
-    "jobs": "progress of work; the decisions a job stores are bound one by one",
+    "jobs": "progress of work; the decisions a job stores are bound by its chunks' entries",
     # issue 14: the webhook queue and its HTTP log carry bound alerts; the whitelist log is derived
     "webhook_deliveries": "a delivery queue (pending/delivered/failed) of alerts that are bound themselves",
     "webhook_attempts": "an operational log of HTTP calls to the banks' receivers, kept but not a fact",
