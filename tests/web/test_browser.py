@@ -7,15 +7,13 @@ browser for the module; each role gets its own browser context (its own cookies)
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import serverproc
 from parkcredit.app import AppContext
 from parkcredit.app.demo import seed_demo
 from parkcredit.reports.render import CHROMIUM_ARGS, chromium_path
@@ -30,33 +28,16 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 PEPPER = "browser-test-pepper"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("live")
     url = testing.sqlite_copy(testing.prepare_sqlite_template(folder), folder)
     demo_ctx = AppContext.open(Settings(database_url=url, api_key_pepper=PEPPER, model_enabled=False), with_model=False)
     tokens = seed_demo(demo_ctx)
     demo_ctx.close()
     app = create_app(Settings(database_url=url, api_key_pepper=PEPPER, model_enabled=True))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "tokens": tokens}
-    server.should_exit = True
-    thread.join(timeout=20)
+    with serverproc.in_thread(app) as base:
+        yield {"base": base, "tokens": tokens}
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+import serverproc
 from dbsupport import good_profile
 from parkcredit.app import Actor, AppContext
 from parkcredit.app.decisions import decide_enterprise
@@ -57,16 +55,8 @@ EXPECTED = {
 COMMITTEE = Actor("browser-test", "committee")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    import uvicorn
-
     folder = tmp_path_factory.mktemp("live-explain")
     url = testing.sqlite_copy(testing.prepare_sqlite_template(folder), folder)
     settings = Settings(database_url=url, api_key_pepper=PEPPER, model_enabled=True)
@@ -79,17 +69,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     ruleset_id = list_versions(ctx)[0].ruleset_id
     ctx.close()
     app = create_app(settings)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "tokens": tokens, "decisions": decisions, "ruleset_id": ruleset_id}
-    server.should_exit = True
-    thread.join(timeout=20)
+    with serverproc.in_thread(app) as base:
+        yield {"base": base, "tokens": tokens, "decisions": decisions, "ruleset_id": ruleset_id}
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+import serverproc
 from dbsupport import PEPPER, good_profile
 from parkcredit.server import create_app
 from parkcredit.settings import Settings
@@ -184,23 +184,8 @@ def test_an_upload_over_the_limit_is_a_413_page(db_url: str, keys) -> None:
 # -- in a real browser ----------------------------------------------------------------------------------------------
 @pytest.fixture
 def live(settings: Settings, keys) -> Iterator[dict[str, Any]]:
-    import socket
-
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "keys": keys}
-    server.should_exit = True
-    thread.join(timeout=20)
+    with serverproc.in_thread(create_app(settings)) as base:
+        yield {"base": base, "keys": keys}
 
 
 def test_in_chromium_the_pages_work_under_the_csp_and_logout_ends_the_session(
