@@ -8,6 +8,7 @@ are the use cases' own, as in the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request, UploadFile
@@ -59,6 +60,30 @@ def _form(request: Request, caller: Actor, *, text: str, note: str, action: str,
                 status=status)  # fmt: skip
 
 
+async def _save(
+    request: Request,
+    caller: Actor,
+    csrf: str,
+    text: str,
+    note: str,
+    file: UploadFile | None,
+    *,
+    action: str,
+    store: Callable[[str, str], int],
+    echo_with_file: bool = False,
+) -> Response:
+    """A posted draft (new or edited): stored and shown, or the form again with the refusal at its line."""
+    check_csrf(request, csrf)
+    try:
+        body, filename = await _text_of(text, file)
+        ruleset_id = store(body, filename)
+    except InvalidInput as exc:
+        uploaded = file is not None and bool(file.filename)
+        return _form(request, caller, text=text if echo_with_file or not uploaded else "", note=note, action=action,
+                     error=exc, status=422)  # fmt: skip
+    return RedirectResponse(f"/web/rulesets/{ruleset_id}", 303)
+
+
 @router.get("/new")
 def new_draft_form(request: Request, ctx: Ctx, caller: Drafter, base: int | None = None) -> Response:
     """A draft to write: empty, or the text of version `base` to edit into a new version."""
@@ -76,15 +101,12 @@ async def new_draft(
     note: Annotated[str, Form(max_length=500)] = "",
     file: UploadFile | None = None,
 ) -> Response:
-    check_csrf(request, csrf)
-    try:
-        body, filename = await _text_of(text, file)
+    def store(body: str, filename: str) -> int:
         out = app_rulesets.create_draft(ctx, caller, text=body, filename=filename, note=note)
-    except InvalidInput as exc:
-        return _form(request, caller, text=text if not file or not file.filename else "", note=note,
-                     action="/web/rulesets/new", error=exc, status=422)  # fmt: skip
-    assert not isinstance(out, Replayed)  # no idempotency key: never a replay
-    return RedirectResponse(f"/web/rulesets/{out.ruleset_id}", 303)
+        assert not isinstance(out, Replayed)  # no idempotency key: never a replay
+        return out.ruleset_id
+
+    return await _save(request, caller, csrf, text, note, file, action="/web/rulesets/new", store=store)
 
 
 @router.get("/{ruleset_id}")
@@ -113,14 +135,12 @@ async def edit_draft(
     note: Annotated[str, Form(max_length=500)] = "",
     file: UploadFile | None = None,
 ) -> Response:
-    check_csrf(request, csrf)
-    try:
-        body, filename = await _text_of(text, file)
+    def store(body: str, filename: str) -> int:
         app_rulesets.replace_draft(ctx, caller, ruleset_id, text=body, filename=filename, note=note)
-    except InvalidInput as exc:
-        return _form(request, caller, text=text, note=note, action=f"/web/rulesets/{ruleset_id}/edit", error=exc,
-                     status=422)  # fmt: skip
-    return RedirectResponse(f"/web/rulesets/{ruleset_id}", 303)
+        return ruleset_id
+
+    return await _save(request, caller, csrf, text, note, file, action=f"/web/rulesets/{ruleset_id}/edit",
+                       store=store, echo_with_file=True)  # fmt: skip
 
 
 @router.post("/{ruleset_id}/approve")
