@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from parkcredit.store import binding
+from parkcredit.store import binding, canonjson
 from parkcredit.store.tables import AuditEntry, Base, utcnow
 
 __all__ = [
@@ -35,8 +35,8 @@ _LOCK_KEY = 0x70617263  # "parc": the advisory-lock id of the chain head
 
 
 def canonical(obj: Any) -> str:
-    """Sorted-key, compact, UTF-8 JSON: the form that is hashed."""
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    """Sorted-key, compact, UTF-8 JSON: the form that is hashed (`canonjson`: orjson, byte-identical to json)."""
+    return canonjson.text(obj)
 
 
 def sha256_hex(text_: str) -> str:

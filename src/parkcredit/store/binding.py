@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.orm import Session
 
+from parkcredit.store import canonjson
 from parkcredit.store.tables import Base
 
 __all__ = [
@@ -67,8 +68,7 @@ def normalised(value: Any) -> Any:
 def digest_values(values: Mapping[Any, Any]) -> str:
     """The digest of one row given as {column name: value} (every column of the table)."""
     body = {k: normalised(v) for k, v in values.items() if v is not None}
-    text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonjson.dumps(body)).hexdigest()
 
 
 def _table(row: Base) -> Table:
@@ -111,7 +111,7 @@ def _sha(text: str) -> str:
 
 
 def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return canonjson.text(obj)
 
 
 def _decision_issue(row: Mapping[Any, Any]) -> str | None:

@@ -22,19 +22,23 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Table, Text, cast, exists, select
+from sqlalchemy import Table, Text, cast, exists, func, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased
 
 from parkcredit.store import audit, binding
 from parkcredit.store.tables import AuditEntry, Decision, RuleSetVersion, Snapshot, SnapshotPii, utcnow
 
-__all__ = ["DecisionRows", "StoredChunk", "add_decisions", "creating_entry", "latest_profiles", "record_digests"]
+__all__ = [
+    "DecisionRows", "StoredChunk", "add_decisions", "creating_entry", "insert_rows", "latest_profiles", "next_ids",
+    "record_digests",
+]  # fmt: skip
 
 log = logging.getLogger("parkcredit")
 
@@ -334,3 +338,54 @@ def creating_entry(session: Session, decision: Decision) -> AuditEntry | None:
         if decision.id in ((entry.payload or {}).get("decisions") or {}):
             return entry
     return None
+
+
+# ---- generic bulk writes (the snapshots of an import, …) -----------------------------------------------
+
+
+def next_ids(session: Session, table: Table, n: int) -> list[int]:
+    """`n` new values of `table`'s integer `id`, ascending (inside a write transaction: SQLite's write lock
+    is held from BEGIN IMMEDIATE, and PostgreSQL's sequence hands out each value once)."""
+    if n <= 0:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        q = sql_text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)")
+        return sorted(int(x) for x in session.scalars(q, {"t": table.name, "n": n}))
+    # SQLite gives a row without an id max(rowid) + 1 (the tables have no AUTOINCREMENT): the same ids
+    start = int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+    return list(range(start + 1, start + n + 1))
+
+
+def insert_rows(
+    session: Session, table: Table, columns: Mapping[str, Sequence[Any]], *, json_text: Sequence[str] = ()
+) -> None:
+    """Insert rows given column by column in one statement: `executemany` on SQLite, `COPY … FROM STDIN` on
+    PostgreSQL. The columns named in `json_text` hold JSON already serialised (canonical text: no raw
+    control character), stored as given."""
+    names = list(columns)
+    n = len(columns[names[0]]) if names else 0
+    if not n:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        grid = np.empty((n, 2 * len(names)), dtype=object)
+        for k, name in enumerate(names):
+            values = columns[name]
+            if name in json_text:
+                grid[:, 2 * k] = [v.encode().replace(b"\\", b"\\\\") if v is not None else b"\\N" for v in values]
+            else:
+                grid[:, 2 * k] = [_copy_text(v) for v in values]
+            grid[:, 2 * k + 1] = b"\t"
+        grid[:, -1] = b"\n"
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            copy.write(b"".join(grid.reshape(-1).tolist()))
+        return
+    bound: list[Sequence[Any]] = []
+    for name in names:
+        proc = None if name in json_text else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        values = columns[name]
+        bound.append(values if proc is None else [None if v is None else proc(v) for v in values])
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    session.connection().exec_driver_sql(sql, list(zip(*bound, strict=True)))

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+import orjson
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from parkcredit.store import audit, binding
+from parkcredit.store import audit, binding, bulk, canonjson
 from parkcredit.store.tables import Snapshot, SnapshotPii, SnapshotProvenance, utcnow
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
 ]  # fmt: skip
 
 PII_FIELDS = ("legal_rep_name", "legal_rep_id_hash")  # the fields marked `pii` in profile.FIELDS
+log = logging.getLogger("parkcredit")
 BIND_CHUNK = 2000  # snapshots bound per audit entry of a bulk import (an entry's payload stays small)
 
 
@@ -124,47 +127,103 @@ def _bulk(
     actor: str,
     import_id: str | None,
 ) -> tuple[list[Snapshot], list[list[dict[str, str]]]]:
-    """Insert many snapshots and their rows without the unit of work (one INSERT … RETURNING per batch);
-    (transient snapshots carrying the stored values, the bindings of each snapshot's rows)."""
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
-    piis: list[dict[str, Any]] = []
-    for p in profiles:
-        public = {k: v for k, v in p.items() if k not in PII_FIELDS}
-        rows.append(
-            {
-                "uscc": public["uscc"],
-                "name": public["name"],
-                "park_id": public.get("park_id"),
-                "as_of": dt.date.fromisoformat(public["as_of"]),
-                "profile": public,
-                "content_sha256": _sha256(audit.canonical(public)),
-                "created_by": actor,
-                "created_at": now,
-            }
-        )
-        piis.append({k: p.get(k) for k in PII_FIELDS})
-    if not rows:
+    """Insert many snapshots and their rows in one statement per table (`bulk.insert_rows`: executemany on
+    SQLite, COPY on PostgreSQL); (transient snapshots carrying the stored values, the bindings of each
+    snapshot's rows).
+
+    Each profile is serialised once (`canonjson`): that text is stored, hashed for `content_sha256` and
+    spliced into the row's binding digest (`_digests`, checked against `binding.digest_values`)."""
+    if not profiles:
         return [], []
-    ids = list(session.scalars(insert(Snapshot).returning(Snapshot.id, sort_by_parameter_order=True), rows))
-    refs: list[list[dict[str, str]]] = []
-    prov_rows: list[dict[str, Any]] = []
-    pii_rows: list[dict[str, Any]] = []
-    for snap_id, row, pii, prov in zip(ids, rows, piis, provenances, strict=True):
-        row["id"] = snap_id
-        bound = [binding.ref_values("snapshots", snap_id, row)]
-        prov_row = {"snapshot_id": snap_id, "import_id": import_id, "provenance": prov}
-        prov_rows.append(prov_row)
-        bound.append(binding.ref_values("snapshot_provenance", snap_id, prov_row))
-        if any(v is not None for v in pii.values()):
-            pii_row = {"snapshot_id": snap_id, **pii}
-            pii_rows.append(pii_row)
-            bound.append(binding.ref_values("snapshot_pii", snap_id, pii_row))
-        refs.append(bound)
-    session.execute(insert(SnapshotProvenance), prov_rows)
+    now = utcnow()
+    publics = [{k: v for k, v in p.items() if k not in PII_FIELDS} for p in profiles]
+    texts = [canonjson.dumps(pub) for pub in publics]
+    shas = [hashlib.sha256(t).hexdigest() for t in texts]
+    ids = bulk.next_ids(session, _SNAPSHOTS, len(profiles))
+    as_of = [dt.date.fromisoformat(pub["as_of"]) for pub in publics]
+    snap_cols: dict[str, list[Any]] = {
+        "id": ids, "uscc": [pub["uscc"] for pub in publics], "name": [pub["name"] for pub in publics],
+        "park_id": [pub.get("park_id") for pub in publics], "as_of": as_of,
+        "profile": [t.decode("utf-8") for t in texts], "content_sha256": shas, "created_by": [actor] * len(ids),
+        "created_at": [now] * len(ids),
+    }  # fmt: skip
+    bulk.insert_rows(session, _SNAPSHOTS, snap_cols, json_text=["profile"])
+    prov_texts = [canonjson.dumps(p) for p in provenances]
+    bulk.insert_rows(session, _PROVENANCE, {"snapshot_id": ids, "import_id": [import_id] * len(ids),
+                                            "provenance": [t.decode("utf-8") for t in prov_texts]},
+                     json_text=["provenance"])  # fmt: skip
+    pii_rows = [{"snapshot_id": i, **{k: p.get(k) for k in PII_FIELDS}} for i, p in zip(ids, profiles, strict=True)]
+    pii_rows = [r for r in pii_rows if any(r[k] is not None for k in PII_FIELDS)]
     if pii_rows:
-        session.execute(insert(SnapshotPii), pii_rows)
-    return [Snapshot(**row) for row in rows], refs
+        bulk.insert_rows(session, _PII, {c: [r[c] for r in pii_rows] for c in ("snapshot_id", *PII_FIELDS)})
+    snap_digests = _digests(snap_cols, texts, actor, now)
+    prov_digests = _provenance_digests(ids, import_id, prov_texts)
+    pii_refs = {r["snapshot_id"]: binding.ref_values("snapshot_pii", r["snapshot_id"], r) for r in pii_rows}
+    refs: list[list[dict[str, str]]] = []
+    for k, snap_id in enumerate(ids):
+        bound = [{"table": "snapshots", "id": str(snap_id), "sha256": snap_digests[k]},
+                 {"table": "snapshot_provenance", "id": str(snap_id), "sha256": prov_digests[k]}]  # fmt: skip
+        if snap_id in pii_refs:
+            bound.append(pii_refs[snap_id])
+        refs.append(bound)
+    snaps = [
+        Snapshot(id=i, uscc=u, name=nm, park_id=pk, as_of=a, profile=pub, content_sha256=h, created_by=actor,
+                 created_at=now)
+        for i, u, nm, pk, a, pub, h in zip(ids, snap_cols["uscc"], snap_cols["name"], snap_cols["park_id"], as_of,
+                                           publics, shas, strict=True)
+    ]  # fmt: skip
+    return snaps, refs
+
+
+_SNAPSHOTS: Table = Snapshot.__table__  # type: ignore[assignment]  # a Table (declarative)
+_PROVENANCE: Table = SnapshotProvenance.__table__  # type: ignore[assignment]
+_PII: Table = SnapshotPii.__table__  # type: ignore[assignment]
+
+
+def _quoted(value: str) -> bytes:
+    return orjson.dumps(value)
+
+
+def _digests(cols: dict[str, list[Any]], texts: list[bytes], actor: str, now: dt.datetime) -> list[str]:
+    """`binding.digest_values` of every snapshot row, from a template: the sorted compact JSON of its non-null
+    columns, the profile's canonical text spliced in. The first row is checked against `binding.digest_values`
+    (a column added to the table later makes the template wrong: then every row is hashed the slow way)."""
+    at = b'"created_at":' + _quoted(str(binding.normalised(now))) + b',"created_by":' + _quoted(actor) + b',"id":'
+    out = []
+    for k, snap_id in enumerate(cols["id"]):
+        park = cols["park_id"][k]
+        h = hashlib.sha256(b'{"as_of":"' + cols["as_of"][k].isoformat().encode() + b'","content_sha256":"'
+                           + cols["content_sha256"][k].encode() + b'",' + at + b"%d" % snap_id + b',"name":'
+                           + _quoted(cols["name"][k]) + (b',"park_id":' + _quoted(park) if park is not None else b"")
+                           + b',"profile":')  # fmt: skip
+        h.update(texts[k])
+        h.update(b',"uscc":' + _quoted(cols["uscc"][k]) + b"}")
+        out.append(h.hexdigest())
+    first = {c: v[0] for c, v in cols.items()} | {"profile": orjson.loads(texts[0])}
+    if out and out[0] != binding.digest_values({c.name: first.get(c.name) for c in _SNAPSHOTS.columns}):
+        log.warning("bulk snapshot digests differ from binding.digest_values; computed row by row instead")
+        out = [binding.digest_values({**{c: v[k] for c, v in cols.items()}, "profile": orjson.loads(texts[k])})
+               for k in range(len(texts))]  # fmt: skip
+    return out
+
+
+def _provenance_digests(ids: list[int], import_id: str | None, texts: list[bytes]) -> list[str]:
+    """`binding.digest_values` of every provenance row, from a template (checked on the first row as above)."""
+    head = b'{"import_id":' + _quoted(import_id) + b',"provenance":' if import_id is not None else b'{"provenance":'
+    out = []
+    for snap_id, body in zip(ids, texts, strict=True):
+        h = hashlib.sha256(head)
+        h.update(body)
+        h.update(b',"snapshot_id":%d}' % snap_id)
+        out.append(h.hexdigest())
+    if out:
+        want = binding.digest_values({"snapshot_id": ids[0], "import_id": import_id,
+                                      "provenance": orjson.loads(texts[0])})  # fmt: skip
+        if out[0] != want or {c.name for c in _PROVENANCE.columns} != {"snapshot_id", "import_id", "provenance"}:
+            log.warning("bulk provenance digests differ from binding.digest_values; computed row by row instead")
+            out = [binding.digest_values({"snapshot_id": i, "import_id": import_id, "provenance": orjson.loads(t)})
+                   for i, t in zip(ids, texts, strict=True)]  # fmt: skip
+    return out
 
 
 def add_many(

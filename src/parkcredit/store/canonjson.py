@@ -1,0 +1,75 @@
+"""The canonical JSON that the audit chain and row bindings hash, fast and byte for byte the same.
+
+The reference form is `json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+default=str)`. orjson writes the same bytes for plain data — dicts with str keys, lists, str, int,
+bool, None, and finite floats between 1e-4 and 1e16 in magnitude (there both print the shortest
+round-tripping digits positionally; outside it `repr` switches to an exponent, orjson differently;
+checked on 300,000 floats and every code point in tests/store/test_canonjson.py) — at ~5-10× the
+speed. Anything else (tuples, dates, enums, float subclasses such as numpy's, non-finite or extreme
+floats, int keys, ints beyond 64 bits, lone surrogates) takes the reference path, so the output
+never depends on which path was taken.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+__all__ = ["dumps", "reference", "text"]
+
+_OPTIONS = orjson.OPT_SORT_KEYS
+_SCALARS = frozenset({str, int, bool, type(None)})
+_KNOWN = _SCALARS | {float, dict, list}
+
+
+def reference(obj: Any) -> str:
+    """The reference canonical text (`json.dumps`)."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _plain_values(values: Any) -> bool:
+    kinds = set(map(type, values))
+    if kinds <= _SCALARS:  # the common case, checked at C speed
+        return True
+    if not kinds <= _KNOWN:
+        return False
+    for v in values:
+        kind = type(v)
+        if kind is float:
+            if not (v == 0.0 or 1e-4 <= abs(v) < 1e16):  # NaN and ±inf fail both comparisons
+                return False
+        elif (kind is dict or kind is list) and not _plain(v):
+            return False
+    return True
+
+
+def _plain(obj: Any) -> bool:
+    """Whether orjson writes `obj` exactly as the reference does (see the module docstring)."""
+    kind = type(obj)
+    if kind is dict:
+        return set(map(type, obj)) <= {str} and _plain_values(obj.values())
+    if kind is list:
+        return _plain_values(obj)
+    return _plain_values((obj,))
+
+
+def dumps(obj: Any) -> bytes:
+    """The canonical JSON of `obj` as UTF-8 bytes."""
+    if _plain(obj):
+        try:
+            return orjson.dumps(obj, option=_OPTIONS)
+        except orjson.JSONEncodeError:  # ints beyond 64 bits, lone surrogates, deep nesting
+            pass
+    return reference(obj).encode("utf-8")
+
+
+def text(obj: Any) -> str:
+    """The canonical JSON of `obj` as text."""
+    if _plain(obj):
+        try:
+            return orjson.dumps(obj, option=_OPTIONS).decode("utf-8")
+        except orjson.JSONEncodeError:
+            pass
+    return reference(obj)
