@@ -27,7 +27,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +43,7 @@ from parkcredit.profile.schema import FIELDS
 from parkcredit.rules import RuleSet
 from parkcredit.store import alerts as store
 from parkcredit.store import loans
+from parkcredit.store.snapshots import NewSnapshot
 from parkcredit.store.tables import Alert, Decision, Loan, Snapshot, Webhook, utcnow
 
 __all__ = [
@@ -129,7 +130,7 @@ def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, A
     return out
 
 
-def on_new_snapshots(session: Session, snaps: list[Snapshot], *, actor: str) -> list[Alert]:
+def on_new_snapshots(session: Session, snaps: Sequence[Snapshot | NewSnapshot], *, actor: str) -> list[Alert]:
     """Alerts for the banks concerned by what the new snapshots show for the worse (inside their transaction)."""
     concerned = concerned_banks(session, [x.uscc for x in snaps])
     rows: list[Alert] = []

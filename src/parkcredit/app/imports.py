@@ -133,9 +133,7 @@ def _source(import_id: str, file_name: str, department: str | None, as_of: dt.da
 
 def _merge(
     res: ImportResult,
-    previous: dict[str, Any],
-    pii: dict[int, Any],
-    provs: dict[int, dict[str, Any]],
+    previous: dict[str, snapshots.Prior],
     base: dict[str, Any],
     feed_as_of: dt.date,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[ImportError_]]:
@@ -160,22 +158,24 @@ def _merge(
             sources: list[dict[str, Any]] = [source]
             fields = {k: 0 for k, v in profile.items() if v is not None or k in own}
         else:
-            extra = pii.get(prev.id)
-            old = {**prev.profile, **{k: getattr(extra, k) if extra else None for k in snapshots.PII_FIELDS}}
-            profile = {**blank, **old, **{k: v for k, v in record.items() if k != "name" or v}}
+            profile = {**blank, **prev.profile, **{k: v for k, v in record.items() if k != "name" or v}}
             profile["as_of"] = max(str(prev.as_of.isoformat()), str(record.get("as_of") or feed_as_of.isoformat()))
-            old_sources = snapshots.field_sources(provs.get(prev.id))
+            old = prev.provenance or {}
+            old_sources, old_fields = old.get("sources", []), old.get("fields", {})
             sources, index = [source], {}
             fields = {}
+            moved: dict[int, int] = {}  # index of a source in the old provenance -> in the new one
             for name, value in profile.items():
                 if name in own or name == "as_of":
                     fields[name] = 0
-                elif name in old_sources:
-                    key = audit.canonical(old_sources[name])
-                    if key not in index:
-                        index[key] = len(sources)
-                        sources.append(old_sources[name])
-                    fields[name] = index[key]
+                elif (i := old_fields.get(name)) is not None and 0 <= i < len(old_sources):
+                    if i not in moved:
+                        key = audit.canonical(old_sources[i])
+                        if key not in index:
+                            index[key] = len(sources)
+                            sources.append(old_sources[i])
+                        moved[i] = index[key]
+                    fields[name] = moved[i]
                 elif value is not None:
                     fields[name] = _unknown_source(sources, index, prev)
         try:
@@ -190,7 +190,7 @@ def _merge(
     return profiles, provenances, errors
 
 
-def _unknown_source(sources: list[dict[str, Any]], index: dict[str, int], prev: Any) -> int:
+def _unknown_source(sources: list[dict[str, Any]], index: dict[str, int], prev: snapshots.Prior) -> int:
     """The source of a value stored before provenance was kept: the previous snapshot, as far as is known."""
     src = {"via": "snapshot", "department": None, "import_id": None, "file": None, "as_of": prev.as_of.isoformat(),
            "by": prev.created_by, "snapshot_id": prev.id}  # fmt: skip
@@ -259,11 +259,7 @@ def import_profiles(
             out.repeat_of = repeat.id  # the same file, stored by another request meanwhile
             return out
         usccs = [r["uscc"] for r in res.records]
-        previous = snapshots.latest_of(session, usccs)
-        ids = [p.id for p in previous.values()]
-        profiles, provenances, merge_errors = _merge(
-            res, previous, snapshots.pii_of(session, ids), snapshots.provenances_of(session, ids), source, feed_as_of
-        )
+        profiles, provenances, merge_errors = _merge(res, snapshots.priors_of(session, usccs), source, feed_as_of)
         out = _report(res, file_name=filename, sha=sha, department=dept, as_of=feed_as_of, strict=strict,
                       extra_errors=merge_errors)  # fmt: skip
         if strict and out.rows_rejected:

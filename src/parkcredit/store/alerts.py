@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from parkcredit.store import audit
 from parkcredit.store.db import chunked
+from parkcredit.store.snapshots import NewSnapshot
 from parkcredit.store.tables import (
     Alert,
     Authorization,
@@ -54,7 +55,7 @@ def authorized_banks(
     return out
 
 
-def previous_snapshot(session: Session, snap: Snapshot) -> Snapshot | None:
+def previous_snapshot(session: Session, snap: Snapshot | NewSnapshot) -> Snapshot | None:
     """The enterprise's snapshot stored just before `snap` (what an alert compares with)."""
     q = select(Snapshot).where(Snapshot.uscc == snap.uscc, Snapshot.id < snap.id).order_by(Snapshot.id.desc())
     return session.scalar(q.limit(1))
