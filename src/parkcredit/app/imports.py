@@ -48,13 +48,14 @@ __all__ = [
 
 SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls")
 MAX_EXACT = 2**53  # the decision frame holds numbers as float64: integers are exact below this
+_NUMBERS = frozenset({int, float})
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 
 def check_numbers(profile: dict[str, Any], loc: tuple[str | int, ...] = ("body",)) -> None:
     """Refuse (InvalidInput, naming the field) a number the decision frame cannot hold exactly."""
     for name, value in profile.items():
-        if isinstance(value, int | float) and not isinstance(value, bool) and abs(value) >= MAX_EXACT:
+        if type(value) in _NUMBERS and abs(value) >= MAX_EXACT:  # JSON values: plain int/float (bool is not)
             raise InvalidInput((*loc, name), f"must be below 2**53 (9,007,199,254,740,992), got {str(value)[:20]}…")
 
 
@@ -141,7 +142,7 @@ def _merge(
     profiles: list[dict[str, Any]] = []
     provenances: list[dict[str, Any]] = []
     errors: list[ImportError_] = []
-    own = [n for n in res.fields if n != "uscc"]
+    own = frozenset(n for n in res.fields if n != "uscc")
     blank = dict.fromkeys(FIELDS)
     for record, row in zip(res.records, res.row_numbers, strict=True):
         prev = previous.get(record["uscc"])

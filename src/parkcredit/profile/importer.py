@@ -929,6 +929,10 @@ def _cell_problem(detail: str) -> str:
 
 
 def _check_cells(grid: np.ndarray) -> None:
+    cells = grid.ravel().tolist()
+    texts = [v for v in cells if type(v) is str]
+    if max(map(len, texts), default=0) <= MAX_CELL_CHARS:  # the usual case, at C speed; else find the cell
+        return
     for j in range(grid.shape[1] if grid.ndim == 2 else 0):
         lengths = pd.Series(grid[:, j], dtype=object).str.len()
         if len(lengths) and lengths.max() > MAX_CELL_CHARS:

@@ -69,6 +69,14 @@ def _row(profile: dict[str, Any], actor: str) -> tuple[Snapshot, dict[str, Any]]
     return snap, pii
 
 
+def _public(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile without its personal data (kept in `snapshot_pii`), in the same key order."""
+    public = dict(profile)
+    for k in PII_FIELDS:
+        public.pop(k, None)
+    return public
+
+
 def single_source(profile: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
     """A provenance giving every field of `profile` that has a value the one `source`."""
     return {"sources": [source], "fields": {k: 0 for k, v in profile.items() if v is not None}}
@@ -154,7 +162,7 @@ def _bulk(
     if not profiles:
         return [], []
     now = utcnow()
-    publics = [{k: v for k, v in p.items() if k not in PII_FIELDS} for p in profiles]
+    publics = [_public(p) for p in profiles]
     texts = [canonjson.dumps(pub) for pub in publics]
     shas = [hashlib.sha256(t).hexdigest() for t in texts]
     ids = bulk.next_ids(session, _SNAPSHOTS, len(profiles))
