@@ -269,12 +269,14 @@ def add_many(
     if provenances is None:
         source = {"via": "import", "department": None, "import_id": import_id, "file": object_id, "by": actor}
         provenances = [single_source(p, {**source, "as_of": p["as_of"]}) for p in profiles]
-    snaps, refs = _bulk(session, profiles, provenances, actor=actor, import_id=import_id)
-    for start in range(0, len(snaps), BIND_CHUNK):
+    snaps: list[NewSnapshot] = []
+    for start in range(0, len(profiles), BIND_CHUNK):  # a slice at a time: the JSON texts never pile up
         part = slice(start, start + BIND_CHUNK)
+        stored, refs = _bulk(session, profiles[part], provenances[part], actor=actor, import_id=import_id)
         audit.append(session, actor, "snapshot.import", "import", object_id,
-                     {**payload, "snapshot_ids": [x.id for x in snaps[part]]},
-                     bind_refs=[r for bound in refs[part] for r in bound])  # fmt: skip
+                     {**payload, "snapshot_ids": [x.id for x in stored]},
+                     bind_refs=[r for bound in refs for r in bound])  # fmt: skip
+        snaps += stored
     return snaps
 
 
