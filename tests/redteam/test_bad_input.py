@@ -50,7 +50,9 @@ def test_the_alias_bomb_is_refused_in_milliseconds_with_a_small_answer(client: T
     r = client.post("/v1/rulesets/validate", json={"text": bomb, "filename": "bomb.yaml"}, headers=keys["committee"])
     elapsed = time.perf_counter() - started
     assert r.status_code == 422, r.text
-    assert elapsed < 0.1, f"{elapsed * 1000:.0f} ms"
+    # a bound on the work, not a speed test: expanding the bomb takes minutes and gigabytes; refusing it
+    # takes milliseconds (a generous bound, so a loaded machine does not fail it)
+    assert elapsed < 2.0, f"{elapsed * 1000:.0f} ms"
     assert len(r.content) < 2048, len(r.content)
     assert "alias" in r.text or "anchor" in r.text
 
@@ -61,7 +63,7 @@ def test_a_draft_made_of_aliases_is_refused_and_nothing_is_stored(client: TestCl
     client.post("/v1/rulesets/validate", json={"text": "x: 1"}, headers=keys["committee"])  # first request: warm
     started = time.perf_counter()
     r = client.post("/v1/rulesets", json={"text": alias_bomb(), "filename": "bomb.yaml"}, headers=keys["committee"])
-    assert r.status_code == 422 and time.perf_counter() - started < 0.1, r.text
+    assert r.status_code == 422 and time.perf_counter() - started < 2.0, r.text  # not expanded (see above)
     assert len(r.content) < 2048
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(RuleSetVersion)) == before

@@ -81,3 +81,15 @@ def test_values_orjson_would_write_otherwise() -> None:
     for v in odd:
         _same(v)
         _same({"v": v, "w": [v]})
+
+
+def test_json_columns_keep_what_json_would() -> None:
+    """The engine's JSON serialiser: the same value back after a round trip, NaN included (orjson alone
+    would write null), and key order kept."""
+    for value in [{"b": 1, "a": [1.5, None, "中文"]}, {"x": float("nan"), "y": float("inf")}, [1e-7, 1e300, 2**70],
+                  {"d": "2026-01-02"}, None, "text"]:  # fmt: skip
+        text = canonjson.column_text(value)
+        back = canonjson.loads(text)
+        assert canonjson.reference(back) == canonjson.reference(value)
+    assert canonjson.column_text({"b": 1, "a": 2}) == '{"b":1,"a":2}'
+    assert canonjson.loads(b'{"a":NaN}')["a"] != canonjson.loads(b'{"a":NaN}')["a"]  # NaN, not null

@@ -14,7 +14,6 @@ see `db.py`).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,7 +84,7 @@ def append(
         payload = {**payload, "rows": [*(binding.ref(r) for r in bind), *bind_refs]}
     head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     prev_seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
-    payload = json.loads(canonical(payload))  # what is stored is exactly what is hashed
+    payload = canonjson.loads(canonical(payload))  # what is stored is exactly what is hashed
     entry = AuditEntry(
         seq=prev_seq + 1,
         ts=utcnow().isoformat(timespec="microseconds"),

@@ -13,11 +13,12 @@ never depends on which path was taken.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "reference", "text"]
+__all__ = ["column_text", "dumps", "loads", "reference", "text"]
 
 _OPTIONS = orjson.OPT_SORT_KEYS
 _SCALARS = frozenset({str, int, bool, type(None)})
@@ -73,3 +74,30 @@ def text(obj: Any) -> str:
         except orjson.JSONEncodeError:
             pass
     return reference(obj)
+
+
+def column_text(obj: Any) -> str:
+    """The text a JSON column stores (the engine's `json_serializer`): orjson for plain data, else `json.dumps`
+    (so NaN stays NaN rather than becoming null). Key order is kept; only the whitespace differs from
+    `json.dumps`, and every reader parses the text."""
+    if _plain(obj):
+        try:
+            return orjson.dumps(obj).decode("utf-8")
+        except orjson.JSONEncodeError:
+            pass
+    return json.dumps(obj)
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")  # orjson reads an integer beyond 64 bits as a float; json keeps it exact
+
+
+def loads(data: str | bytes) -> Any:
+    """JSON text parsed by orjson; by `json.loads` what orjson refuses (NaN, Infinity) or would read
+    differently (a run of 19+ digits: maybe an integer beyond 64 bits)."""
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    if _LONG_NUMBER.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -315,12 +314,7 @@ class Prior:
 
 
 def _loads(value: Any) -> Any:
-    if value is None or not isinstance(value, str | bytes):
-        return value
-    try:
-        return orjson.loads(value)
-    except orjson.JSONDecodeError:  # NaN and the like, which orjson refuses
-        return json.loads(value)
+    return canonjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
