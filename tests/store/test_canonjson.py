@@ -93,3 +93,20 @@ def test_json_columns_keep_what_json_would() -> None:
         assert canonjson.reference(back) == canonjson.reference(value)
     assert canonjson.column_text({"b": 1, "a": 2}) == '{"b":1,"a":2}'
     assert canonjson.loads(b'{"a":NaN}')["a"] != canonjson.loads(b'{"a":NaN}')["a"]  # NaN, not null
+
+
+def test_big_integers_read_back_exact_and_plain_text_is_a_fixed_point() -> None:
+    for text in ["12345678901234567890123", '{"a": 123456789012345678901}', "[1, -99999999999999999999]",
+                 '{"h":"0123456789012345678901234","n":[5]}']:  # fmt: skip
+        assert canonjson.loads(text) == __import__("json").loads(text)
+        assert type(canonjson.loads(text)) is type(__import__("json").loads(text))
+    rnd = random.Random(3)
+    for _ in range(500):
+        payload = {f"k{rnd.randint(0, 99)}": [rnd.choice([rnd.random() * 1000, rnd.randint(-(2**60), 2**60), "中",
+                                                            None, True, {"x": rnd.random()}]) for _ in range(5)]
+                   for _ in range(5)}  # fmt: skip
+        body, plain = canonjson.text_plain(payload)
+        assert body == canonjson.reference(payload)
+        if plain:
+            assert canonjson.text(canonjson.loads(body)) == body
+    assert canonjson.text_plain({1: "a"}) == ('{"1":"a"}', False)  # int keys: not plain

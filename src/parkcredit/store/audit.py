@@ -84,7 +84,8 @@ def append(
         payload = {**payload, "rows": [*(binding.ref(r) for r in bind), *bind_refs]}
     head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     prev_seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
-    payload = canonjson.loads(canonical(payload))  # what is stored is exactly what is hashed
+    body, plain = canonjson.text_plain(payload)
+    payload = canonjson.loads(body)  # what is stored is exactly what is hashed
     entry = AuditEntry(
         seq=prev_seq + 1,
         ts=utcnow().isoformat(timespec="microseconds"),
@@ -93,7 +94,7 @@ def append(
         object_type=object_type,
         object_id=str(object_id),
         payload=payload,
-        payload_sha256=sha256_hex(canonical(payload)),
+        payload_sha256=sha256_hex(body if plain else canonical(payload)),  # plain data: the same text again
         prev_hash=prev_hash,
         hash="",
     )

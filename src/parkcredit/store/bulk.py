@@ -126,10 +126,13 @@ def _constants(
     return known
 
 
-def _json_str(data: bytes) -> bytes:
-    """`json.dumps(data.decode(), ensure_ascii=False)` of canonical JSON text, as bytes: canonical JSON holds no
-    control character, so only quotes and backslashes need escaping."""
-    return b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+def _escaped(data: bytes) -> bytes:
+    """The body of `json.dumps(data.decode(), ensure_ascii=False)` (without its quotes) of canonical JSON text:
+    canonical JSON holds no control character, so only quotes and backslashes need escaping (the
+    record seldom has a backslash: that pass is skipped then)."""
+    if b"\\" in data:
+        data = data.replace(b"\\", b"\\\\")
+    return data.replace(b'"', b'\\"')
 
 
 def _dumps(value: Any) -> bytes:
@@ -162,14 +165,15 @@ def record_digests(rows: DecisionRows, record_sha256: Sequence[str], constants: 
         "band": [orjson.dumps(x) for x in rows.band],
         "total_score": [json.dumps(x).encode() for x in rows.total_score.tolist()],
         "valid_until": [b"null" if x is None else b'"' + x.isoformat().encode() + b'"' for x in rows.valid_until],
-        "record": [_json_str(r) for r in rows.records],
+        "record": [_escaped(r) for r in rows.records],  # quoted by the text around it (below)
         "record_sha256": [b'"' + s.encode() + b'"' for s in record_sha256],
     }
     # the text before and after the record, joined per row (short); the long record is hashed in place
     at = order.index("record")
-    before = _joined([*(x for k, name in enumerate(order[:at]) for x in (pieces[k], columns[name])), pieces[at]], n)
-    after = _joined([*(x for k, name in enumerate(order[at + 1 :], at + 1) for x in (pieces[k], columns[name])),
-                     pieces[-1]], n)  # fmt: skip
+    before = _joined([*(x for k, name in enumerate(order[:at]) for x in (pieces[k], columns[name])),
+                      pieces[at] + b'"'], n)  # fmt: skip
+    after = _joined([b'"' + pieces[at + 1], *(x for k, name in enumerate(order[at + 1 :], at + 1)
+                                              for x in (columns[name], pieces[k + 1]))], n)  # fmt: skip
     digests = []
     for a, rec, z in zip(before, columns["record"], after, strict=True):
         h = hashlib.sha256(a)

@@ -13,12 +13,11 @@ never depends on which path was taken.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-__all__ = ["column_text", "dumps", "loads", "reference", "text"]
+__all__ = ["column_text", "dumps", "loads", "reference", "text", "text_plain"]
 
 _OPTIONS = orjson.OPT_SORT_KEYS
 _SCALARS = frozenset({str, int, bool, type(None)})
@@ -68,12 +67,18 @@ def dumps(obj: Any) -> bytes:
 
 def text(obj: Any) -> str:
     """The canonical JSON of `obj` as text."""
+    return text_plain(obj)[0]
+
+
+def text_plain(obj: Any) -> tuple[str, bool]:
+    """(the canonical JSON of `obj`, whether `obj` is plain data). For plain data the text is a fixed point:
+    parsing it and writing it again gives the same text (no int keys to re-sort, no value that changes)."""
     if _plain(obj):
         try:
-            return orjson.dumps(obj, option=_OPTIONS).decode("utf-8")
+            return orjson.dumps(obj, option=_OPTIONS).decode("utf-8"), True
         except orjson.JSONEncodeError:
             pass
-    return reference(obj)
+    return reference(obj), False
 
 
 def column_text(obj: Any) -> str:
@@ -88,16 +93,14 @@ def column_text(obj: Any) -> str:
     return json.dumps(obj)
 
 
-_LONG_NUMBER = re.compile(r"\d{19}")  # orjson reads an integer beyond 64 bits as a float; json keeps it exact
-
-
 def loads(data: str | bytes) -> Any:
-    """JSON text parsed by orjson; by `json.loads` what orjson refuses (NaN, Infinity) or would read
-    differently (a run of 19+ digits: maybe an integer beyond 64 bits)."""
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    if _LONG_NUMBER.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
+    """JSON text parsed by orjson; by `json.loads` what orjson refuses (NaN, Infinity) or may have read
+    differently: orjson reads an integer beyond 64 bits as a float, so a value with any float outside
+    `_plain`'s range (rare: 1e16 and more in magnitude, or below 1e-4) is read again by json."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)
+    if _plain(value):
+        return value
+    return json.loads(data)
