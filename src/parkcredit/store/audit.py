@@ -250,3 +250,40 @@ def at_seq(session: Session, seq: int) -> AuditEntry | None:
 def ping(session: Session) -> None:
     """A cheap read that fails when the database is unreachable or not migrated."""
     session.execute(text("SELECT count(*) FROM audit_log"))
+
+
+def append_many(
+    session: Session,
+    entries: Sequence[tuple[str, str, str, str | int, dict[str, Any], Sequence[Mapping[str, str | None]]]],
+) -> list[AuditEntry]:
+    """Add several entries after the current chain head, in order, in ONE insert (the group commit of the banks'
+    queries, issue 18): each `(actor, action, object_type, object_id, payload, bind_refs)` becomes exactly the
+    entry `append(session, actor, action, object_type, object_id, payload, bind_refs=bind_refs)` would add — the
+    same payload, hash and link to the entry before it — with one chain lock and one read of the head."""
+    from sqlalchemy import Table, insert
+
+    if not entries:
+        return []
+    _lock_chain(session)
+    session.flush()
+    head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    prev_seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
+    made: list[AuditEntry] = []
+    for actor, action, object_type, object_id, payload, bind_refs in entries:
+        if bind_refs:
+            payload = {**payload, "rows": list(bind_refs)}
+        payload = json.loads(canonical(payload))  # what is stored is exactly what is hashed
+        entry = AuditEntry(
+            seq=prev_seq + 1, ts=utcnow().isoformat(timespec="microseconds"), actor=actor, action=action,
+            object_type=object_type, object_id=str(object_id), payload=payload,
+            payload_sha256=sha256_hex(canonical(payload)), prev_hash=prev_hash, hash="",
+        )  # fmt: skip
+        entry.hash = entry_hash(entry)
+        prev_seq, prev_hash = entry.seq, entry.hash
+        made.append(entry)
+    columns = ("seq", "ts", "actor", "action", "object_type", "object_id", "payload", "payload_sha256", "prev_hash",
+               "hash")  # fmt: skip
+    table = AuditEntry.__table__
+    assert isinstance(table, Table)
+    session.execute(insert(table), [{c: getattr(e, c) for c in columns} for e in made])
+    return made
