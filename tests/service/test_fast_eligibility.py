@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from dbsupport import BANK, OTHER_BANK, make_uscc
 from lendingsupport import TODAY, enrol, event, loan_body
@@ -27,7 +26,7 @@ from parkcredit.app.actor import Actor
 from parkcredit.app.query_log import QueryLogWriter
 from parkcredit.server import create_app
 from parkcredit.settings import Settings
-from parkcredit.store import access
+from parkcredit.store import access, audit
 from parkcredit.store.tables import AuditEntry, BankQuery
 
 ROW = ("bank", "key_id", "uscc", "product", "allowed", "reason", "authorization_id", "decision_id")
@@ -195,14 +194,14 @@ def test_the_writer_commits_what_came_while_it_wrote_in_one_transaction(client: 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     writer = QueryLogWriter(ctx).start()
     gate, entered = threading.Event(), threading.Event()
-    real = access.log_query_rows
+    real = access.QueryLogStore.write
 
-    def slow(session: Any, rows: Any) -> list[int]:
+    def slow(self: access.QueryLogStore, rows: Any) -> list[int]:
         entered.set()
         gate.wait(10)
-        return real(session, rows)
+        return real(self, rows)
 
-    monkeypatch.setattr(access, "log_query_rows", slow)
+    monkeypatch.setattr(access.QueryLogStore, "write", slow)
     actor = Actor(key_id="key_test", role="bank", bank=BANK)
     row = {"bank": actor.bank, "key_id": actor.key_id, "uscc": make_uscc(1), "product": "chengxindai",
            "allowed": False, "reason": access.__name__}  # fmt: skip
@@ -225,25 +224,57 @@ def test_a_failed_write_answers_its_queries_with_an_error_and_stores_nothing(cli
     u = enrol(client, keys, 1, banks=(BANK,))
     assert client.get(f"/v1/eligibility/{u}", headers=keys["bank"]).status_code == 200
     before = len(_rows(client))
-    real = access.log_query_rows
+    dbapi = client.app.state.ctx.engine.dialect.loaded_dbapi  # type: ignore[attr-defined]
 
-    def broken(session: Any, rows: Any) -> list[int]:
-        real(session, rows)  # written, then the transaction fails: rolled back whole
-        raise OperationalError("COMMIT", {}, Exception("connection lost"))
+    def lost(*_: Any) -> Any:  # inside the writer's transaction, after its bank_queries insert
+        raise dbapi.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(access, "log_query_rows", broken)
+    monkeypatch.setattr(audit, "chain_entries", lost)
     r = client.get(f"/v1/eligibility/{u}", headers=keys["bank"])
     assert r.status_code == 503 and r.json()["error"] == "database_unavailable"
     assert r.headers["Retry-After"] == "5" and "x-frame-options" in r.headers
 
-    def bug(session: Any, rows: Any) -> list[int]:
-        real(session, rows)
+    def bug(*_: Any) -> Any:
         raise RuntimeError("a bug in the writer")
 
-    monkeypatch.setattr(access, "log_query_rows", bug)
+    monkeypatch.setattr(audit, "chain_entries", bug)
     with pytest.raises(RuntimeError, match="a bug in the writer"):
         client.get(f"/v1/eligibility/{u}", headers=keys["bank"])
-    monkeypatch.setattr(access, "log_query_rows", real)
+    monkeypatch.undo()
     assert len(_rows(client)) == before  # neither failed query left a row (nor an entry: the fixture verifies)
     assert client.get(f"/v1/eligibility/{u}", headers=keys["bank"]).status_code == 200
     assert TODAY  # the enterprise's data is today's (lendingsupport)
+
+
+def test_two_writers_and_the_ordinary_path_share_one_chain(client: TestClient, settings: Settings) -> None:
+    """Two processes' writers (two contexts, their own connections) and ordinary audited writes at once: every
+    row logged and bound, one unbroken chain (the fixture runs `audit verify`)."""
+    from parkcredit.app.context import AppContext
+
+    contexts = [AppContext.open(settings, with_model=False, seed=False) for _ in range(2)]
+    writers = [QueryLogWriter(c).start() for c in contexts]
+    row = {"bank": BANK, "key_id": "key_test", "product": "chengxindai", "allowed": False, "reason": "test"}
+    done: list[Any] = []
+
+    def submit(w: QueryLogWriter, k: int) -> None:
+        done.extend(w.submit({**row, "uscc": make_uscc(100 * k + i)}) for i in range(40))
+
+    def ordinary() -> None:
+        for i in range(20):
+            with contexts[0].write() as s:
+                access.log_query(s, **{**row, "uscc": make_uscc(900 + i)})
+
+    try:
+        threads = [threading.Thread(target=submit, args=(w, k)) for k, w in enumerate(writers)]
+        threads += [threading.Thread(target=ordinary)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        ids = [f.result(30) for f in done]
+    finally:
+        for w in writers:
+            w.stop()
+        for c in contexts:
+            c.close()
+    assert len(set(ids)) == 80 and len(_rows(client)) == 100

@@ -5,9 +5,10 @@ COMMITTED before the answer is sent. Committing each query in its own write tran
 and the write lock; PostgreSQL: the chain head's advisory lock) made the write the queue every concurrent query
 waited in. Here the requests of one process hand their record to one writer thread, which writes everything
 pending in ONE transaction — one row and one audit entry per query, exactly as `store.access.log_query` writes
-them (`store.access.log_query_rows`, `store.audit.append_many`) — commits, and only then resolves each request's
-future with its row id. If the transaction fails (rolled back, the database gone), every request of that batch
-gets the exception, never a success: nothing of the batch was committed (the chain and the rows go together).
+them (`store.access.QueryLogStore` on a connection of its own; `store.audit.chain_entries`) — commits, and
+only then resolves each request's future with its row id. If the transaction fails (rolled back, the database
+gone), every request of that batch gets the exception, never a success: nothing of the batch was committed (the
+chain and the rows go together).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class QueryLogWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self.store = access.QueryLogStore(ctx.engine)
         self.batches = 0  # transactions committed (for tests and the benchmark's figures)
         self.written = 0
 
@@ -75,8 +77,7 @@ class QueryLogWriter:
 
     def _write(self, batch: list[tuple[dict[str, Any], Future[int]]]) -> None:
         try:
-            with self.ctx.write() as session:
-                ids = access.log_query_rows(session, [fields for fields, _ in batch])
+            ids = self.store.write([fields for fields, _ in batch])
         except BaseException as exc:  # rolled back: no request of the batch is answered as logged
             log.warning("bank queries not logged (%d refused): %s", len(batch), str(exc).splitlines()[0][:300])
             for _, done in batch:
@@ -94,6 +95,7 @@ class QueryLogWriter:
         self._stopped = True
         self._queue.put(_STOP)
         self._thread.join(timeout)
+        self.store.close()
         while True:  # a record queued while stopping: refused, never left waiting
             try:
                 item = self._queue.get_nowait()

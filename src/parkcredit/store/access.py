@@ -11,17 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, Table, insert, select
+from sqlalchemy import Engine, Table, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit, binding
 from parkcredit.store.loans import LIVE as _LIVE
 from parkcredit.store.loans import SERIOUS as _SERIOUS
-from parkcredit.store.tables import Authorization, BankQuery, utcnow
+from parkcredit.store.tables import AuditEntry, Authorization, BankQuery, utcnow
 
 __all__ = [
-    "HotReader", "Probe", "add_authorization", "authorization_ids_in_force", "authorization_in_force",
-    "authorizations_in_force", "get_authorization", "log_queries", "log_query", "log_query_rows", "probe_sql",
+    "HotReader", "Probe", "QueryLogStore", "add_authorization", "authorization_ids_in_force", "authorization_in_force",
+    "authorizations_in_force", "get_authorization", "log_queries", "log_query", "probe_sql",
     "queries", "revoke",
 ]  # fmt: skip
 
@@ -347,23 +348,145 @@ class HotReader:
                 conn.close()
 
 
-def log_query_rows(session: Session, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Record several single bank queries in the caller's transaction (the group commit of
-    `app.access.QueryLogWriter`): one `bank_queries` row each and, as `log_query` writes it, one `bank.query`
-    audit entry each binding its row — Core inserts, one statement per table. Returns the rows' ids in order."""
-    table = BankQuery.__table__
-    assert isinstance(table, Table)
-    values = [{"bank": r["bank"], "key_id": r["key_id"], "uscc": r["uscc"], "product": r["product"],
-               "allowed": bool(r["allowed"]), "reason": r["reason"], "authorization_id": r.get("authorization_id"),
-               "decision_id": r.get("decision_id"), "created_at": utcnow()} for r in rows]  # fmt: skip
-    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    ids = [int(i) for i in session.execute(stmt, values).scalars()]
-    entries = []
-    for row_id, v in zip(ids, values, strict=True):
-        full = {"id": row_id, **v}
-        entries.append((v["key_id"], "bank.query", "enterprise", v["uscc"],
-                        {"bank": v["bank"], "product": v["product"], "allowed": v["allowed"], "reason": v["reason"],
-                         "decision_id": v["decision_id"], "query_id": row_id},
-                        [binding.ref_values(table.name, row_id, full)]))  # fmt: skip
-    audit.append_many(session, entries)
-    return ids
+_BQ_COLUMNS = ("id", "bank", "key_id", "uscc", "product", "allowed", "reason", "authorization_id", "decision_id",
+               "created_at")  # fmt: skip
+
+
+class QueryLogStore:
+    """The group-commit writer's own connection (raw DBAPI, held open, detached from the pool): `write` records
+    several single bank queries in ONE transaction — one row and one `bank.query` entry binding it each, as
+    `log_query` writes them (the entries made by `audit.chain_entries`; the values converted by the columns' own
+    SQLAlchemy bind processors) — without a Session, one statement per table. A failure rolls the transaction
+    back (a broken connection is closed and replaced on the next call) and is raised as SQLAlchemy's exception
+    (`OperationalError` …)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        dialect = engine.dialect
+        self.dialect = dialect.name
+        self._conn: Any = None
+        bq, au = BankQuery.__table__, AuditEntry.__table__
+        assert isinstance(bq, Table) and isinstance(au, Table)
+        self._procs = {(t.name, c.name): c.type.dialect_impl(dialect).bind_processor(dialect)
+                       for t in (bq, au) for c in t.columns}  # fmt: skip
+        mark = "%s" if self.dialect == "postgresql" else "?"
+        self._row = "(" + ", ".join([mark] * len(_BQ_COLUMNS)) + ")"
+        self._entry = "(" + ", ".join([mark] * len(audit.ENTRY_COLUMNS)) + ")"
+        self._mark = mark
+
+    def _value(self, table: str, column: str, value: Any) -> Any:
+        proc = self._procs[(table, column)]
+        return value if proc is None or value is None else proc(value)
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            fairy = self.engine.raw_connection()
+            fairy.detach()
+            conn = fairy.dbapi_connection
+            assert conn is not None
+            if self.dialect == "postgresql":
+                conn.rollback()
+            self._conn = conn
+        return self._conn
+
+    def write(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        """Insert `rows` (`BankQuery` columns) and their `bank.query` entries, commit; the rows' ids in order.
+
+        As `log_query`: the rows first, then the chain lock, the head, the entries, the commit — so the chain
+        lock (PostgreSQL's advisory lock, held to the commit) covers two round trips only: [lock, head] and
+        [entries, COMMIT], each sent as one pipeline."""
+        conn = self._connection()
+        cur = conn.cursor()
+        pg = self.dialect == "postgresql"
+        statement = "SELECT nextval" if pg else "BEGIN IMMEDIATE"
+        try:
+            if pg:  # the ids first (a sequence: nothing is locked), so the rows can be bound before they are sent
+                cur.execute("SELECT nextval(pg_get_serial_sequence('bank_queries', 'id')) "
+                            "FROM generate_series(1, %s)", (len(rows),))  # fmt: skip
+                ids = sorted(int(r[0]) for r in cur.fetchall())
+            else:
+                cur.execute("BEGIN IMMEDIATE")  # the write lock first, as every write transaction (store.db)
+                cur.execute("SELECT COALESCE(MAX(id), 0) FROM bank_queries")
+                top = int(cur.fetchone()[0])
+                ids = list(range(top + 1, top + 1 + len(rows)))
+            values, specs = self._rows(ids, rows)
+            insert_rows = (f"INSERT INTO bank_queries ({', '.join(_BQ_COLUMNS)}) VALUES "
+                           + ", ".join([self._row] * len(values)),
+                           [self._value("bank_queries", c, v[c]) for v in values for c in _BQ_COLUMNS])  # fmt: skip
+            head_sql = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+            statement = "INSERT INTO bank_queries; SELECT audit_log head"
+            if pg:
+                lock, reader = conn.cursor(), conn.cursor()
+                try:
+                    with conn.pipeline():  # sent together, run in order: insert, lock, then the head
+                        cur.execute(*insert_rows)
+                        lock.execute("SELECT pg_advisory_xact_lock(%s)", (audit.CHAIN_LOCK_KEY,))
+                        reader.execute(head_sql)  # its own statement: its snapshot is taken once the lock is held
+                    head = reader.fetchone()
+                finally:
+                    lock.close()
+                    reader.close()
+            else:
+                cur.execute(*insert_rows)
+                cur.execute(head_sql)
+                head = cur.fetchone()
+            made = audit.chain_entries(int(head[0]), head[1], specs) if head else audit.chain_entries(
+                0, audit.GENESIS, specs)  # fmt: skip
+            insert_entries = (f"INSERT INTO audit_log ({', '.join(audit.ENTRY_COLUMNS)}) VALUES "
+                              + ", ".join([self._entry] * len(made)),
+                              [self._value("audit_log", c, getattr(e, c)) for e in made
+                               for c in audit.ENTRY_COLUMNS])  # fmt: skip
+            statement = "INSERT INTO audit_log; COMMIT"
+            if pg:
+                with conn.pipeline():
+                    cur.execute(*insert_entries)
+                    conn.commit()
+            else:
+                cur.execute(*insert_entries)
+                cur.execute("COMMIT")
+            return ids
+        except BaseException as exc:
+            self._abort()
+            dbapi_error = self.engine.dialect.loaded_dbapi.Error
+            if isinstance(exc, dbapi_error):
+                raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                cur.close()
+
+    @staticmethod
+    def _rows(ids: list[int], rows: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[audit.EntrySpec]]:
+        """The rows' column values and their entries' specs (payload as `log_query`'s, binding the row)."""
+        values: list[dict[str, Any]] = []
+        specs: list[audit.EntrySpec] = []
+        for row_id, r in zip(ids, rows, strict=True):
+            v = {"id": row_id, "bank": r["bank"], "key_id": r["key_id"], "uscc": r["uscc"], "product": r["product"],
+                 "allowed": bool(r["allowed"]), "reason": r["reason"], "authorization_id": r.get("authorization_id"),
+                 "decision_id": r.get("decision_id"), "created_at": utcnow()}  # fmt: skip
+            values.append(v)
+            specs.append((v["key_id"], "bank.query", "enterprise", v["uscc"],
+                          {"bank": v["bank"], "product": v["product"], "allowed": v["allowed"], "reason": v["reason"],
+                           "decision_id": v["decision_id"], "query_id": row_id},
+                          [binding.ref_values("bank_queries", row_id, v)]))  # fmt: skip
+        return values, specs
+
+    def _abort(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if self.dialect == "postgresql":
+                conn.rollback()
+            elif conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._conn = conn  # rolled back: still usable
+        except Exception:  # noqa: BLE001 - broken: closed, a new one next time
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()

@@ -252,22 +252,16 @@ def ping(session: Session) -> None:
     session.execute(text("SELECT count(*) FROM audit_log"))
 
 
-def append_many(
-    session: Session,
-    entries: Sequence[tuple[str, str, str, str | int, dict[str, Any], Sequence[Mapping[str, str | None]]]],
-) -> list[AuditEntry]:
-    """Add several entries after the current chain head, in order, in ONE insert (the group commit of the banks'
-    queries, issue 18): each `(actor, action, object_type, object_id, payload, bind_refs)` becomes exactly the
-    entry `append(session, actor, action, object_type, object_id, payload, bind_refs=bind_refs)` would add — the
-    same payload, hash and link to the entry before it — with one chain lock and one read of the head."""
-    from sqlalchemy import Table, insert
+CHAIN_LOCK_KEY = _LOCK_KEY  # the advisory-lock id of the chain head (PostgreSQL), for writers without a Session
+ENTRY_COLUMNS = ("seq", "ts", "actor", "action", "object_type", "object_id", "payload", "payload_sha256",
+                 "prev_hash", "hash")  # fmt: skip
+EntrySpec = tuple[str, str, str, "str | int", dict[str, Any], Sequence[Mapping[str, "str | None"]]]
 
-    if not entries:
-        return []
-    _lock_chain(session)
-    session.flush()
-    head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    prev_seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
+
+def chain_entries(prev_seq: int, prev_hash: str, entries: Sequence[EntrySpec]) -> list[AuditEntry]:
+    """The entries that follow the head (`prev_seq`, `prev_hash`), in order, not added to any session: each
+    `(actor, action, object_type, object_id, payload, bind_refs)` exactly as `append` would make it (the same
+    payload, `rows`, payload hash, link and hash). The caller holds the chain lock and inserts them."""
     made: list[AuditEntry] = []
     for actor, action, object_type, object_id, payload, bind_refs in entries:
         if bind_refs:
@@ -281,9 +275,4 @@ def append_many(
         entry.hash = entry_hash(entry)
         prev_seq, prev_hash = entry.seq, entry.hash
         made.append(entry)
-    columns = ("seq", "ts", "actor", "action", "object_type", "object_id", "payload", "payload_sha256", "prev_hash",
-               "hash")  # fmt: skip
-    table = AuditEntry.__table__
-    assert isinstance(table, Table)
-    session.execute(insert(table), [{c: getattr(e, c) for c in columns} for e in made])
     return made
