@@ -371,6 +371,7 @@ class QueryLogStore:
                        for t in (bq, au) for c in t.columns}  # fmt: skip
         mark = "%s" if self.dialect == "postgresql" else "?"
         self._row = "(" + ", ".join([mark] * len(_BQ_COLUMNS)) + ")"
+        self._row_no_id = "(" + ", ".join([mark] * (len(_BQ_COLUMNS) - 1)) + ")"
         self._entry = "(" + ", ".join([mark] * len(audit.ENTRY_COLUMNS)) + ")"
         self._mark = mark
 
@@ -392,44 +393,66 @@ class QueryLogStore:
     def write(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Insert `rows` (`BankQuery` columns) and their `bank.query` entries, commit; the rows' ids in order.
 
-        As `log_query`: the rows first, then the chain lock, the head, the entries, the commit — so the chain
-        lock (PostgreSQL's advisory lock, held to the commit) covers two round trips only: [lock, head] and
-        [entries, COMMIT], each sent as one pipeline."""
+        As `log_query`: the rows first, then the chain lock, the head, the entries, the commit. On PostgreSQL
+        that is two round trips, each one pipeline: [rows (their ids returned), lock, head] and [entries,
+        COMMIT]; the advisory lock is held from the first's lock to the commit.
+
+        A held connection the database dropped while it was idle (a restart, a network cut) fails the first
+        round trip, before anything can have been committed: it is replaced and the batch sent once more
+        (SQLAlchemy's pool pre-pings for the same reason). A failure at the commit is never retried."""
+        fresh = self._conn is None
+        try:
+            return self._write(rows)
+        except DBAPIError as exc:
+            if fresh or not exc.connection_invalidated:
+                raise
+        return self._write(rows)
+
+    def _write(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         conn = self._connection()
         cur = conn.cursor()
         pg = self.dialect == "postgresql"
-        statement = "SELECT nextval" if pg else "BEGIN IMMEDIATE"
+        statement = "BEGIN"
         try:
-            if pg:  # the ids first (a sequence: nothing is locked), so the rows can be bound before they are sent
-                cur.execute("SELECT nextval(pg_get_serial_sequence('bank_queries', 'id')) "
-                            "FROM generate_series(1, %s)", (len(rows),))  # fmt: skip
-                ids = sorted(int(r[0]) for r in cur.fetchall())
-            else:
-                cur.execute("BEGIN IMMEDIATE")  # the write lock first, as every write transaction (store.db)
-                cur.execute("SELECT COALESCE(MAX(id), 0) FROM bank_queries")
-                top = int(cur.fetchone()[0])
-                ids = list(range(top + 1, top + 1 + len(rows)))
-            values, specs = self._rows(ids, rows)
-            insert_rows = (f"INSERT INTO bank_queries ({', '.join(_BQ_COLUMNS)}) VALUES "
-                           + ", ".join([self._row] * len(values)),
-                           [self._value("bank_queries", c, v[c]) for v in values for c in _BQ_COLUMNS])  # fmt: skip
+            values = self._values(rows)
             head_sql = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
             statement = "INSERT INTO bank_queries; SELECT audit_log head"
             if pg:
+                named = _BQ_COLUMNS[1:]  # the id from the column's sequence, returned with the values it goes with
+                insert_rows = (f"INSERT INTO bank_queries ({', '.join(named)}) VALUES "
+                               + ", ".join([self._row_no_id] * len(values)) + f" RETURNING id, {', '.join(named)}",
+                               [self._value("bank_queries", c, v[c]) for v in values for c in named])  # fmt: skip
                 lock, reader = conn.cursor(), conn.cursor()
                 try:
-                    with conn.pipeline():  # sent together, run in order: insert, lock, then the head
+                    with conn.pipeline():  # sent together, run in order: the rows, the lock, then the head
                         cur.execute(*insert_rows)
                         lock.execute("SELECT pg_advisory_xact_lock(%s)", (audit.CHAIN_LOCK_KEY,))
                         reader.execute(head_sql)  # its own statement: its snapshot is taken once the lock is held
+                    returned = cur.fetchall()
                     head = reader.fetchone()
                 finally:
                     lock.close()
                     reader.close()
+                # RETURNING's order is not promised: each id goes to a row with the values it was returned with
+                # (rows with equal values are interchangeable: only their ids differ)
+                slots: dict[tuple[Any, ...], list[int]] = {}
+                for i, v in enumerate(values):
+                    slots.setdefault(tuple(v[c] for c in named), []).append(i)
+                for r in returned:
+                    values[slots[tuple(r[1:])].pop(0)]["id"] = int(r[0])
             else:
-                cur.execute(*insert_rows)
+                cur.execute("BEGIN IMMEDIATE")  # the write lock first, as every write transaction (store.db)
+                cur.execute("SELECT COALESCE(MAX(id), 0) FROM bank_queries")
+                top = int(cur.fetchone()[0])
+                for i, v in enumerate(values, start=1):
+                    v["id"] = top + i
+                cur.execute(f"INSERT INTO bank_queries ({', '.join(_BQ_COLUMNS)}) VALUES "
+                            + ", ".join([self._row] * len(values)),
+                            [self._value("bank_queries", c, v[c]) for v in values for c in _BQ_COLUMNS])  # fmt: skip
                 cur.execute(head_sql)
                 head = cur.fetchone()
+            ids = [int(v["id"]) for v in values]
+            specs = self._specs(values)
             made = audit.chain_entries(int(head[0]), head[1], specs) if head else audit.chain_entries(
                 0, audit.GENESIS, specs)  # fmt: skip
             insert_entries = (f"INSERT INTO audit_log ({', '.join(audit.ENTRY_COLUMNS)}) VALUES "
@@ -446,44 +469,48 @@ class QueryLogStore:
                 cur.execute("COMMIT")
             return ids
         except BaseException as exc:
-            self._abort()
+            usable = self._abort()
             dbapi_error = self.engine.dialect.loaded_dbapi.Error
             if isinstance(exc, dbapi_error):
-                raise DBAPIError.instance(statement, None, exc, dbapi_error) from exc
+                # invalidated: the connection was lost before the commit was sent (safe to send again)
+                lost = not usable and statement != "INSERT INTO audit_log; COMMIT"
+                raise DBAPIError.instance(statement, None, exc, dbapi_error, connection_invalidated=lost) from exc
             raise
         finally:
             with contextlib.suppress(Exception):
                 cur.close()
 
     @staticmethod
-    def _rows(ids: list[int], rows: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[audit.EntrySpec]]:
-        """The rows' column values and their entries' specs (payload as `log_query`'s, binding the row)."""
-        values: list[dict[str, Any]] = []
-        specs: list[audit.EntrySpec] = []
-        for row_id, r in zip(ids, rows, strict=True):
-            v = {"id": row_id, "bank": r["bank"], "key_id": r["key_id"], "uscc": r["uscc"], "product": r["product"],
+    def _values(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The rows' column values (the id comes from the database)."""
+        return [{"bank": r["bank"], "key_id": r["key_id"], "uscc": r["uscc"], "product": r["product"],
                  "allowed": bool(r["allowed"]), "reason": r["reason"], "authorization_id": r.get("authorization_id"),
-                 "decision_id": r.get("decision_id"), "created_at": utcnow()}  # fmt: skip
-            values.append(v)
-            specs.append((v["key_id"], "bank.query", "enterprise", v["uscc"],
-                          {"bank": v["bank"], "product": v["product"], "allowed": v["allowed"], "reason": v["reason"],
-                           "decision_id": v["decision_id"], "query_id": row_id},
-                          [binding.ref_values("bank_queries", row_id, v)]))  # fmt: skip
-        return values, specs
+                 "decision_id": r.get("decision_id"), "created_at": utcnow()} for r in rows]  # fmt: skip
 
-    def _abort(self) -> None:
+    @staticmethod
+    def _specs(values: list[dict[str, Any]]) -> list[audit.EntrySpec]:
+        """Each row's entry: the payload `log_query` writes, binding the row (its digest, id included)."""
+        return [(v["key_id"], "bank.query", "enterprise", v["uscc"],
+                 {"bank": v["bank"], "product": v["product"], "allowed": v["allowed"], "reason": v["reason"],
+                  "decision_id": v["decision_id"], "query_id": v["id"]},
+                 [binding.ref_values("bank_queries", v["id"], v)]) for v in values]  # fmt: skip
+
+    def _abort(self) -> bool:
+        """Roll back; whether the connection is still usable (a broken one is closed: a new one next time)."""
         conn, self._conn = self._conn, None
         if conn is None:
-            return
+            return False
         try:
             if self.dialect == "postgresql":
                 conn.rollback()
             elif conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self._conn = conn  # rolled back: still usable
-        except Exception:  # noqa: BLE001 - broken: closed, a new one next time
+        except Exception:  # noqa: BLE001 - broken
             with contextlib.suppress(Exception):
                 conn.close()
+            return False
+        self._conn = conn  # rolled back: still usable
+        return True
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
