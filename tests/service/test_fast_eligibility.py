@@ -229,7 +229,7 @@ def test_a_failed_write_answers_its_queries_with_an_error_and_stores_nothing(cli
     def lost(*_: Any) -> Any:  # inside the writer's transaction, after its bank_queries insert
         raise dbapi.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(audit, "chain_entries", lost)
+    monkeypatch.setattr(audit, "link_entries", lost)
     r = client.get(f"/v1/eligibility/{u}", headers=keys["bank"])
     assert r.status_code == 503 and r.json()["error"] == "database_unavailable"
     assert r.headers["Retry-After"] == "5" and "x-frame-options" in r.headers
@@ -237,7 +237,7 @@ def test_a_failed_write_answers_its_queries_with_an_error_and_stores_nothing(cli
     def bug(*_: Any) -> Any:
         raise RuntimeError("a bug in the writer")
 
-    monkeypatch.setattr(audit, "chain_entries", bug)
+    monkeypatch.setattr(audit, "link_entries", bug)
     with pytest.raises(RuntimeError, match="a bug in the writer"):
         client.get(f"/v1/eligibility/{u}", headers=keys["bank"])
     monkeypatch.undo()

@@ -393,9 +393,10 @@ class QueryLogStore:
     def write(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         """Insert `rows` (`BankQuery` columns) and their `bank.query` entries, commit; the rows' ids in order.
 
-        As `log_query`: the rows first, then the chain lock, the head, the entries, the commit. On PostgreSQL
-        that is two round trips, each one pipeline: [rows (their ids returned), lock, head] and [entries,
-        COMMIT]; the advisory lock is held from the first's lock to the commit.
+        As `log_query`: the rows first, then the chain lock, the head, the entries, the commit. Everything that
+        does not depend on the chain head (the rows' digests, the payloads, their hashes and JSON) is made before
+        the lock is taken, so PostgreSQL's advisory lock — held to the commit, and every writer of the chain in
+        every worker waits for it — covers the head, the links, one insert and the commit only.
 
         A held connection the database dropped while it was idle (a restart, a network cut) fails the first
         round trip, before anything can have been committed: it is replaced and the batch sent once more
@@ -412,68 +413,60 @@ class QueryLogStore:
         conn = self._connection()
         cur = conn.cursor()
         pg = self.dialect == "postgresql"
-        statement = "BEGIN"
+        statement = "INSERT INTO bank_queries"
         try:
             values = self._values(rows)
-            head_sql = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-            statement = "INSERT INTO bank_queries; SELECT audit_log head"
-            if pg:
-                named = _BQ_COLUMNS[1:]  # the id from the column's sequence, returned with the values it goes with
-                insert_rows = (f"INSERT INTO bank_queries ({', '.join(named)}) VALUES "
-                               + ", ".join([self._row_no_id] * len(values)) + f" RETURNING id, {', '.join(named)}",
-                               [self._value("bank_queries", c, v[c]) for v in values for c in named])  # fmt: skip
-                lock, reader = conn.cursor(), conn.cursor()
-                try:
-                    with conn.pipeline():  # sent together, run in order: the rows, the lock, then the head
-                        cur.execute(*insert_rows)
-                        lock.execute("SELECT pg_advisory_xact_lock(%s)", (audit.CHAIN_LOCK_KEY,))
-                        reader.execute(head_sql)  # its own statement: its snapshot is taken once the lock is held
-                    returned = cur.fetchall()
-                    head = reader.fetchone()
-                finally:
-                    lock.close()
-                    reader.close()
+            if pg:  # the rows first, ids returned; nothing locked yet (the rows are invisible until the commit)
+                named = _BQ_COLUMNS[1:]
+                cur.execute(f"INSERT INTO bank_queries ({', '.join(named)}) VALUES "
+                            + ", ".join([self._row_no_id] * len(values)) + f" RETURNING id, {', '.join(named)}",
+                            [self._value("bank_queries", c, v[c]) for v in values for c in named])  # fmt: skip
                 # RETURNING's order is not promised: each id goes to a row with the values it was returned with
                 # (rows with equal values are interchangeable: only their ids differ)
                 slots: dict[tuple[Any, ...], list[int]] = {}
                 for i, v in enumerate(values):
                     slots.setdefault(tuple(v[c] for c in named), []).append(i)
-                for r in returned:
+                for r in cur.fetchall():
                     values[slots[tuple(r[1:])].pop(0)]["id"] = int(r[0])
-            else:
-                cur.execute("BEGIN IMMEDIATE")  # the write lock first, as every write transaction (store.db)
+            else:  # one writer at a time (the database's write lock, as every write transaction: store.db)
+                statement = "BEGIN IMMEDIATE"
+                cur.execute("BEGIN IMMEDIATE")
                 cur.execute("SELECT COALESCE(MAX(id), 0) FROM bank_queries")
                 top = int(cur.fetchone()[0])
                 for i, v in enumerate(values, start=1):
                     v["id"] = top + i
+                statement = "INSERT INTO bank_queries"
                 cur.execute(f"INSERT INTO bank_queries ({', '.join(_BQ_COLUMNS)}) VALUES "
                             + ", ".join([self._row] * len(values)),
                             [self._value("bank_queries", c, v[c]) for v in values for c in _BQ_COLUMNS])  # fmt: skip
-                cur.execute(head_sql)
-                head = cur.fetchone()
-            ids = [int(v["id"]) for v in values]
-            specs = self._specs(values)
-            made = audit.chain_entries(int(head[0]), head[1], specs) if head else audit.chain_entries(
-                0, audit.GENESIS, specs)  # fmt: skip
-            insert_entries = (f"INSERT INTO audit_log ({', '.join(audit.ENTRY_COLUMNS)}) VALUES "
-                              + ", ".join([self._entry] * len(made)),
-                              [self._value("audit_log", c, getattr(e, c)) for e in made
-                               for c in audit.ENTRY_COLUMNS])  # fmt: skip
-            statement = "INSERT INTO audit_log; COMMIT"
+            prepared = audit.prepare_entries(self._specs(values))  # digests, payloads: before the chain lock
+            payloads = [self._value("audit_log", "payload", p.payload) for p in prepared]
+            statement = "SELECT audit_log head"
+            if pg:  # held from here to the commit: two statements, the entries' links, one insert, the commit
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (audit.CHAIN_LOCK_KEY,))
+            cur.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")  # read once the lock is held
+            head = cur.fetchone()
+            made = audit.link_entries(int(head[0]), head[1], prepared) if head else audit.link_entries(
+                0, audit.GENESIS, prepared)  # fmt: skip
+            params: list[Any] = []
+            for e, payload in zip(made, payloads, strict=True):
+                params += [e.seq, e.ts, e.actor, e.action, e.object_type, e.object_id, payload, e.payload_sha256,
+                           e.prev_hash, e.hash]  # fmt: skip
+            statement = "INSERT INTO audit_log"
+            cur.execute(f"INSERT INTO audit_log ({', '.join(audit.ENTRY_COLUMNS)}) VALUES "
+                        + ", ".join([self._entry] * len(made)), params)  # fmt: skip
+            statement = "COMMIT"
             if pg:
-                with conn.pipeline():
-                    cur.execute(*insert_entries)
-                    conn.commit()
+                conn.commit()
             else:
-                cur.execute(*insert_entries)
                 cur.execute("COMMIT")
-            return ids
+            return [int(v["id"]) for v in values]
         except BaseException as exc:
             usable = self._abort()
             dbapi_error = self.engine.dialect.loaded_dbapi.Error
             if isinstance(exc, dbapi_error):
                 # invalidated: the connection was lost before the commit was sent (safe to send again)
-                lost = not usable and statement != "INSERT INTO audit_log; COMMIT"
+                lost = not usable and statement != "COMMIT"
                 raise DBAPIError.instance(statement, None, exc, dbapi_error, connection_invalidated=lost) from exc
             raise
         finally:
