@@ -232,7 +232,7 @@ def _load(
     connect: Callable[[str], Any] | None = None, server_pids: list[int] | None = None,
 ) -> dict[str, float]:  # fmt: skip
     """`clients` threads, each one keep-alive connection (`connect(base)`: a `RawHttp`, or an httpx.Client by
-    default), for `seconds` (after a short warm-up). Also the cores the client (this process) and the server
+    default), for `seconds` (after 30 requests each to warm up). Also the cores the client (this process) and the server
     (`server_pids`) used meanwhile."""
     lat: list[float] = []
     errors = [0]
@@ -244,7 +244,7 @@ def _load(
         mine, bad = [], 0
         http = connect(base)
         try:
-            for _ in range(3):
+            for _ in range(30):  # warm: connections, prepared statements, the server's threads
                 request(http)
             start.wait()
             stop = time.perf_counter() + seconds
