@@ -47,8 +47,8 @@ from parkcredit.store.tables import Decision, Override, Snapshot, WhitelistChang
 
 __all__ = [
     "FLAG_PROVIDERS", "LIVE_REASONS", "NO_AUTHORIZATION", "FastLookup", "FlagContext", "OverrideTerms", "Position",
-    "batch_eligibility",
-    "eligibility", "positions", "register_flag_provider", "summarize", "summary_of_decision", "whitelist",
+    "batch_eligibility", "eligibility", "positions", "register_flag_provider", "summarize", "summary_of_decision",
+    "whitelist",
 ]  # fmt: skip
 
 log = logging.getLogger("parkcredit")
