@@ -10,9 +10,12 @@ PARKCREDIT_TEST_PG_URL) one enterprise is stored and authorizes 自贡银行; th
 - `GET /v1/eligibility/{uscc}` (a bank key; the stored decision is current, so it is reused) or
   `POST /v1/decisions` (a committee key; a new decision stored each time) is sent through the real
   app (FastAPI TestClient);
-- every SQL statement of one request is counted (SQLAlchemy `before_cursor_execute`) and listed;
-- `--profile`: the use case itself (key lookup + use case + JSON of the answer, what the route runs)
-  under pyinstrument — in the calling thread, since TestClient runs the app in another one;
+- every SQL statement of one request is counted and listed: SQLAlchemy's (`before_cursor_execute`) and
+  those the eligibility fast path sends on its own raw DBAPI connections (`store.access.HotReader`,
+  `store.access.QueryLogStore`: counted through a wrapper of their connections), with COMMIT;
+- `--profile`: the use case itself under pyinstrument — in the calling thread, since TestClient runs the
+  app in another one: for eligibility the fast path's `FastLookup.answer` and the wait for its group
+  commit (or, with `--no-fast`, the key lookup + `eligibility` + the answer's JSON, what the route runs);
 - `--n` requests are timed through the app: requests/s, p50, p99.
 """
 
@@ -48,6 +51,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=300, help="requests timed (and profiled)")
     ap.add_argument("--model", action="store_true", help="the bundled model on")
     ap.add_argument("--profile", action="store_true", help="print a pyinstrument tree of the use case")
+    ap.add_argument("--no-fast", action="store_true", help="eligibility through its route (no fast path)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="profile-requests-"))
     schema = f"pc_profile_{os.getpid()}"
@@ -79,10 +83,16 @@ def run(url: str, folder: Path, args: argparse.Namespace) -> None:
         if counting[0]:
             statements.append(statement)
 
+    def _raw(sql: str) -> None:
+        if counting[0]:
+            statements.append(sql)
+
+    _count_raw_connections(_raw)
+
     uscc = make_uscc(1)
     committee = {"Authorization": f"Bearer {tokens['committee']}"}
     bank = {"Authorization": f"Bearer {tokens['bank']}"}
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, fast_eligibility=not args.no_fast)) as client:
         assert client.post("/v1/enterprises", json=good_profile(1), headers=committee).status_code in (200, 201)
         assert client.post("/v1/authorizations", json=authorization(uscc), headers=committee).status_code == 201
 
@@ -98,7 +108,10 @@ def run(url: str, folder: Path, args: argparse.Namespace) -> None:
         counting[0] = True
         request()
         counting[0] = False
-        print(f"{args.db} {args.what}: {len(statements)} SQL statements a request (SQLite: BEGINs included)")
+        print(
+            f"{args.db} {args.what}: {len(statements)} SQL statements a request (BEGIN IMMEDIATE and COMMIT "
+            "counted where sent as statements; PostgreSQL's implicit BEGIN and the pool's pre-ping are not)"
+        )
         for text, count in collections.Counter(" ".join(s.split())[:140] for s in statements).most_common():
             print(f"  {count} × {text}")
         if args.profile:
@@ -123,10 +136,15 @@ def profile(client: TestClient, args: argparse.Namespace, tokens: dict[str, str]
     from parkcredit.app.keys import actor_of
 
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    fast = client.app.state.fast_eligibility  # type: ignore[attr-defined]
     profiler = Profiler(interval=0.0002)
     profiler.start()
     for _ in range(args.n):
-        if args.what == "eligibility":
+        if args.what == "eligibility" and fast is not None:
+            found = fast.answer(tokens["bank"], uscc, "chengxindai")
+            assert found is not None, "the fast path did not answer"
+            found[1].result()
+        elif args.what == "eligibility":
             actor = actor_of(ctx, tokens["bank"])
             assert actor is not None
             eligibility(ctx, actor, uscc=uscc, product="chengxindai").model_dump_json()
@@ -136,6 +154,46 @@ def profile(client: TestClient, args: argparse.Namespace, tokens: dict[str, str]
             decisions.decide_enterprise(ctx, actor, uscc=uscc, product="chengxindai")
     profiler.stop()
     print(profiler.output_text(unicode=True, color=False))
+
+
+class _Counted:
+    """A DBAPI connection or cursor whose `execute` (and a connection's `commit`) reports the statement."""
+
+    def __init__(self, inner: Any, sink: Any) -> None:
+        self._inner, self._sink = inner, sink
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("_inner", "_sink"):
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._inner, name, value)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self._sink(sql)
+        return self._inner.execute(sql, *args)
+
+    def cursor(self, *args: Any) -> Any:
+        return _Counted(self._inner.cursor(*args), self._sink)
+
+    def commit(self) -> Any:
+        self._sink("COMMIT")
+        return self._inner.commit()
+
+
+def _count_raw_connections(sink: Any) -> None:
+    """Report what the fast path sends on its own connections (they bypass SQLAlchemy's events)."""
+    from parkcredit.store import access
+
+    for cls in (access.HotReader, access.QueryLogStore):
+        real = cls._connection
+
+        def counted(self: Any, _real: Any = real) -> Any:
+            return _Counted(_real(self), sink)
+
+        cls._connection = counted  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

@@ -17,7 +17,9 @@ from fastapi.responses import Response
 
 from parkcredit import api, web
 from parkcredit.api.errors import app_error_response, database_unavailable, validation_error_response
+from parkcredit.api.fastpath import EligibilityFastPath
 from parkcredit.app import AppContext, alerts, audit
+from parkcredit.app.eligibility import FastLookup
 from parkcredit.errors import ParkcreditError
 from parkcredit.middleware import RequestGuard
 from parkcredit.settings import Settings, get_settings
@@ -37,17 +39,26 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # signed checkpoints of the audit chain head, every audit_checkpoint_interval_s (docs/operations.md)
     checkpoints = audit.CheckpointWriter(ctx, ctx.settings.audit_checkpoint_interval_s)
     checkpoints.start()
+    # the banks' single query in one statement and a group-committed log (issue 18: api/fastpath.py)
+    fast = FastLookup(ctx) if app.state.fast_eligibility_enabled else None
+    app.state.fast_eligibility = fast
     try:
         yield
     finally:
+        app.state.fast_eligibility = None
+        if fast is not None:
+            fast.close()  # the queued bank-query records are written first
         checkpoints.stop()
         if webhooks is not None:
             webhooks.stop()
         ctx.close()  # running jobs get up to shutdown_grace_seconds, then are failed as interrupted
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The parkcredit app (API + web pages) for `settings` (default: from the environment)."""
+def create_app(settings: Settings | None = None, *, fast_eligibility: bool = True) -> FastAPI:
+    """The parkcredit app (API + web pages) for `settings` (default: from the environment).
+
+    `fast_eligibility=False` sends every `GET /v1/eligibility/{uscc}` through its route (the fast path's
+    reference, for the tests that compare the two)."""
     app = FastAPI(
         title="parkcredit",
         version="1.0.0",
@@ -57,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings or get_settings()
+    app.state.fast_eligibility_enabled = fast_eligibility
     api.install(app)
     web.install(app)
 
@@ -85,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for cls in (*UNAVAILABLE, ProgrammingError):
         app.add_exception_handler(cls, _unavailable)
     s = app.state.settings
+    app.add_middleware(EligibilityFastPath, state=app.state)  # inside RequestGuard: its headers on every answer
     app.add_middleware(RequestGuard, max_upload_bytes=s.max_upload_bytes, max_json_bytes=s.max_json_bytes)
     return app
 

@@ -24,7 +24,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -44,9 +46,12 @@ from parkcredit.store import decisions as store
 from parkcredit.store.tables import Decision, Override, Snapshot, WhitelistChange
 
 __all__ = [
-    "FLAG_PROVIDERS", "LIVE_REASONS", "NO_AUTHORIZATION", "FlagContext", "Position", "batch_eligibility",
-    "eligibility", "positions", "register_flag_provider", "summarize", "summary_of_decision", "whitelist",
+    "FLAG_PROVIDERS", "LIVE_REASONS", "NO_AUTHORIZATION", "FastLookup", "FlagContext", "OverrideTerms", "Position",
+    "batch_eligibility", "eligibility", "positions", "register_flag_provider", "summarize", "summary_of_decision",
+    "whitelist",
 ]  # fmt: skip
+
+log = logging.getLogger("parkcredit")
 
 NO_AUTHORIZATION = "no authorization in force for this bank and product"
 NO_PROFILE = "no profile on record"
@@ -132,7 +137,7 @@ class Position:
 
     outstanding_yuan: int = 0
     serious_status: str | None = None  # status of a loan at overdue_90 / default / written_off, if any
-    override: Override | None = None
+    override: Override | OverrideTerms | None = None
     pool: PoolPosition | None = None
     flags: list[b.Flag] = field(default_factory=list)
 
@@ -449,3 +454,87 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
                 for c in loans.whitelist_changes(session, bank=actor.bank, product=product, after_id=since)
             ]  # fmt: skip
         return b.WhitelistOut(product=product, since=since, cursor=cursor, items=items)
+
+
+# ---- the single query's fast path (issue 18) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverrideTerms:
+    """What `summarize` reads of an override in force (an `Override` row has the same attributes)."""
+
+    eligible: bool
+    limit_yuan: int
+    reason_code: str
+
+
+class FastLookup:
+    """`GET /v1/eligibility/{uscc}` when the stored decision is current: one statement, one group-committed write.
+
+    `answer` is the whole query for the common case — the key, the authorization in force today, the newest
+    snapshot, its stored decision made with the version in force, the live position — read in ONE statement
+    (`store.access.HotReader.probe`, the same conditions as the ordinary path's queries), the summary built by
+    `summarize` (the one builder), and the bank-query record handed to the group-commit writer
+    (`app.query_log.QueryLogWriter`). It returns None for everything else — no or a revoked key, not a bank key,
+    no authorization, no snapshot, a decision to make, a field under dispute, a flag provider it does not know —
+    and the caller then takes the ordinary path (`eligibility`), which answers or refuses and logs exactly as
+    before; nothing was written. The key is read from the database on every request (a revoked key is refused at
+    once: nothing is cached).
+    """
+
+    def __init__(self, ctx: AppContext, *, threads: int = 4) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from parkcredit.app.query_log import QueryLogWriter
+
+        self.ctx = ctx
+        self.reader = access.HotReader(ctx.engine)
+        self.writer = QueryLogWriter(ctx).start()
+        self.executor = ThreadPoolExecutor(threads, thread_name_prefix="parkcredit-eligibility")
+
+    def answer(self, token: str, uscc: str, product: str) -> tuple[bytes, Future[int]] | None:
+        """(the answer's JSON, the future of its logged row) or None: take the ordinary path."""
+        from parkcredit.app.disputes import bank_flags
+        from parkcredit.store.keys import hash_token
+
+        if [bank_flags] != FLAG_PROVIDERS or product not in self.ctx.latest:
+            return None
+        today = dt.date.today()
+        try:
+            p = self.reader.probe(key_hash=hash_token(token, self.ctx.settings.api_key_pepper), uscc=uscc,
+                                  product=product, today=today)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the ordinary path reports it (503), nothing was written
+            log.warning("eligibility fast path: %s", str(exc).splitlines()[0][:200] if str(exc) else type(exc))
+            return None
+        if p is None or p.revoked or p.role != "bank" or p.bank is None:
+            return None  # 401 / 403 as the ordinary path says it
+        if p.authorization_id is None or p.snapshot_id is None or p.decision_id is None or p.record is None:
+            return None  # refused (logged there) or decided first
+        in_force_hash = p.ruleset_hash if p.ruleset_hash is not None else self.ctx.latest[product].content_hash
+        if p.decision_snapshot_id != p.snapshot_id or p.decision_ruleset_hash != in_force_hash:
+            return None  # not made on the latest snapshot with the version in force: decided there
+        if p.open_disputes:
+            return None  # FIELD_DISPUTED flags: built by the provider there
+        override = None
+        if p.override_eligible is not None:
+            assert p.override_limit_yuan is not None and p.override_reason_code is not None
+            override = OverrideTerms(p.override_eligible, p.override_limit_yuan, p.override_reason_code)
+        pool = None
+        if p.pool_id is not None:
+            assert p.pool_leverage is not None and p.pool_cap_yuan is not None
+            capacity = int(p.pool_balance_yuan * p.pool_leverage)  # as `pool_position`
+            pool = PoolPosition(p.pool_id, capacity - p.pool_outstanding_yuan, p.pool_cap_yuan)
+        position = Position(outstanding_yuan=p.outstanding_yuan, serious_status=p.serious_status, override=override,
+                            pool=pool)  # fmt: skip
+        record = _parse(p.record)
+        summary = summarize(record, position, today=today)
+        body = b.EligibilityOut.__pydantic_serializer__.to_json(summary)  # what the route's response model writes
+        written = self.writer.submit({"bank": p.bank, "key_id": p.key_id, "uscc": uscc, "product": product,
+                                      "allowed": True, "reason": "authorized", "authorization_id": p.authorization_id,
+                                      "decision_id": record["decision_id"]})  # fmt: skip
+        return body, written
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.writer.stop()
+        self.reader.close()

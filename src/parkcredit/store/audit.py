@@ -250,3 +250,50 @@ def at_seq(session: Session, seq: int) -> AuditEntry | None:
 def ping(session: Session) -> None:
     """A cheap read that fails when the database is unreachable or not migrated."""
     session.execute(text("SELECT count(*) FROM audit_log"))
+
+
+CHAIN_LOCK_KEY = _LOCK_KEY  # the advisory-lock id of the chain head (PostgreSQL), for writers without a Session
+ENTRY_COLUMNS = ("seq", "ts", "actor", "action", "object_type", "object_id", "payload", "payload_sha256",
+                 "prev_hash", "hash")  # fmt: skip
+EntrySpec = tuple[str, str, str, "str | int", dict[str, Any], Sequence[Mapping[str, "str | None"]]]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An entry's parts that do not depend on the chain head (made before the chain lock is taken)."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    payload: Any  # canonical: what is stored is exactly what is hashed
+    payload_sha256: str
+
+
+def prepare_entries(entries: Sequence[EntrySpec]) -> list[Prepared]:
+    """Each `(actor, action, object_type, object_id, payload, bind_refs)` as `append` makes its payload: the
+    bindings in `rows`, canonicalised, hashed."""
+    out: list[Prepared] = []
+    for actor, action, object_type, object_id, payload, bind_refs in entries:
+        if bind_refs:
+            payload = {**payload, "rows": list(bind_refs)}
+        payload = json.loads(canonical(payload))
+        out.append(Prepared(actor, action, object_type, str(object_id), payload, sha256_hex(canonical(payload))))
+    return out
+
+
+def link_entries(prev_seq: int, prev_hash: str, prepared: Sequence[Prepared]) -> list[AuditEntry]:
+    """The entries that follow the head (`prev_seq`, `prev_hash`), in order, not added to any session — each the
+    entry `append` would add (seq, time, link and hash taken now). The caller holds the chain lock and inserts
+    them in the same transaction."""
+    made: list[AuditEntry] = []
+    for p in prepared:
+        entry = AuditEntry(
+            seq=prev_seq + 1, ts=utcnow().isoformat(timespec="microseconds"), actor=p.actor, action=p.action,
+            object_type=p.object_type, object_id=p.object_id, payload=p.payload, payload_sha256=p.payload_sha256,
+            prev_hash=prev_hash, hash="",
+        )  # fmt: skip
+        entry.hash = entry_hash(entry)
+        prev_seq, prev_hash = entry.seq, entry.hash
+        made.append(entry)
+    return made
