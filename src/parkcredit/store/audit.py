@@ -61,6 +61,14 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
 
 
+def _stored_payload(payload: dict[str, Any]) -> tuple[Any, str]:
+    """(the payload as stored — parsed back from its canonical text, so what is stored is exactly what is
+    hashed —, its sha256). Plain data's canonical text is a fixed point: it is not written twice."""
+    body, plain = canonjson.text_plain(payload)
+    stored = canonjson.loads(body)
+    return stored, sha256_hex(body if plain else canonical(stored))
+
+
 def append(
     session: Session,
     actor: str,
@@ -84,8 +92,7 @@ def append(
         payload = {**payload, "rows": [*(binding.ref(r) for r in bind), *bind_refs]}
     head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     prev_seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
-    body, plain = canonjson.text_plain(payload)
-    payload = canonjson.loads(body)  # what is stored is exactly what is hashed
+    payload, payload_sha256 = _stored_payload(payload)
     entry = AuditEntry(
         seq=prev_seq + 1,
         ts=utcnow().isoformat(timespec="microseconds"),
@@ -94,7 +101,7 @@ def append(
         object_type=object_type,
         object_id=str(object_id),
         payload=payload,
-        payload_sha256=sha256_hex(body if plain else canonical(payload)),  # plain data: the same text again
+        payload_sha256=payload_sha256,
         prev_hash=prev_hash,
         hash="",
     )
@@ -277,8 +284,8 @@ def prepare_entries(entries: Sequence[EntrySpec]) -> list[Prepared]:
     for actor, action, object_type, object_id, payload, bind_refs in entries:
         if bind_refs:
             payload = {**payload, "rows": list(bind_refs)}
-        payload = json.loads(canonical(payload))
-        out.append(Prepared(actor, action, object_type, str(object_id), payload, sha256_hex(canonical(payload))))
+        stored, sha = _stored_payload(payload)
+        out.append(Prepared(actor, action, object_type, str(object_id), stored, sha))
     return out
 
 
