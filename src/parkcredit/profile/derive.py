@@ -140,8 +140,11 @@ def derive_columns(cols: Columns) -> None:
     as_of = cols.days("as_of")
     uscc = cols.objects("uscc")
     cols.put_objects("entity_type", np.array([u[:2] if isinstance(u, str) else None for u in uscc], dtype=object))
-    cols.put_objects(
-        "registration_region", np.array([u[2:8] if isinstance(u, str) else None for u in uscc], dtype=object)
+    cols.put_later(  # read by no bundled rule set: computed when read (or when the frame is built)
+        "registration_region",
+        lambda: cols.put_objects(
+            "registration_region", np.array([u[2:8] if isinstance(u, str) else None for u in uscc], dtype=object)
+        ),
     )
     out: dict[str, np.ndarray] = {}
     out["years_in_operation"] = (as_of - cols.days("established_on")) / 365.25

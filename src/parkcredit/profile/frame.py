@@ -190,6 +190,7 @@ class Columns:
         self._codes: dict[tuple[str, tuple[str, ...] | None], tuple[np.ndarray, tuple[str, ...]]] = {}
         self._objects: dict[str, np.ndarray] = {}
         self._put: set[str] = set()
+        self._lazy: dict[str, Callable[[], None]] = {}
 
     # -- the source
     def _read_num(self, name: str) -> np.ndarray:
@@ -205,19 +206,30 @@ class Columns:
         raise NotImplementedError
 
     def has(self, name: str) -> bool:
-        return name in self._put
+        return name in self._put or name in self._lazy
+
+    def _force(self, name: str) -> None:
+        fn = self._lazy.pop(name, None)
+        if fn is not None:
+            fn()
 
     # -- reading
     def num(self, name: str) -> np.ndarray:
         hit = self._num.get(name)
         if hit is None:
-            hit = self._num[name] = self._read_num(name)
+            self._force(name)
+            hit = self._num.get(name)
+            if hit is None:
+                hit = self._num[name] = self._read_num(name)
         return hit
 
     def dates(self, name: str) -> np.ndarray:
         hit = self._dates.get(name)
         if hit is None:
-            hit = self._dates[name] = self._read_dates(name)
+            self._force(name)
+            hit = self._dates.get(name)
+            if hit is None:
+                hit = self._dates[name] = self._read_dates(name)
         return hit
 
     def days(self, name: str) -> np.ndarray:
@@ -229,6 +241,9 @@ class Columns:
     def codes(self, name: str, choices: tuple[str, ...] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
         key = (name, tuple(choices) if choices else None)
         hit = self._codes.get(key)
+        if hit is None and name in self._lazy:
+            self._force(name)
+            hit = self._codes.get(key)
         if hit is None:
             if name in self._objects and name in self._put:
                 hit = encode_text(self._objects[name], key[1])
@@ -240,7 +255,10 @@ class Columns:
     def objects(self, name: str) -> np.ndarray:
         hit = self._objects.get(name)
         if hit is None:
-            hit = self._objects[name] = self._read_objects(name)
+            self._force(name)
+            hit = self._objects.get(name)
+            if hit is None:
+                hit = self._objects[name] = self._read_objects(name)
         return hit
 
     # -- derived fields
@@ -260,6 +278,10 @@ class Columns:
         self._objects[name] = values
         self._put.add(name)
 
+    def put_later(self, name: str, compute: Callable[[], None]) -> None:
+        """`compute()` puts `name` (a derived field few rule sets read) the first time it is read."""
+        self._lazy[name] = compute
+
 
 class FrameColumns(Columns):
     """The columns of a profile frame (canonical or not), converted as the decision always has."""
@@ -269,7 +291,17 @@ class FrameColumns(Columns):
         self.frame = frame
 
     def _read_num(self, name: str) -> np.ndarray:
-        out: np.ndarray = self.frame[name].to_numpy(dtype="float64", na_value=np.nan)
+        col = self.frame[name]
+        if isinstance(col.dtype, np.dtype) and col.dtype == object:
+            # what `to_numpy(dtype="float64", na_value=np.nan)` does to an object column (missing -> NaN,
+            # the rest through float64), with one missing-value pass instead of two (issue 18)
+            values = col.to_numpy()
+            missing = pd.isna(values)
+            if missing.any():
+                values = values.copy()
+                values[missing] = np.nan
+            return np.asarray(values, dtype="float64")
+        out: np.ndarray = col.to_numpy(dtype="float64", na_value=np.nan)
         return out
 
     def _read_dates(self, name: str) -> np.ndarray:
