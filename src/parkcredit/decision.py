@@ -644,41 +644,31 @@ def _rank_reasons(
     prep: _Prepared, gate_hits: np.ndarray, points: np.ndarray, model: ModelOutput | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reason slots and values, (n, MAX_REASONS) each: the hit gates in file order, then the
-    characteristics and model groups that cost the most (ties keep rule-file order)."""
+    characteristics and model groups that cost the most (ties keep rule-file order).
+
+    One (n, gates + characteristics + model groups) priority matrix, ranked by `_top`: a hit gate is
+    +inf (so gates outrank every shortfall, and equal infinities keep file order), a gate not hit -inf;
+    a slot is the column (gates, then characteristics, then model groups); a gate's value is 0."""
     n, n_gates = gate_hits.shape
-    best, weights = prep.best, prep.char_weights
+    n_chars = points.shape[1]
+    groups = _model_groups(model) if model is not None else []
+    priority = np.empty((n, n_gates + n_chars + len(groups)))  # C order: rows are contiguous for argmax
+    priority[:, :n_gates] = np.where(gate_hits, np.inf, -np.inf)
     # value shown with a reason = priority / scale: characteristics points lost (priority =
     # points lost × weight, the total-score points it cost), model groups log-odds (× 10)
-    priority = np.subtract(best, points, out=np.empty(points.shape))  # C order: rows are contiguous for argmax
-    priority *= weights
+    scored = priority[:, n_gates : n_gates + n_chars]
+    np.subtract(prep.best, points, out=scored)
+    scored *= prep.char_weights
     scales = prep.char_scales
     if model is not None:
-        groups = _model_groups(model)
         member = np.zeros((len(model.groups), len(groups)))  # feature -> reason group, summed by one matmul
         member[np.arange(len(model.groups)), [groups.index(g) for g in model.groups]] = 1.0
-        priority = np.hstack([priority, np.maximum(_product(model.contributions, member), 0.0) * POINTS_PER_LOGODDS])
+        priority[:, n_gates + n_chars :] = np.maximum(_product(model.contributions, member), 0.0) * POINTS_PER_LOGODDS
         scales = np.concatenate([scales, np.full(len(groups), POINTS_PER_LOGODDS)])
-    slots, values = _top(priority, min(MAX_REASONS, priority.shape[1]))
-    slots = np.where(slots >= 0, slots + n_gates, -1)
-    values = np.where(slots >= 0, values / scales[np.maximum(slots - n_gates, 0)], 0.0)
-    with_gates = np.flatnonzero(gate_hits.any(axis=1))
-    if len(with_gates):
-        # gates outrank every score shortfall: each row's hit gates (file order) come first, its
-        # top shortfalls fill the slots left; a gate's value is 0
-        hits = gate_hits[with_gates]
-        counts = hits.sum(axis=1)
-        row, gate = np.nonzero(hits)  # row-major: each row's hit gates in file order
-        rank = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
-        first = rank < MAX_REASONS
-        gate_slots = np.full((len(with_gates), MAX_REASONS), -1, dtype=np.int64)
-        gate_slots[row[first], rank[first]] = gate[first]
-        g = np.minimum(counts, MAX_REASONS)[:, None]
-        k = np.arange(MAX_REASONS)[None, :]
-        pick = np.where(k < g, k, MAX_REASONS + k - g)
-        both = np.hstack([gate_slots, slots[with_gates]])
-        slots[with_gates] = np.take_along_axis(both, pick, axis=1)
-        both_values = np.hstack([np.zeros_like(values[with_gates]), values[with_gates]])
-        values[with_gates] = np.take_along_axis(both_values, pick, axis=1)
+    slots, top = _top(priority, min(MAX_REASONS, priority.shape[1]))
+    values = np.zeros(slots.shape)
+    score = slots >= n_gates
+    values[score] = top[score] / scales[slots[score] - n_gates]
     return slots.astype(np.int32), values
 
 
