@@ -84,6 +84,7 @@ class _Source(Protocol):
 
     def inputs(self) -> pd.DataFrame: ...  # the derived profile frame
     def uscc(self) -> pd.Series: ...  # object values, RangeIndex
+    def uscc_values(self) -> np.ndarray: ...  # the same values
     def as_of(self) -> pd.Series: ...
     def input_values(self, i: int, names: list[str]) -> list[Any]: ...  # `_jsonable(inputs.iloc[i].get(name))`
     def explain(self, model: ScoringModel) -> ModelOutput: ...
@@ -104,6 +105,9 @@ class _FrameSource:
 
     def uscc(self) -> pd.Series:
         return self.frame["uscc"].astype(object)
+
+    def uscc_values(self) -> np.ndarray:
+        return self.uscc().to_numpy()
 
     def as_of(self) -> pd.Series:
         return self.frame["as_of"]
@@ -130,7 +134,12 @@ class _ProfileSource:
         return self._inputs
 
     def uscc(self) -> pd.Series:
-        return pd.Series([r.get("uscc") for r in self.rows], dtype=object)
+        return pd.Series(self.uscc_values(), dtype=object)
+
+    def uscc_values(self) -> np.ndarray:
+        out = np.empty(len(self.rows), dtype=object)
+        out[:] = [r.get("uscc") for r in self.rows]
+        return out
 
     def as_of(self) -> pd.Series:
         return pd.Series(self.columns.dates("as_of").astype("datetime64[s]"))
@@ -265,9 +274,10 @@ class Decisions:
         """The full decision for row `i` (DESIGN.md §6), JSON-ready and deterministic."""
         o, rs = self._outcome, self.ruleset
         if self._uscc is None:
-            self._uscc = self._source.uscc().to_numpy()
+            self._uscc = self._source.uscc_values()
         scores = [_round(x) for x in o.dim_scores[i]]
-        names = _prepared(rs).trace_names
+        prep = _prepared(rs)
+        names = prep.trace_names
         values = self._source.input_values(i, ["as_of", *(n for ns in names for n in ns)])
         as_of, at, inputs = values[0], 1, []
         for ns in names:
@@ -280,19 +290,18 @@ class Decisions:
             for c_idx, c in enumerate(rs.characteristics):
                 if c.dimension != d:
                     continue
-                b = bins[c_idx]
-                zh, en = c.label(b)
+                bin_id, zh, en = prep.trace_bins[c_idx][bins[c_idx]]  # -1 (missing) is the last
                 chars.append(
                     {
                         "id": c.spec.id,
                         "zh": c.spec.zh,
                         "en": c.spec.en,
                         "inputs": inputs[c_idx],
-                        "bin": "MISSING" if b < 0 else c.spec.outcomes()[b].id,
+                        "bin": bin_id,
                         "bin_zh": zh,
                         "bin_en": en,
                         "points": _round(points[c_idx]),
-                        "max_points": _round(c.max_points),
+                        "max_points": prep.trace_max[c_idx],
                     }
                 )
             dims.append(
@@ -465,6 +474,8 @@ class _Prepared:
     ko_codes: list[str]
     until_fields: list[str]  # date fields that end a decision's validity sooner
     trace_names: list[list[str]]  # per characteristic: the inputs its trace shows
+    trace_bins: list[list[tuple[str, str, str]]]  # per characteristic, per bin (missing last): id, zh, en
+    trace_max: list[float]  # per characteristic: its max points as the record shows them
 
 
 def _prepared(rs: RuleSet) -> _Prepared:
@@ -493,6 +504,10 @@ def _prepared(rs: RuleSet) -> _Prepared:
         trace_names=[
             [n for n in sorted((c.value.names if c.value else set()) | _case_names(c)) if n != "as_of"] for c in chars
         ],
+        trace_bins=[
+            [(o.id, *c.label(b)) for b, o in enumerate(c.spec.outcomes())] + [("MISSING", *c.label(-1))] for c in chars
+        ],
+        trace_max=[_round(c.max_points) for c in chars],
     )  # fmt: skip
     rs.cache["decide"] = out
     return out

@@ -158,9 +158,14 @@ def encode_text(values: pd.Series | np.ndarray, choices: tuple[str, ...] | None 
     codes index its `choices`, so a literal's code is known from the choices; values outside them
     (never after `coerce`) get codes of their own after the choices."""
     codes: np.ndarray
-    uniques: pd.Index | np.ndarray
+    uniques: pd.Index | np.ndarray | list[str]
     if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
         codes, uniques = values.cat.codes.to_numpy(), values.cat.categories  # already coded: no hashing
+    elif isinstance(values, np.ndarray) and len(values) <= 16 and all(type(v) is str or v is None for v in values):
+        # a few texts (one enterprise): `pd.factorize`'s codes (order of appearance, None -1), by a dict
+        first: dict[str, int] = {}
+        codes = np.array([-1 if v is None else first.setdefault(v, len(first)) for v in values], dtype=np.int64)
+        uniques = list(first)
     else:
         codes, uniques = pd.factorize(values)
     return _recode(codes, [str(u) for u in uniques], choices)
@@ -316,6 +321,10 @@ class FrameColumns(Columns):
         return values
 
 
+_NUMBERS = [name for name, info in FIELDS.items() if info.kind in ("int", "float", "bool")]
+_DATES = [name for name, info in FIELDS.items() if info.kind == "date"]
+
+
 class ProfileColumns(Columns):
     """The columns of dumped profiles (`dump_profiles`): the arrays `FrameColumns(to_frame(...))` gives,
     built from the Python values without a frame (one enterprise's decision: no pandas per column)."""
@@ -328,12 +337,16 @@ class ProfileColumns(Columns):
     def of(cls, profiles: Iterable[Profile | Mapping[str, Any]]) -> ProfileColumns:
         """Profiles validated (`dump_profiles`) and their numbers and dates converted now, so a profile
         `to_frame` refuses (ValueError, OverflowError) is refused here, not later in the decision."""
-        out = cls(dump_profiles(profiles))
-        for name, info in FIELDS.items():
-            if info.kind in ("int", "float", "bool"):
-                out.num(name)
-            elif info.kind == "date":
-                out.dates(name)
+        rows = dump_profiles(profiles)
+        out = cls(rows)
+        # every number and date converted now, in one array each (`_floats` / `_datetimes` per value)
+        floats = np.array([[np.nan if (v := r.get(name)) is None else float(v) for r in rows] for name in _NUMBERS],
+                          dtype="float64").reshape(len(_NUMBERS), len(rows))  # fmt: skip
+        dates = np.array([[np.datetime64("NaT") if (v := r.get(name)) is None else np.datetime64(v, "s") for r in rows]
+                          for name in _DATES], dtype="datetime64[s]").reshape(len(_DATES), len(rows))  # fmt: skip
+        days = dates.astype("datetime64[D]")
+        out._num.update(zip(_NUMBERS, floats, strict=True))
+        out._dates.update(zip(_DATES, days, strict=True))
         return out
 
     def _values(self, name: str) -> list[Any]:
