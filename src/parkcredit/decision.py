@@ -19,8 +19,8 @@ import datetime as dt
 import functools
 import json
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import numpy as np
@@ -523,7 +523,9 @@ def decide(profiles: pd.DataFrame, ruleset: RuleSet, model: ScoringModel | None 
 
 
 def decide_profiles(
-    profiles: ProfileColumns | Sequence[Profile | Mapping[str, Any]], ruleset: RuleSet, model: ScoringModel | None = None
+    profiles: ProfileColumns | Sequence[Profile | Mapping[str, Any]],
+    ruleset: RuleSet,
+    model: ScoringModel | None = None,
 ) -> Decisions:
     """`decide(to_frame(profiles), ruleset, model)` without building a frame: the same decisions, records
     byte for byte (tests/test_decide_profiles.py), for the few profiles of a request (issue 18: one
@@ -539,7 +541,7 @@ def decide_profiles(
 def _blas() -> Any:
     """threadpoolctl's controller of the loaded BLAS (scikit-learn brings threadpoolctl), or None."""
     try:
-        from threadpoolctl import ThreadpoolController
+        from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - a dependency of scikit-learn
         return None
     return ThreadpoolController()

@@ -105,7 +105,7 @@ def _column_of(cols: Columns, f: FeatureSpec) -> np.ndarray | None:
     if f.encoding == "indicator":
         if kind == "enum":
             codes, vocab = cols.codes(f.source, info.choices)
-            hit = np.array([v == f.value for v in vocab] + [False], dtype="float64")[codes]
+            hit: np.ndarray = np.array([v == f.value for v in vocab] + [False], dtype="float64")[codes]
             missing = codes < 0
         else:
             values = cols.objects(f.source)

@@ -34,11 +34,10 @@ from parkcredit.model.spec import ModelSpec
 
 if TYPE_CHECKING:
     import lightgbm as lgb
-
-    from parkcredit.profile.frame import Columns
     from mlflow.models.signature import ModelSignature
 
     from parkcredit.model.train import TrainResult
+    from parkcredit.profile.frame import Columns
     from parkcredit.rules.compile import RuleSet
 
 __all__ = ["ModelSettings", "ParkModel", "load_default_model", "load_model_dir", "log_run", "save_model_dir"]

@@ -178,7 +178,8 @@ def derive_columns(cols: Columns) -> None:
         expired = cols.days("safety_std_valid_until") < as_of
 
     def srdi_is(value: str) -> np.ndarray:
-        return srdi_ok & (srdi == srdi_vocab.index(value))
+        out: np.ndarray = srdi_ok & (srdi == srdi_vocab.index(value))
+        return out
 
     # codes of LITTLE_GIANT, PROV_SRDI_OR_HNTE, INNOV_OR_TECH_SME, else NONE (the choices' order)
     cert = np.select(
@@ -188,7 +189,9 @@ def derive_columns(cols: Columns) -> None:
     cols.put_codes(_CERT, cert, DERIVED[_CERT].choices)
     choices = DERIVED["safety_grade_in_force"].choices
     grade, grade_vocab = cols.codes("safety_std_grade", FIELDS["safety_std_grade"].choices)
-    in_force = np.where(expired & (grade >= 0), np.int32(choices.index("NONE")), _in_choices(grade, grade_vocab, choices))
+    in_force = np.where(
+        expired & (grade >= 0), np.int32(choices.index("NONE")), _in_choices(grade, grade_vocab, choices)
+    )
     cols.put_codes("safety_grade_in_force", in_force.astype(np.int32), choices)
 
     for sig in SIGNALS:  # a value without its year is undated: not stale (nothing says it is old)

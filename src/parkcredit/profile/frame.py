@@ -153,7 +153,9 @@ def days_of(dates: np.ndarray) -> np.ndarray:
     return out
 
 
-def encode_text(values: pd.Series | np.ndarray, choices: tuple[str, ...] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+def encode_text(
+    values: pd.Series | np.ndarray, choices: tuple[str, ...] | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """(int32 codes, vocabulary) of text values (a Series or array; None/NaN missing -> -1). An enum's
     codes index its `choices`, so a literal's code is known from the choices; values outside them
     (never after `coerce`) get codes of their own after the choices."""
@@ -171,7 +173,9 @@ def encode_text(values: pd.Series | np.ndarray, choices: tuple[str, ...] | None 
     return _recode(codes, [str(u) for u in uniques], choices)
 
 
-def _recode(codes: np.ndarray, labels: Sequence[str], choices: tuple[str, ...] | None) -> tuple[np.ndarray, tuple[str, ...]]:
+def _recode(
+    codes: np.ndarray, labels: Sequence[str], choices: tuple[str, ...] | None
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """Codes into `labels` (-1 missing) as codes into choices + the labels not among them."""
     vocab = tuple(choices or ()) + tuple(u for u in labels if u not in (choices or ()))
     index = {v: i for i, v in enumerate(vocab)}
