@@ -186,7 +186,6 @@ class _Outcome:
     knockouts: np.ndarray  # (n, n_knockouts) bool
     pd: np.ndarray
     valid_until: np.ndarray  # datetime64[D]
-    reason_codes: np.ndarray  # (n, MAX_REASONS) object
 
 
 class Decisions:
@@ -229,7 +228,8 @@ class Decisions:
 
     def _build_summary(self) -> pd.DataFrame:
         o, rs, spec = self._outcome, self.ruleset, self.ruleset.spec
-        ko_codes = [g.code for g in self.gates if g.kind == "knockout"]
+        prep = _prepared(rs)
+        reason_codes = _slot_codes(prep, rs, self.bins, self.model, self.reason_slots)
         return pd.DataFrame(
             {
                 "uscc": self._source.uscc(),
@@ -242,12 +242,12 @@ class Decisions:
                 "band": pd.Series(o.band, dtype=object),  # object: no str inference
                 "total_score": o.total,
                 **{f"score_{d.id}": o.dim_scores[:, i] for i, d in enumerate(spec.dimensions)},
-                "knockouts": pd.Series(_join_codes(ko_codes, o.knockouts), dtype=object),
+                "knockouts": pd.Series(_join_codes(prep.ko_codes, o.knockouts), dtype=object),
                 "pd": o.pd,
                 "valid_until": pd.Series(
                     pd.arrays.ArrowExtensionArray(pa.array(o.valid_until, type=pa.date32(), from_pandas=True))
                 ),
-                **{f"reason_{r + 1}": pd.Series(o.reason_codes[:, r], dtype=object) for r in range(MAX_REASONS)},
+                **{f"reason_{r + 1}": pd.Series(reason_codes[:, r], dtype=object) for r in range(MAX_REASONS)},
             }
         )
 
@@ -644,12 +644,10 @@ def _decide(source: _Source, ruleset: RuleSet, model: ScoringModel | None) -> De
     # the model's contributions are reasons only where its mode lets it decide; advisory: its view, apart
     deciding_model = model_out if policy.mode in MODEL_DECIDES else None
     slots, values = _rank_reasons(prep, gate_hits, points, deciding_model)
-    reason_codes = _slot_codes(prep, rs, bins, model_out, slots)
 
     outcome = _Outcome(
         status=status, eligible=eligible, limit=limit, band=band, total=np.round(total, 4),
         dim_scores=np.round(dim_scores, 4), knockouts=ko, pd=pd_arr, valid_until=valid_until,
-        reason_codes=reason_codes,
     )  # fmt: skip
     return Decisions(
         ruleset=rs, source=source, outcome=outcome, bins=bins, points=points, gates=gates, gate_hits=gate_hits,
