@@ -716,24 +716,19 @@ def _slot_codes(
 
     Table layout: gate codes, then each characteristic's codes per bin (missing bin last), then
     model groups, then None (for "no reason")."""
-    n_gates, chars = len(prep.gates), rs.characteristics
+    n_gates, n_chars = len(prep.gates), len(rs.characteristics)
     groups = _model_groups(model) if model is not None else []
     model_start = len(prep.code_table)
-    table = [*prep.code_table, *groups, None]
-    index = np.full(slots.shape, len(table) - 1, dtype=np.int64)
-    is_gate = (slots >= 0) & (slots < n_gates)
-    index[is_gate] = slots[is_gate]
-    j = slots - n_gates
-    is_char = (j >= 0) & (j < len(chars))
-    if is_char.any():
-        rows, cols = np.nonzero(is_char)
-        jj = j[rows, cols]
-        b = bins[rows, jj].astype(np.int64) % prep.n_codes[jj]  # bin -1 (missing) is stored last
-        index[rows, cols] = prep.code_offsets[jj] + b
-    k = slots - n_gates - len(chars)
-    is_model = (k >= 0) & (k < len(groups))
-    index[is_model] = model_start + k[is_model]
-    return np.array(table, dtype=object)[index]
+    table = np.array([*prep.code_table, *groups, None], dtype=object)
+    s = slots.astype(np.int64)
+    j = s - n_gates  # a characteristic's position, where 0 <= j < n_chars
+    index = np.where(s < 0, len(table) - 1, np.where(j < 0, s, model_start + j - n_chars))
+    if n_chars:
+        jc = np.clip(j, 0, n_chars - 1)
+        b = np.take_along_axis(bins, jc, axis=1).astype(np.int64) % prep.n_codes[jc]  # bin -1 (missing) is last
+        index = np.where((j >= 0) & (j < n_chars), prep.code_offsets[jc] + b, index)
+    out: np.ndarray = table[index]
+    return out
 
 
 def _join_codes(codes: list[str], hits: np.ndarray) -> np.ndarray:

@@ -138,14 +138,9 @@ def derive_columns(cols: Columns) -> None:
     n = cols.n
     num = cols.num
     as_of = cols.days("as_of")
-    uscc = cols.objects("uscc")
-    cols.put_objects("entity_type", np.array([u[:2] if isinstance(u, str) else None for u in uscc], dtype=object))
-    cols.put_later(  # read by no bundled rule set: computed when read (or when the frame is built)
-        "registration_region",
-        lambda: cols.put_objects(
-            "registration_region", np.array([u[2:8] if isinstance(u, str) else None for u in uscc], dtype=object)
-        ),
-    )
+    cols.put_objects("entity_type", cols.prefixes("uscc", 0, 2))
+    # read by no bundled rule set: computed when read (or when the frame is built)
+    cols.put_later("registration_region", lambda: cols.put_objects("registration_region", cols.prefixes("uscc", 2, 8)))
     out: dict[str, np.ndarray] = {}
     out["years_in_operation"] = (as_of - cols.days("established_on")) / 365.25
     out["months_in_park"] = (as_of - cols.days("in_park_since")) / 30.4375
