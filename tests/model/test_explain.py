@@ -62,3 +62,21 @@ def test_constant_model_has_only_the_expected_value() -> None:
     tables = TreeShapTables.from_booster(booster)
     got = tables.contributions(X[:4])
     assert np.abs(got - booster.predict(X[:4], pred_contrib=True)).max() < 1e-12
+
+
+def test_a_row_alone_gets_the_bits_it_gets_in_a_batch() -> None:
+    """A batch of one block runs the serial kernel (issue 18: no parallel launch for one enterprise), a
+    larger batch the parallel one: every row's contributions are the same bits either way."""
+    rng = np.random.default_rng(11)
+    X = _data(rng, 3000)
+    y = (np.nan_to_num(X[:, 0]) + rng.normal(size=len(X)) > 0.3).astype(int)
+    ds = lgb.Dataset(X, y, categorical_feature=[3], params={"verbose": -1})
+    booster = lgb.train({"objective": "binary", "max_depth": 4, "num_leaves": 16, "verbose": -1, "num_threads": 1},
+                        ds, num_boost_round=40)  # fmt: skip
+    tables = TreeShapTables.from_booster(booster)
+    Xt = _data(rng, 1000)
+    batch = tables.contributions(Xt)
+    alone = np.vstack([tables.contributions(Xt[i : i + 1]) for i in range(300)])
+    small = np.vstack([tables.contributions(Xt[i : i + 100]) for i in range(0, 1000, 100)])
+    assert np.array_equal(alone, batch[:300])
+    assert np.array_equal(small, batch)

@@ -23,9 +23,9 @@ from parkcredit.app.context import AppContext
 from parkcredit.app.idempotency import Idem, Replayed, remember, replay
 from parkcredit.app.jobs import SHUTDOWN, Interrupted
 from parkcredit.app.rulesets import in_force
-from parkcredit.decision import canonical_json, decide
+from parkcredit.decision import canonical_json, decide_profiles
 from parkcredit.errors import Conflict, InvalidInput, NotFound
-from parkcredit.profile import to_frame
+from parkcredit.profile.frame import ProfileColumns
 from parkcredit.rules import RuleSet
 from parkcredit.store import decisions as store
 from parkcredit.store import jobs, snapshots
@@ -44,10 +44,10 @@ def _records(
     profiles: list[dict[str, Any]], ruleset: RuleSet, model: Any, model_status: dict[str, Any]
 ) -> list[dict[str, Any]]:
     try:
-        frame = to_frame(profiles)
+        columns = ProfileColumns.of(profiles)  # validated and converted as `to_frame` does, without the frame
     except (OverflowError, ValueError) as exc:  # snapshots stored before numbers were checked at the edge
         raise InvalidInput(("snapshot",), f"the stored profile cannot be decided: {exc}") from None
-    decisions = decide(frame, ruleset, model)
+    decisions = decide_profiles(columns, ruleset, model)  # = decide(to_frame(profiles), ...), record for record
     out = []
     for i in range(len(decisions)):
         rec = decisions.record(i)

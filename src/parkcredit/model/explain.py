@@ -40,6 +40,7 @@ __all__ = ["MAX_TABLE_DEPTH", "TreeShapTables"]
 MAX_TABLE_DEPTH = 6
 _ZERO_THRESHOLD = 1e-35  # LightGBM kZeroThreshold
 _CHUNK = 2048
+_BLOCK = 128  # rows of one block of the numba kernel (`_kernels.BLOCK`)
 logger = logging.getLogger(__name__)
 
 
@@ -208,8 +209,9 @@ class TreeShapTables:
             raise ValueError(f"expected a (n, {self.n_features}) matrix, got {X.shape}")
         if not self.supported:
             raise NotImplementedError(f"trees of depth {self.depth} > {MAX_TABLE_DEPTH}: use pred_contrib")
-        kernel = _kernel()
-        if self.n_nodes and kernel is not None and not force_numpy:
+        kernels = _kernel()
+        if self.n_nodes and kernels is not None and not force_numpy:
+            kernel = kernels[1] if X.shape[0] <= _BLOCK else kernels[0]  # one block: nothing to run in parallel
             out_t = np.zeros((self.n_features + 1, X.shape[0]))
             kernel(
                 X, self._feat64, self._thr, self._nan_left, self._default_left, self._zero_type,
@@ -252,14 +254,14 @@ class TreeShapTables:
 
 
 @lru_cache(maxsize=1)
-def _kernel() -> Callable[..., None] | None:
-    """The numba kernel, or None where numba is not importable (then the numpy path runs)."""
+def _kernel() -> tuple[Callable[..., None], Callable[..., None]] | None:
+    """The numba kernels (parallel, serial), or None where numba is not importable (then the numpy path runs)."""
     try:
-        from parkcredit.model._kernels import shap_rows
+        from parkcredit.model._kernels import shap_rows, shap_rows_serial
     except ImportError:  # pragma: no cover - numba ships with shap
         logger.info("numba not available: TreeSHAP tables use the numpy path")
         return None
-    return shap_rows
+    return shap_rows, shap_rows_serial
 
 
 def _tree_expected(node: dict[str, Any], total: float) -> float:

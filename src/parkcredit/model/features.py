@@ -13,8 +13,12 @@ import numpy as np
 import pandas as pd
 
 from parkcredit.model.spec import FeatureSpec, ModelSpec
+from parkcredit.profile.derive import DERIVED
+from parkcredit.profile.frame import Columns
+from parkcredit.profile.schema import FIELDS
 
-__all__ = ["categorical_indices", "encode", "fit_categories"]
+__all__ = ["categorical_indices", "encode", "encode_columns", "fit_categories"]
+_INFO = {**FIELDS, **DERIVED}
 
 
 def _text(frame: pd.DataFrame, f: FeatureSpec) -> pd.Series:
@@ -78,4 +82,59 @@ def encode(frame: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
     out = np.empty((len(frame), len(spec.features)), dtype="float64")
     for j, f in enumerate(spec.features):
         out[:, j] = _column(frame, f)
+    return out
+
+
+def _positions(f: FeatureSpec) -> dict[str, int] | None:
+    levels = list(f.order or ()) if f.encoding == "ordinal" else f.categories
+    if levels is None or len(set(levels)) != len(levels):
+        return None
+    return {v: i for i, v in enumerate(levels)}
+
+
+def _column_of(cols: Columns, f: FeatureSpec) -> np.ndarray | None:
+    """`_column` of the canonical frame, read off `cols`; None where only the frame path knows how."""
+    info = _INFO.get(f.source)
+    if info is None:
+        return None
+    kind = info.kind
+    if f.encoding == "numeric":
+        return cols.num(f.source) if kind in ("int", "float", "bool") else None
+    if kind not in ("enum", "str"):
+        return None
+    if f.encoding == "indicator":
+        if kind == "enum":
+            codes, vocab = cols.codes(f.source, info.choices)
+            hit: np.ndarray = np.array([v == f.value for v in vocab] + [False], dtype="float64")[codes]
+            missing = codes < 0
+        else:
+            values = cols.objects(f.source)
+            hit = np.array([v == f.value for v in values], dtype="float64")
+            missing = np.array([v is None for v in values], dtype=bool)
+        hit[missing] = np.nan
+        return hit
+    pos = _positions(f)
+    if pos is None:
+        return None
+    p = f.prefix
+    if kind == "enum":  # a position per code, gathered
+        codes, vocab = cols.codes(f.source, info.choices)
+        table = np.array([pos.get(v[:p] if p else v, -1) for v in vocab] + [-1], dtype="float64")
+        out: np.ndarray = table[codes]
+    else:
+        out = np.array([pos.get(v[:p] if p else v, -1) if isinstance(v, str) else -1 for v in cols.objects(f.source)],
+                       dtype="float64")  # fmt: skip
+    out[out < 0] = np.nan
+    return out
+
+
+def encode_columns(cols: Columns, spec: ModelSpec) -> np.ndarray | None:
+    """`encode` of the canonical derived frame of the profiles in `cols`, without the frame (one enterprise:
+    no pandas per feature); None when a feature reads a column only the frame path encodes."""
+    out = np.empty((cols.n, len(spec.features)), dtype="float64")
+    for j, f in enumerate(spec.features):
+        column = _column_of(cols, f)
+        if column is None:
+            return None
+        out[:, j] = column
     return out

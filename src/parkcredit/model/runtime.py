@@ -29,7 +29,7 @@ import yaml
 from parkcredit.decision import ModelOutput
 from parkcredit.model.calibrate import Calibrator
 from parkcredit.model.explain import TreeShapTables
-from parkcredit.model.features import encode
+from parkcredit.model.features import encode, encode_columns
 from parkcredit.model.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from mlflow.models.signature import ModelSignature
 
     from parkcredit.model.train import TrainResult
+    from parkcredit.profile.frame import Columns
     from parkcredit.rules.compile import RuleSet
 
 __all__ = ["ModelSettings", "ParkModel", "load_default_model", "load_model_dir", "log_run", "save_model_dir"]
@@ -81,7 +82,16 @@ class ParkModel:
         return np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=1 if len(X) == 1 else 0))
 
     def explain(self, frame: pd.DataFrame) -> ModelOutput:
-        contrib = self.contributions(self.matrix(frame))
+        return self._explain(self.matrix(frame))
+
+    def explain_columns(self, columns: Columns) -> ModelOutput | None:
+        """`explain` of the derived canonical frame of the profiles in `columns` (`decision.decide_profiles`),
+        without the frame; None when the spec reads a column only the frame path encodes."""
+        X = encode_columns(columns, self.spec)
+        return None if X is None else self._explain(X)
+
+    def _explain(self, X: np.ndarray) -> ModelOutput:
+        contrib = self.contributions(X)
         raw = contrib.sum(axis=1)
         return ModelOutput(
             pd=self.calibrator.predict(raw), raw=raw, base_value=float(self.tables.expected_value),

@@ -160,6 +160,8 @@ class RuleSet:
     limit_formula: Compiled
     valid_until_fields: list[str]
     limit_deduct: Compiled | None = None
+    # what `decide` precomputes of this rule set once (gates, code tables, ...): not part of its identity
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def fields_read(self) -> frozenset[str]:

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from parkcredit.profile.frame import day_numbers
+from parkcredit.profile.frame import Columns, FrameColumns, encode_text
 
 __all__ = ["Compiled", "Context", "ExprError", "Text", "Type", "compile_expr"]
 
@@ -74,17 +74,7 @@ class Text:
         """Codes of `values` (a Series or array; None/NaN missing). An enum's codes index its
         `choices`, so a literal's code is known from the choices; values outside them (never
         after `coerce`) get codes of their own, matching no literal a rule may write."""
-        codes: np.ndarray
-        uniques: pd.Index | np.ndarray
-        if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-            codes, uniques = values.cat.codes.to_numpy(), values.cat.categories  # already coded: no hashing
-        else:
-            codes, uniques = pd.factorize(values)
-        labels = [str(u) for u in uniques]
-        vocab = tuple(choices or ()) + tuple(u for u in labels if u not in (choices or ()))
-        index = {v: i for i, v in enumerate(vocab)}
-        remap = np.array([index[u] for u in labels] + [-1], dtype=np.int32)
-        return cls(remap[codes], vocab)  # factorize's -1 (missing) picks the trailing -1
+        return cls(*encode_text(values, choices))
 
     def decode(self) -> np.ndarray:
         """The values as an object array, None where missing."""
@@ -98,13 +88,15 @@ class Text:
 
 
 class Context:
-    """Columns of one batch, converted lazily to the arrays compiled code expects."""
+    """Columns of one batch (a frame, or `profile.frame.Columns`), converted lazily to the arrays compiled
+    code expects; each column once (`Columns` caches it, and `decide` shares them with `derive`)."""
 
-    def __init__(self, frame: pd.DataFrame, types: Mapping[str, Type], extra: Mapping[str, Any] | None = None):
-        self.frame = frame
+    def __init__(
+        self, frame: pd.DataFrame | Columns, types: Mapping[str, Type], extra: Mapping[str, Any] | None = None
+    ):
+        self.columns = frame if isinstance(frame, Columns) else FrameColumns(frame)
         self.types = types
-        self.n = len(frame)
-        self._arrays: dict[str, np.ndarray] = {}  # numbers, bools and dates as float64
+        self.n = self.columns.n
         self._texts: dict[str, Text] = {}
         self.extra: dict[str, Any] = dict(extra or {})
 
@@ -115,15 +107,10 @@ class Context:
             value = self.extra[name]
             out: np.ndarray = value.decode() if isinstance(value, Text) else np.asarray(value)
             return out
-        if self.types[name].kind == "str":
+        kind = self.types[name].kind
+        if kind == "str":
             return self.text(name).decode()
-        hit = self._arrays.get(name)
-        if hit is not None:
-            return hit
-        col = self.frame[name]
-        date = self.types[name].kind == "date"
-        arr = self._arrays[name] = day_numbers(col) if date else col.to_numpy(dtype="float64", na_value=np.nan)
-        return arr
+        return self.columns.days(name) if kind == "date" else self.columns.num(name)
 
     def text(self, name: str) -> Text:
         """A text field (or a text value in `extra`) as codes."""
@@ -132,7 +119,7 @@ class Context:
             return value if isinstance(value, Text) else Text.encode(np.asarray(value, dtype=object))
         hit = self._texts.get(name)
         if hit is None:
-            hit = self._texts[name] = Text.encode(self.frame[name], self.types[name].choices)
+            hit = self._texts[name] = Text(*self.columns.codes(name, self.types[name].choices))
         return hit
 
     @property
@@ -156,13 +143,17 @@ class Compiled:
     _fn: Fn = field(repr=False)
 
     def __call__(self, ctx: Context) -> np.ndarray:
+        """One value per row, read-only (a literal broadcast; a column or result as a read-only view)."""
         out = self._fn(ctx)
-        if self.type.kind == "bool":
-            return np.broadcast_to(np.asarray(out, dtype=bool), (ctx.n,))
-        if self.type.kind == "str":
-            out = out.decode() if isinstance(out, Text) else out
-            return np.broadcast_to(np.asarray(out, dtype=object), (ctx.n,))
-        return np.broadcast_to(np.asarray(out, dtype="float64"), (ctx.n,))
+        kind = self.type.kind
+        if kind == "str" and isinstance(out, Text):
+            out = out.decode()
+        arr = np.asarray(out, dtype=bool if kind == "bool" else object if kind == "str" else "float64")
+        if arr.shape != (ctx.n,):
+            return np.broadcast_to(arr, (ctx.n,))
+        view = arr.view()  # what broadcast_to gave, without its cost (~5 µs a call, ~60 calls a decision)
+        view.flags.writeable = False
+        return view
 
     def text(self, ctx: Context) -> Text | str:
         """A text expression's value as it is computed: codes for a field, a str for a literal."""
