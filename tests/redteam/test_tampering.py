@@ -337,12 +337,16 @@ def test_the_service_signs_its_own_checkpoints_at_an_interval(settings, keys, tm
     fast = settings.model_copy(update={"audit_checkpoint_interval_s": 0.2})
     with TestClient(create_app(fast)) as c:
         assert c.post("/v1/enterprises", json=good_profile(1), headers=keys["committee"]).status_code == 201
+        # the writer signs the head each interval once it moved: wait until its newest checkpoint is the head
+        # verify sees (an entry appended between the two reads only means one more interval)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not c.get("/v1/audit/checkpoints", headers=keys["auditor"]).text:
+        while True:
+            lines = c.get("/v1/audit/checkpoints", headers=keys["auditor"]).text.splitlines()
+            head = c.get("/v1/audit/verify", headers=keys["auditor"]).json()
+            if (lines and json.loads(lines[-1])["head_hash"] == head["head_hash"]) or time.monotonic() > deadline:
+                break
             time.sleep(0.1)
-        lines = c.get("/v1/audit/checkpoints", headers=keys["auditor"]).text.splitlines()
         assert lines, "no checkpoint written by the service"
-        head = c.get("/v1/audit/verify", headers=keys["auditor"]).json()
         assert (
             head["ok"] and head["checkpoints_checked"] >= 1 and json.loads(lines[-1])["head_hash"] == head["head_hash"]
         )
