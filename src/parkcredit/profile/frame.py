@@ -225,23 +225,21 @@ class Columns:
             fn()
 
     # -- reading
-    def num(self, name: str) -> np.ndarray:
-        hit = self._num.get(name)
+    def _cached(self, cache: dict[str, np.ndarray], name: str, read: Callable[[str], np.ndarray]) -> np.ndarray:
+        """`cache[name]`: put there by a derived field computed when first read, or else read now."""
+        hit = cache.get(name)
         if hit is None:
             self._force(name)
-            hit = self._num.get(name)
+            hit = cache.get(name)
             if hit is None:
-                hit = self._num[name] = self._read_num(name)
+                hit = cache[name] = read(name)
         return hit
 
+    def num(self, name: str) -> np.ndarray:
+        return self._cached(self._num, name, self._read_num)
+
     def dates(self, name: str) -> np.ndarray:
-        hit = self._dates.get(name)
-        if hit is None:
-            self._force(name)
-            hit = self._dates.get(name)
-            if hit is None:
-                hit = self._dates[name] = self._read_dates(name)
-        return hit
+        return self._cached(self._dates, name, self._read_dates)
 
     def days(self, name: str) -> np.ndarray:
         hit = self._days.get(name)
@@ -268,13 +266,7 @@ class Columns:
         return np.array([u[start:stop] if isinstance(u, str) else None for u in self.objects(name)], dtype=object)
 
     def objects(self, name: str) -> np.ndarray:
-        hit = self._objects.get(name)
-        if hit is None:
-            self._force(name)
-            hit = self._objects.get(name)
-            if hit is None:
-                hit = self._objects[name] = self._read_objects(name)
-        return hit
+        return self._cached(self._objects, name, self._read_objects)
 
     # -- derived fields
     def put_num(self, name: str, values: np.ndarray) -> None:

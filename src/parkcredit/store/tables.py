@@ -62,8 +62,11 @@ class Snapshot(Base):
     """One validated profile of one enterprise (企业画像快照), without its personal data."""
 
     __tablename__ = "snapshots"
+    # the newest snapshot of one enterprise in one probe (migration 0008: an index on uscc alone let PostgreSQL
+    # walk the primary key backwards instead)
+    __table_args__ = (Index("ix_snapshots_uscc_id", "uscc", "id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    uscc: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(200))
     park_id: Mapped[str | None] = mapped_column(String(100), index=True)
     as_of: Mapped[dt.date] = mapped_column(Date)
