@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,17 +63,22 @@ def latest(session: Session, *, uscc: str, product: str) -> Decision | None:
     return session.scalar(q)
 
 
+def _newest_at(usccs: Sequence[str], product: str) -> Any:
+    """(uscc, at): the time of the newest decision for `product` of each of `usccs` (a subquery)."""
+    return (
+        select(Decision.uscc, func.max(Decision.created_at).label("at"))
+        .where(Decision.uscc.in_(usccs), Decision.product == product)
+        .group_by(Decision.uscc)
+        .subquery()
+    )
+
+
 def latest_many(session: Session, usccs: list[str], *, product: str, chunk: int = 500) -> dict[str, Decision]:
     """The newest decision for `product` of each of `usccs` that has one (as `latest`, in a few queries)."""
     out: dict[str, Decision] = {}
     for start in range(0, len(usccs), chunk):
         part = usccs[start : start + chunk]
-        newest = (
-            select(Decision.uscc, func.max(Decision.created_at).label("at"))
-            .where(Decision.uscc.in_(part), Decision.product == product)
-            .group_by(Decision.uscc)
-            .subquery()
-        )
+        newest = _newest_at(part, product)
         q = (
             select(Decision)
             .join(newest, (Decision.uscc == newest.c.uscc) & (Decision.created_at == newest.c.at))
@@ -100,12 +106,7 @@ def latest_refs(session: Session, usccs: list[str], *, product: str, chunk: int 
     out: dict[str, DecisionRef] = {}
     for start in range(0, len(usccs), chunk):
         part = usccs[start : start + chunk]
-        newest = (
-            select(Decision.uscc, func.max(Decision.created_at).label("at"))
-            .where(Decision.uscc.in_(part), Decision.product == product)
-            .group_by(Decision.uscc)
-            .subquery()
-        )
+        newest = _newest_at(part, product)
         q = (
             select(Decision.id, Decision.uscc, Decision.snapshot_id, Decision.ruleset_hash, Decision.record)
             .join(newest, (Decision.uscc == newest.c.uscc) & (Decision.created_at == newest.c.at))
