@@ -63,13 +63,20 @@ def latest(session: Session, *, uscc: str, product: str) -> Decision | None:
     return session.scalar(q)
 
 
-def _newest_at(usccs: Sequence[str], product: str) -> Any:
-    """(uscc, at): the time of the newest decision for `product` of each of `usccs` (a subquery)."""
-    return (
+def _newest(usccs: Sequence[str], product: str, *what: Any) -> Any:
+    """`what` of the newest decision for `product` of each of `usccs` (newest created_at; rows ordered by id
+    descending, so a tie on created_at ends on the lowest id — the one `latest` picks)."""
+    newest = (
         select(Decision.uscc, func.max(Decision.created_at).label("at"))
         .where(Decision.uscc.in_(usccs), Decision.product == product)
         .group_by(Decision.uscc)
         .subquery()
+    )
+    return (
+        select(*what)
+        .join(newest, (Decision.uscc == newest.c.uscc) & (Decision.created_at == newest.c.at))
+        .where(Decision.product == product)
+        .order_by(Decision.id.desc())
     )
 
 
@@ -78,14 +85,7 @@ def latest_many(session: Session, usccs: list[str], *, product: str, chunk: int 
     out: dict[str, Decision] = {}
     for start in range(0, len(usccs), chunk):
         part = usccs[start : start + chunk]
-        newest = _newest_at(part, product)
-        q = (
-            select(Decision)
-            .join(newest, (Decision.uscc == newest.c.uscc) & (Decision.created_at == newest.c.at))
-            .where(Decision.product == product)
-            .order_by(Decision.id.desc())  # a tie on created_at: the one `latest` picks (ordered by id)
-        )
-        for d in session.scalars(q):
+        for d in session.scalars(_newest(part, product, Decision)):
             out[d.uscc] = d
     return out
 
@@ -106,13 +106,8 @@ def latest_refs(session: Session, usccs: list[str], *, product: str, chunk: int 
     out: dict[str, DecisionRef] = {}
     for start in range(0, len(usccs), chunk):
         part = usccs[start : start + chunk]
-        newest = _newest_at(part, product)
-        q = (
-            select(Decision.id, Decision.uscc, Decision.snapshot_id, Decision.ruleset_hash, Decision.record)
-            .join(newest, (Decision.uscc == newest.c.uscc) & (Decision.created_at == newest.c.at))
-            .where(Decision.product == product)
-            .order_by(Decision.id.desc())
-        )
+        q = _newest(part, product, Decision.id, Decision.uscc, Decision.snapshot_id, Decision.ruleset_hash,
+                    Decision.record)  # fmt: skip
         for row in session.execute(q):
             out[row[1]] = DecisionRef(row[0], row[1], int(row[2]), row[3], row[4])
     return out
