@@ -15,15 +15,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from dbsupport import authorization, good_profile, make_uscc
 from parkcredit.cli import app as cli_app
 from parkcredit.settings import get_settings
+from parkcredit.store import audit, binding
 from parkcredit.store.audit import canonical, entry_hash, sha256_hex
-from parkcredit.store.tables import AuditEntry
+from parkcredit.store.tables import AuditEntry, Decision
 from parkcredit.web.auth import LANG_COOKIE
 
 pytestmark = pytest.mark.tampers
@@ -188,6 +190,63 @@ def test_a_decision_record_rewritten_consistently_is_reported(client, keys, sett
     _sql(settings.database_url, "UPDATE decisions SET record = :r, record_sha256 = :h, limit_yuan = 3000000 "
          "WHERE id = :i", r=body, h=_sha(body), i=d1)  # fmt: skip
     assert ("decisions", d1, "altered") in _problems(client, keys)
+
+
+def test_a_decision_record_edited_alone_is_altered_and_inconsistent(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]
+    """The record's text changed, its sha256 column not: the form-2 digest hashes the record itself."""
+    d1 = world["d1"]["decision_id"]
+    _sql(settings.database_url, "UPDATE decisions SET record = REPLACE(record, '企业', '公司') WHERE id = :i", i=d1)
+    problems = {p for t, i, p in _problems(client, keys) if (t, i) == ("decisions", d1)}
+    assert problems == {"altered", "inconsistent"}
+
+
+def _decision_row(url: str, decision_id: str) -> dict[str, Any]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return dict(conn.execute(select(Decision.__table__).where(Decision.id == decision_id)).mappings().one())
+    finally:
+        engine.dispose()
+
+
+def _append(url: str, refs: list[dict[str, Any]]) -> None:
+    """An entry binding `refs`, appended as the service would (chain lock, link, hash)."""
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session, session.begin():
+            audit.append(session, "test", "audit.rebind", "table", "decisions", {"reason": "test"}, bind_refs=refs)
+    finally:
+        engine.dispose()
+
+
+def test_decisions_are_bound_by_their_record_hash_in_digest_form_2(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]
+    d1 = world["d1"]["decision_id"]
+    entries = client.get("/v1/audit/log?limit=1000", headers=keys["auditor"]).json()["items"]
+    refs = [r for e in entries for r in (e["payload"].get("rows") or []) if r["id"] == d1]
+    assert refs and all(r["table"] == "decisions" and r["form"] == 2 for r in refs), refs
+    row = _decision_row(settings.database_url, d1)
+    assert refs[-1]["sha256"] == binding.digest_values(row, table="decisions", form=2)
+    assert refs[-1]["sha256"] != binding.digest_values(row)  # form 1 (the whole text) is another digest
+    short = {**row, "record": "sha256:" + _sha(row["record"])}
+    assert refs[-1]["sha256"] == binding.digest_values(short)  # form 2 is form 1 of the row with the record hashed
+
+
+def test_a_binding_in_form_1_still_verifies_and_still_finds_an_edit(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]
+    """Entries written before form 2 bound the record's whole text and carry no `form`: still checked so."""
+    d2 = world["d2"]["decision_id"]
+    row = _decision_row(settings.database_url, d2)
+    _append(settings.database_url, [{"table": "decisions", "id": d2, "sha256": binding.digest_values(row)}])
+    assert client.get("/v1/audit/verify", headers=keys["auditor"]).json()["ok"] is True
+    _sql(settings.database_url, "UPDATE decisions SET record = REPLACE(record, '企业', '公司') WHERE id = :i", i=d2)
+    assert ("decisions", d2, "altered") in _problems(client, keys)
+
+
+def test_a_binding_in_an_unknown_digest_form_is_reported_not_a_crash(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]
+    d2 = world["d2"]["decision_id"]
+    row = _decision_row(settings.database_url, d2)
+    sha = binding.digest_values(row, table="decisions", form=2)
+    _append(settings.database_url, [{"table": "decisions", "id": d2, "sha256": sha, "form": 99}])
+    assert ("decisions", d2, "altered") in _problems(client, keys)
 
 
 def test_a_row_inserted_behind_the_service_is_unbound(client, keys, settings, world) -> None:  # type: ignore[no-untyped-def]

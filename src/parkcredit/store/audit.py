@@ -78,7 +78,7 @@ def append(
     payload: dict[str, Any],
     *,
     bind: Sequence[Base] = (),
-    bind_refs: Sequence[Mapping[str, str | None]] = (),
+    bind_refs: Sequence[Mapping[str, Any]] = (),
 ) -> AuditEntry:
     """Add one entry after the current chain head (inside the caller's transaction).
 
@@ -152,7 +152,7 @@ def _rows(session: Session, chunk: int = 5000) -> Iterator[AuditEntry]:
         session.expunge_all()
 
 
-def _walk(session: Session, bound: dict[tuple[str, str], tuple[str | None, int]]) -> VerifyResult:
+def _walk(session: Session, bound: dict[tuple[str, str], tuple[str | None, int, Any]]) -> VerifyResult:
     """Check the chain; the first bad entry is reported, and the walk goes on to the end so the rows
     bound by later entries are still checked against them (a broken link does not make them unbound)."""
     prev_hash, expected_seq, n = GENESIS, 1, 0
@@ -171,7 +171,7 @@ def _walk(session: Session, bound: dict[tuple[str, str], tuple[str | None, int]]
         if problem is not None and bad is None:
             bad = problem
         for r in (e.payload.get("rows") or []) if isinstance(e.payload, dict) else []:
-            bound[(r["table"], r["id"])] = (r["sha256"], e.seq)
+            bound[(r["table"], r["id"])] = (r["sha256"], e.seq, r.get("form", 1))
         prev_hash, expected_seq = e.hash, e.seq + 1
     if bad is not None:
         return VerifyResult(False, n, bad[0], bad[1])
@@ -186,7 +186,7 @@ def verify(session: Session, *, rows: bool = True) -> VerifyResult:
     gone (`deleted`), each row no entry binds (`unbound`: inserted behind the service's back), and
     each decision whose columns disagree with its own record (`inconsistent`).
     """
-    bound: dict[tuple[str, str], tuple[str | None, int]] = {}
+    bound: dict[tuple[str, str], tuple[str | None, int, Any]] = {}
     result = _walk(session, bound)
     if not rows:
         return result
@@ -212,7 +212,7 @@ def verify(session: Session, *, rows: bool = True) -> VerifyResult:
                             want[1],
                         )
                     )
-                elif binding.digest_values(row) != want[0]:
+                elif not binding.matches(row, table.name, want[0], want[2]):
                     problems.append(
                         RowProblem(
                             table.name,
@@ -225,7 +225,7 @@ def verify(session: Session, *, rows: bool = True) -> VerifyResult:
                 if (issue := binding.inconsistency(table.name, row)) is not None:
                     problems.append(RowProblem(table.name, row_id, "inconsistent", issue))
     names = {t.name for t in binding.bound_tables()}
-    for (table_name, row_id), (sha, seq) in bound.items():
+    for (table_name, row_id), (sha, seq, _) in bound.items():
         if sha is not None and table_name in names:
             problems.append(RowProblem(table_name, row_id, "deleted", f"entry {seq} bound this row; it is gone", seq))
     result.row_problems_total = len(problems)
@@ -262,7 +262,7 @@ def ping(session: Session) -> None:
 CHAIN_LOCK_KEY = _LOCK_KEY  # the advisory-lock id of the chain head (PostgreSQL), for writers without a Session
 ENTRY_COLUMNS = ("seq", "ts", "actor", "action", "object_type", "object_id", "payload", "payload_sha256",
                  "prev_hash", "hash")  # fmt: skip
-EntrySpec = tuple[str, str, str, "str | int", dict[str, Any], Sequence[Mapping[str, "str | None"]]]
+EntrySpec = tuple[str, str, str, "str | int", dict[str, Any], Sequence[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)

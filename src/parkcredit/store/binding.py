@@ -10,6 +10,13 @@ checkpoints — vouches for each row. `parkcredit audit verify` recomputes every
 compares it with the newest entry that bound it: an edited row, a deleted row and a row that no
 entry bound (inserted behind the service's back) are each reported by table and id.
 
+A long text column named in `HASHED` (a decision's ~8 KB record) enters the digest as
+`"sha256:<hex of its UTF-8 text>"` rather than as the text: the row stays bound to every byte of it, and
+a bulk writer that hashes the text anyway (for `record_sha256`) no longer escapes and hashes 8 KB a second
+time. That is digest *form* 2, and its bindings say so (`"form": 2`); a binding without `form` (every
+entry written before form 2) is checked in form 1, the whole text — so old entries stay valid and no
+row had to be re-bound.
+
 Every table is bound unless it is named in `EXEMPT` with the reason. Every test that goes through
 the app ends with `audit verify` (the `client` fixture of tests/dbsupport.py), so a new kind of fact
 (loans, disputes, …) written without `bind=` fails its own tests as `unbound`.
@@ -31,11 +38,17 @@ from parkcredit.store.tables import Base
 
 __all__ = [
     "EXEMPT",
+    "FORMS",
+    "HASHED",
+    "form_of",
     "bound_tables",
     "deleted",
     "digest",
     "digest_values",
+    "hashed_text",
+    "bulk_ref",
     "inconsistency",
+    "matches",
     "normalised",
     "rebind",
     "ref",
@@ -54,6 +67,21 @@ EXEMPT: dict[str, str] = {
 }
 
 
+# columns that enter a row's digest by their sha256 (digest form 2; see the module docstring)
+HASHED: dict[str, tuple[str, ...]] = {"decisions": ("record",)}
+FORMS = (1, 2)
+
+
+def form_of(table: str) -> int:
+    """The digest form new bindings of `table` use: 2 where it has a `HASHED` column, else 1."""
+    return 2 if table in HASHED else 1
+
+
+def hashed_text(text: str | bytes) -> str:
+    """A `HASHED` column's value as the form-2 digest sees it."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
+
+
 def normalised(value: Any) -> Any:
     """A column value as the digest sees it (datetimes as naive UTC ISO text, dates as ISO text)."""
     if isinstance(value, dt.datetime):
@@ -65,10 +93,23 @@ def normalised(value: Any) -> Any:
     return value
 
 
-def digest_values(values: Mapping[Any, Any]) -> str:
-    """The digest of one row given as {column name: value} (every column of the table)."""
+def digest_values(values: Mapping[Any, Any], *, table: str | None = None, form: int = 1) -> str:
+    """The digest of one row given as {column name: value} (every column of the table); in form 2 the
+    `HASHED` columns of `table` enter as their sha256."""
     body = {k: normalised(v) for k, v in values.items() if v is not None}
+    if form == 2:
+        for name in HASHED.get(table or "", ()):
+            if name in body:
+                body[name] = hashed_text(body[name])
+    elif form != 1:
+        raise ValueError(f"unknown digest form {form!r}")
     return hashlib.sha256(canonjson.dumps(body)).hexdigest()
+
+
+def matches(values: Mapping[Any, Any], table: str, sha256: str, form: Any) -> bool:
+    """Whether a row read back still has the digest a binding gave it (in that binding's form; a form this
+    code does not know — an edited payload — never matches)."""
+    return form in FORMS and digest_values(values, table=table, form=form) == sha256
 
 
 def _table(row: Base) -> Table:
@@ -78,22 +119,33 @@ def _table(row: Base) -> Table:
 
 
 def digest(row: Base) -> str:
-    """The digest of an ORM row (flushed: its id and defaults are set)."""
+    """The digest of an ORM row (flushed: its id and defaults are set), in its table's current form."""
     mapper = inspect(type(row))
-    values = {col.name: getattr(row, mapper.get_property_by_column(col).key) for col in _table(row).columns}
-    return digest_values(values)
+    table = _table(row)
+    values = {col.name: getattr(row, mapper.get_property_by_column(col).key) for col in table.columns}
+    return digest_values(values, table=table.name, form=form_of(table.name))
 
 
-def ref_values(table: str, row_id: Any, values: Mapping[Any, Any]) -> dict[str, str]:
+def _ref(table: str, row_id: str, sha256: str) -> dict[str, Any]:
+    form = form_of(table)
+    return {"table": table, "id": row_id, "sha256": sha256, **({"form": form} if form != 1 else {})}
+
+
+def ref_values(table: str, row_id: Any, values: Mapping[Any, Any]) -> dict[str, Any]:
     """The binding of a row inserted without the ORM (bulk paths)."""
-    return {"table": table, "id": str(row_id), "sha256": digest_values(values)}
+    return _ref(table, str(row_id), digest_values(values, table=table, form=form_of(table)))
 
 
-def ref(row: Base) -> dict[str, str]:
-    """The binding of an ORM row: its table, primary key and digest."""
+def ref(row: Base) -> dict[str, Any]:
+    """The binding of an ORM row: its table, primary key, digest (and digest form, if not 1)."""
     table = _table(row)
     pk = ",".join(str(getattr(row, inspect(type(row)).get_property_by_column(c).key)) for c in table.primary_key)
-    return {"table": table.name, "id": pk, "sha256": digest(row)}
+    return _ref(table.name, pk, digest(row))
+
+
+def bulk_ref(table: str, row_id: str, sha256: str) -> dict[str, Any]:
+    """The binding of a row whose digest a bulk writer computed (in `form_of(table)`)."""
+    return _ref(table, row_id, sha256)
 
 
 def deleted(table: str, row_id: Any) -> dict[str, str | None]:

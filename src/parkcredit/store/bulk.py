@@ -8,9 +8,9 @@
   PostgreSQL — and ONE audit entry naming every decision with its record hash and binding every row
   (`binding.ref_values`) with the digest of exactly the values inserted.
 
-The binding digests are computed the way `binding.digest_values` does — the sha256 of the sorted,
-compact JSON of every column, values normalised — but from a template: the columns that are the
-same for the whole chunk are serialised once and the record text is escaped as bytes. Every call
+The binding digests are computed the way `binding.digest_values` does in form 2 — the sha256 of the
+sorted, compact JSON of every column, values normalised, the record as `"sha256:<record_sha256>"` — but
+from a template: the columns that are the same for the whole chunk are serialised once. Every call
 checks its first row against `binding.digest_values` and falls back to it should they ever differ;
 `tests/store/test_bulk_decisions.py` compares every digest with `binding.digest` of the row read back,
 on SQLite and on PostgreSQL.
@@ -98,7 +98,7 @@ class DecisionRows:
 class StoredChunk:
     """What one `add_decisions` stored: the rows' binding references and record hashes."""
 
-    refs: list[dict[str, str | None]]
+    refs: list[dict[str, Any]]
     record_sha256: list[str]
     entry_seq: int
 
@@ -126,33 +126,14 @@ def _constants(
     return known
 
 
-def _escaped(data: bytes) -> bytes:
-    """The body of `json.dumps(data.decode(), ensure_ascii=False)` (without its quotes) of canonical JSON text:
-    canonical JSON holds no control character, so only quotes and backslashes need escaping (the
-    record seldom has a backslash: that pass is skipped then)."""
-    if b"\\" in data:
-        data = data.replace(b"\\", b"\\\\")
-    return data.replace(b'"', b'\\"')
-
-
-def _dumps(value: Any) -> bytes:
-    return json.dumps(binding.normalised(value), ensure_ascii=False, default=str).encode()
-
-
 def record_digests(rows: DecisionRows, record_sha256: Sequence[str], constants: dict[str, Any]) -> list[str]:
-    """`binding.digest_values` of every row (all its columns), from one template for the chunk."""
+    """`binding.digest_values` (form 2) of every row, from one template for the chunk: in form 2 the record
+    enters as `"sha256:" + record_sha256`, so each row's digest text is short and the record is hashed once."""
     marks = {name: f"\x00{name}\x00" for name in _PER_ROW}
     skeleton = json.dumps({**{k: binding.normalised(v) for k, v in constants.items()}, **marks}, sort_keys=True,
                           ensure_ascii=False, separators=(",", ":"), default=str)  # fmt: skip
-    order: list[str] = []
-    pieces: list[bytes] = []
+    parts: list[Any] = []
     rest = skeleton
-    while "\\u0000" in rest:
-        head, _, tail = rest.partition('"\\u0000')
-        name, _, rest = tail.partition('\\u0000"')
-        pieces.append(head.encode())
-        order.append(name)
-    pieces.append(rest.encode())
     n = len(rows)
     columns: dict[str, list[bytes]] = {
         "id": [orjson.dumps(x) for x in rows.ids],
@@ -165,25 +146,23 @@ def record_digests(rows: DecisionRows, record_sha256: Sequence[str], constants: 
         "band": [orjson.dumps(x) for x in rows.band],
         "total_score": [json.dumps(x).encode() for x in rows.total_score.tolist()],
         "valid_until": [b"null" if x is None else b'"' + x.isoformat().encode() + b'"' for x in rows.valid_until],
-        "record": [_escaped(r) for r in rows.records],  # quoted by the text around it (below)
+        "record": [b'"sha256:' + s.encode() + b'"' for s in record_sha256],  # = binding.hashed_text(record)
         "record_sha256": [b'"' + s.encode() + b'"' for s in record_sha256],
     }
-    # the text before and after the record, joined per row (short); the long record is hashed in place
-    at = order.index("record")
-    before = _joined([*(x for k, name in enumerate(order[:at]) for x in (pieces[k], columns[name])),
-                      pieces[at] + b'"'], n)  # fmt: skip
-    after = _joined([b'"' + pieces[at + 1], *(x for k, name in enumerate(order[at + 1 :], at + 1)
-                                              for x in (columns[name], pieces[k + 1]))], n)  # fmt: skip
-    digests = []
-    for a, rec, z in zip(before, columns["record"], after, strict=True):
-        h = hashlib.sha256(a)
-        h.update(rec)
-        h.update(z)
-        digests.append(h.hexdigest())
-    if n and digests[0] != binding.digest_values(_values(rows, 0, record_sha256[0], constants)):
+    while "\\u0000" in rest:
+        head, _, tail = rest.partition('"\\u0000')
+        name, _, rest = tail.partition('\\u0000"')
+        parts += [head.encode(), columns[name]]
+    parts.append(rest.encode())
+    digests = [hashlib.sha256(text).hexdigest() for text in _joined(parts, n)]
+    if n and digests[0] != _row_digest(rows, 0, record_sha256[0], constants):
         log.warning("bulk binding digests differ from binding.digest_values; computed row by row instead")
-        return [binding.digest_values(_values(rows, i, record_sha256[i], constants)) for i in range(n)]
+        return [_row_digest(rows, i, record_sha256[i], constants) for i in range(n)]
     return digests
+
+
+def _row_digest(rows: DecisionRows, i: int, sha: str, constants: dict[str, Any]) -> str:
+    return binding.digest_values(_values(rows, i, sha, constants), table="decisions", form=binding.form_of("decisions"))
 
 
 def _joined(parts: list[Any], n: int) -> list[bytes]:
@@ -235,9 +214,7 @@ def add_decisions(
     else:
         _executemany(session, rows, shas, constants)
     digests = record_digests(rows, shas, constants)
-    refs: list[dict[str, str | None]] = [
-        {"table": "decisions", "id": i, "sha256": s} for i, s in zip(rows.ids, digests, strict=True)
-    ]
+    refs = [binding.bulk_ref("decisions", i, s) for i, s in zip(rows.ids, digests, strict=True)]
     body = {**payload, "decisions": dict(zip(rows.ids, shas, strict=True))}
     entry = audit.append(session, actor, "decision.batch", object_type, object_id, body, bind_refs=refs)
     return StoredChunk(refs, shas, entry.seq)
