@@ -129,6 +129,7 @@ def _decide(ctx: AppContext, ruleset: RuleSet, profiles: list[dict[str, Any]], s
         valid_until=valid_until,
         records=texts,
     )
+    rows.hashed()  # here, not in the storing thread (see DecisionRows.hashed)
     return DecidedGroup(ruleset, rows, model_info.get("version"), str(model_info.get("status", "none")))
 
 
