@@ -2,12 +2,14 @@
 
     python benchmarks/bench_peers.py                  # both comparisons
     python benchmarks/bench_peers.py --only zen --rows 20000
-    python benchmarks/bench_peers.py --only mlflow --seconds 10
+    python benchmarks/bench_peers.py --only mlflow --seconds 10 [--db postgresql] [--client httpx]
 
 1. **mlflow**: `mlflow models serve` of `models/default` (the whole decision as an MLflow pyfunc: rule
    set + booster + explainer, not stored) against parkcredit's `POST /v1/decisions` (the same
    decision, stored and audited), one client each, on the enterprises of the model's own
-   `serving_input_example.json`; eligible / limit / band / status compared.
+   `serving_input_example.json`; eligible / limit / band / status compared. Both load tests use the same
+   client: by default `RawHttp` (a keep-alive socket, ~20 µs of CPU a request; httpx spends 600–800 µs on
+   this 2-core machine, taken from the server being measured), `--client httpx` for the earlier figures.
 2. **zen**: the rules alone — `decide(frame, 企业诚信贷 rules, no model)` — against GoRules `zen-engine`
    evaluating an equivalent JSON decision model generated from the YAML: one expression node with
    every knock-out and one decision table per characteristic (first hit: the missing bin, then the
@@ -50,6 +52,7 @@ from parkcredit.profile.derive import derive
 from parkcredit.rules import load_ruleset
 from parkcredit.rules.compile import RuleSet
 from parkcredit.rules.expr import Context, compile_expr
+from parkcredit.store import testing
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = (ROOT / "models" / "default").resolve()  # mlflow refuses artifacts behind a symlink
@@ -197,7 +200,7 @@ def _one_client(call: Callable[[], int], seconds: float) -> dict[str, float]:
             "errors": bad}  # fmt: skip
 
 
-def bench_mlflow(seconds: float, client: str = "raw") -> list[str]:
+def bench_mlflow(seconds: float, client: str = "raw", database: str = "sqlite") -> list[str]:
     example = json.loads((MODEL / "serving_input_example.json").read_text())
     split = example["dataframe_split"]
     rows = [dict(zip(split["columns"], r, strict=True)) for r in split["data"]]
@@ -226,7 +229,8 @@ def bench_mlflow(seconds: float, client: str = "raw") -> list[str]:
         # parkcredit: the same enterprises imported, then decided, stored and audited one request each
         csv = folder / "example.csv"
         pd.DataFrame(split["data"], columns=split["columns"]).to_csv(csv, index=False)
-        db = f"sqlite:///{folder / 'parkcredit.db'}"
+        schema = f"bench_peers_{os.getpid()}"
+        db = f"sqlite:///{folder / 'parkcredit.db'}" if database == "sqlite" else testing.prepare_pg(schema)
         penv = {**os.environ, "PARKCREDIT_DATABASE_URL": db, "PARKCREDIT_API_KEY_PEPPER": PEPPER,
                 "PARKCREDIT_DATA_DIR": str(folder), "PARKCREDIT_MODEL_ENABLED": "true"}  # fmt: skip
         server = _serve([str(BIN / "parkcredit"), "serve", "--port", str(pport)], penv, folder / "serve.log",
@@ -257,7 +261,7 @@ def bench_mlflow(seconds: float, client: str = "raw") -> list[str]:
             _stop(server)
         fields = ("eligible", "limit_yuan", "band", "status")
         same = all(all(rec[f] == pred[f] for f in fields) for rec, pred in zip(records, served, strict=True))
-        lines.append(f"client: {client} (the same for both)")
+        lines.append(f"client: {client} (the same for both); parkcredit on {database}")
         lines.append(f"mlflow models serve ({len(rows)} rows a request, not stored)   {m['rps']:8.1f} req/s  "
                      f"p50 {m['p50']:6.1f} ms  p99 {m['p99']:6.1f} ms  errors {m['errors']}")  # fmt: skip
         lines.append(f"parkcredit POST /v1/decisions (1 decision, stored)  {p['rps']:8.1f} req/s  "
@@ -268,6 +272,8 @@ def bench_mlflow(seconds: float, client: str = "raw") -> list[str]:
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        if database == "postgresql":
+            testing.drop_pg(f"bench_peers_{os.getpid()}")
     return lines
 
 
@@ -470,6 +476,12 @@ def main() -> None:
     ap.add_argument("--only", default="mlflow,zen")
     ap.add_argument("--rows", type=int, default=20_000, help="rows of the zen comparison")
     ap.add_argument("--seconds", type=float, default=10.0, help="per HTTP load test")
+    ap.add_argument(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="parkcredit's database (postgresql: a schema of its own at PARKCREDIT_TEST_PG_URL)",
+    )
     ap.add_argument("--client", choices=["raw", "httpx"], default="raw",
                     help="HTTP client of both load tests: a plain keep-alive socket (RawHttp) or httpx")  # fmt: skip
     ap.add_argument("--repeat", type=int, default=7, help="zen comparison: decide timed this many times, best kept")
@@ -479,7 +491,7 @@ def main() -> None:
     if "zen" in args.only:
         out += bench_zen(args.rows, args.repeat, args.zen_repeat)
     if "mlflow" in args.only:
-        out += bench_mlflow(args.seconds, args.client)
+        out += bench_mlflow(args.seconds, args.client, args.db)
     print("\n" + "\n".join(out))
 
 
