@@ -2,12 +2,14 @@
 
     python benchmarks/bench_peers.py                  # both comparisons
     python benchmarks/bench_peers.py --only zen --rows 20000
-    python benchmarks/bench_peers.py --only mlflow --seconds 10
+    python benchmarks/bench_peers.py --only mlflow --seconds 10 [--db postgresql] [--client httpx]
 
 1. **mlflow**: `mlflow models serve` of `models/default` (the whole decision as an MLflow pyfunc: rule
    set + booster + explainer, not stored) against parkcredit's `POST /v1/decisions` (the same
    decision, stored and audited), one client each, on the enterprises of the model's own
-   `serving_input_example.json`; eligible / limit / band / status compared.
+   `serving_input_example.json`; eligible / limit / band / status compared. Both load tests use the same
+   client: by default `RawHttp` (a keep-alive socket, ~20 µs of CPU a request; httpx spends 600–800 µs on
+   this 2-core machine, taken from the server being measured), `--client httpx` for the earlier figures.
 2. **zen**: the rules alone — `decide(frame, 企业诚信贷 rules, no model)` — against GoRules `zen-engine`
    evaluating an equivalent JSON decision model generated from the YAML: one expression node with
    every knock-out and one decision table per characteristic (first hit: the missing bin, then the
@@ -50,6 +52,7 @@ from parkcredit.profile.derive import derive
 from parkcredit.rules import load_ruleset
 from parkcredit.rules.compile import RuleSet
 from parkcredit.rules.expr import Context, compile_expr
+from parkcredit.store import testing
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = (ROOT / "models" / "default").resolve()  # mlflow refuses artifacts behind a symlink
@@ -94,6 +97,95 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+class RawHttp:
+    """One keep-alive HTTP/1.1 connection on a plain socket (bench_scale's client, with a POST): ~20 µs of CPU
+    a request where httpx spends 600–800 µs on this 2-core machine — CPU the client takes from the server it
+    measures. Used for both sides (`--client raw`, the default): mlflow and parkcredit get the same client.
+    Reads the answer by its Content-Length (or chunked); checks nothing but the status line."""
+
+    def __init__(self, base: str) -> None:
+        host, port = base.removeprefix("http://").rsplit(":", 1)
+        self.addr, self.host = (host, int(port)), f"{host}:{port}"
+        self.sock: socket.socket | None = None
+        self.buf = b""
+
+    def post(self, target: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        head = (f"POST {target} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n{lines}\r\n")  # fmt: skip
+        if self.sock is None:
+            self.sock = socket.create_connection(self.addr, timeout=60)
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.buf = b""
+        sock = self.sock
+        sock.sendall(head.encode() + body)
+        while (end := self.buf.find(b"\r\n\r\n")) < 0:
+            self._more(sock)
+        top, self.buf = self.buf[:end], self.buf[end + 4 :]
+        status_line, *fields = top.split(b"\r\n")
+        length, chunked, close = 0, False, False
+        for field in fields:
+            name, _, value = field.partition(b":")
+            name, value = name.strip().lower(), value.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value
+            elif name == b"connection":
+                close = value == b"close"
+        out = self._chunked(sock) if chunked else self._exactly(sock, length)
+        if close:
+            self.close()
+        return int(status_line.split(b" ", 2)[1]), out
+
+    def _exactly(self, sock: socket.socket, n: int) -> bytes:
+        while len(self.buf) < n:
+            self._more(sock)
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def _chunked(self, sock: socket.socket) -> bytes:
+        parts = []
+        while True:
+            while (end := self.buf.find(b"\r\n")) < 0:
+                self._more(sock)
+            size, self.buf = int(self.buf[:end].split(b";")[0], 16), self.buf[end + 2 :]
+            parts.append(self._exactly(sock, size + 2)[:size])
+            if size == 0:
+                return b"".join(parts)
+
+    def _more(self, sock: socket.socket) -> None:
+        data = sock.recv(65536)
+        if not data:
+            self.close()
+            raise ConnectionError("the server closed the connection")
+        self.buf += data
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+        self.sock, self.buf = None, b""
+
+
+def _poster(base: str, client: str) -> tuple[Callable[[str, Any, dict[str, str]], tuple[int, Any]], Callable[[], None]]:
+    """(post(target, json body, headers) -> (status, parsed answer), close) over the chosen client."""
+    if client == "raw":
+        raw = RawHttp(base)
+
+        def post_raw(target: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+            status, data = raw.post(target, json.dumps(body).encode(), headers)
+            return status, data
+
+        return post_raw, raw.close
+    http = httpx.Client(base_url=base, timeout=60)
+
+    def post_httpx(target: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+        r = http.post(target, json=body, headers=headers)
+        return r.status_code, r.content
+
+    return post_httpx, http.close
+
+
 def _one_client(call: Callable[[], int], seconds: float) -> dict[str, float]:
     for _ in range(3):
         call()
@@ -108,7 +200,7 @@ def _one_client(call: Callable[[], int], seconds: float) -> dict[str, float]:
             "errors": bad}  # fmt: skip
 
 
-def bench_mlflow(seconds: float) -> list[str]:
+def bench_mlflow(seconds: float, client: str = "raw", database: str = "sqlite") -> list[str]:
     example = json.loads((MODEL / "serving_input_example.json").read_text())
     split = example["dataframe_split"]
     rows = [dict(zip(split["columns"], r, strict=True)) for r in split["data"]]
@@ -125,16 +217,20 @@ def bench_mlflow(seconds: float) -> list[str]:
                          "--host", "127.0.0.1", "--port", str(mport)], env, folder / "mlflow.log",
                         f"http://127.0.0.1:{mport}/ping")  # fmt: skip
         try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{mport}", timeout=60) as http:
-                answer = http.post("/invocations", json=example).json()
-                m = _one_client(lambda: http.post("/invocations", json=example).status_code, seconds)
+            post, close = _poster(f"http://127.0.0.1:{mport}", client)
+            try:
+                answer = json.loads(post("/invocations", example, {})[1])
+                m = _one_client(lambda: post("/invocations", example, {})[0], seconds)
+            finally:
+                close()
         finally:
             _stop(mlflow)
         served = answer.get("predictions", answer)
         # parkcredit: the same enterprises imported, then decided, stored and audited one request each
         csv = folder / "example.csv"
         pd.DataFrame(split["data"], columns=split["columns"]).to_csv(csv, index=False)
-        db = f"sqlite:///{folder / 'parkcredit.db'}"
+        schema = f"bench_peers_{os.getpid()}"
+        db = f"sqlite:///{folder / 'parkcredit.db'}" if database == "sqlite" else testing.prepare_pg(schema)
         penv = {**os.environ, "PARKCREDIT_DATABASE_URL": db, "PARKCREDIT_API_KEY_PEPPER": PEPPER,
                 "PARKCREDIT_DATA_DIR": str(folder), "PARKCREDIT_MODEL_ENABLED": "true"}  # fmt: skip
         server = _serve([str(BIN / "parkcredit"), "serve", "--port", str(pport)], penv, folder / "serve.log",
@@ -148,19 +244,24 @@ def bench_mlflow(seconds: float) -> list[str]:
                     "/v1/imports", files={"file": ("example.csv", csv.read_bytes(), "text/csv")}, headers=auth
                 )
                 assert r.status_code == 200, r.text
-                bodies = [{"uscc": row["uscc"], "product": "chengxindai"} for row in rows]
-                records = [http.post("/v1/decisions", json=b, headers=auth).json() for b in bodies]
+            bodies = [{"uscc": row["uscc"], "product": "chengxindai"} for row in rows]
+            post, close = _poster(f"http://127.0.0.1:{pport}", client)
+            try:
+                records = [json.loads(post("/v1/decisions", b, auth)[1]) for b in bodies]
                 k = [0]
 
                 def one() -> int:
                     k[0] += 1
-                    return http.post("/v1/decisions", json=bodies[k[0] % len(bodies)], headers=auth).status_code
+                    return post("/v1/decisions", bodies[k[0] % len(bodies)], auth)[0]
 
                 p = _one_client(one, seconds)
+            finally:
+                close()
         finally:
             _stop(server)
         fields = ("eligible", "limit_yuan", "band", "status")
         same = all(all(rec[f] == pred[f] for f in fields) for rec, pred in zip(records, served, strict=True))
+        lines.append(f"client: {client} (the same for both); parkcredit on {database}")
         lines.append(f"mlflow models serve ({len(rows)} rows a request, not stored)   {m['rps']:8.1f} req/s  "
                      f"p50 {m['p50']:6.1f} ms  p99 {m['p99']:6.1f} ms  errors {m['errors']}")  # fmt: skip
         lines.append(f"parkcredit POST /v1/decisions (1 decision, stored)  {p['rps']:8.1f} req/s  "
@@ -171,6 +272,8 @@ def bench_mlflow(seconds: float) -> list[str]:
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        if database == "postgresql":
+            testing.drop_pg(f"bench_peers_{os.getpid()}")
     return lines
 
 
@@ -373,6 +476,14 @@ def main() -> None:
     ap.add_argument("--only", default="mlflow,zen")
     ap.add_argument("--rows", type=int, default=20_000, help="rows of the zen comparison")
     ap.add_argument("--seconds", type=float, default=10.0, help="per HTTP load test")
+    ap.add_argument(
+        "--db",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="parkcredit's database (postgresql: a schema of its own at PARKCREDIT_TEST_PG_URL)",
+    )
+    ap.add_argument("--client", choices=["raw", "httpx"], default="raw",
+                    help="HTTP client of both load tests: a plain keep-alive socket (RawHttp) or httpx")  # fmt: skip
     ap.add_argument("--repeat", type=int, default=7, help="zen comparison: decide timed this many times, best kept")
     ap.add_argument("--zen-repeat", type=int, default=2, help="zen comparison: passes of zen over the rows, best kept")
     args = ap.parse_args()
@@ -380,7 +491,7 @@ def main() -> None:
     if "zen" in args.only:
         out += bench_zen(args.rows, args.repeat, args.zen_repeat)
     if "mlflow" in args.only:
-        out += bench_mlflow(args.seconds)
+        out += bench_mlflow(args.seconds, args.client, args.db)
     print("\n" + "\n".join(out))
 
 

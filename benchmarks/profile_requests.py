@@ -5,7 +5,8 @@
     python benchmarks/profile_requests.py --db sqlite --what eligibility --profile  # + a pyinstrument tree
 
 On a fresh database (a temporary SQLite file, or a PostgreSQL schema of its own at
-PARKCREDIT_TEST_PG_URL) one enterprise is stored and authorizes 自贡银行; then
+PARKCREDIT_TEST_PG_URL) one enterprise is stored and authorizes 自贡银行 (not with `--unfollowed`: then
+no bank follows it, and a decision's alerts stop after one statement); then
 
 - `GET /v1/eligibility/{uscc}` (a bank key; the stored decision is current, so it is reused) or
   `POST /v1/decisions` (a committee key; a new decision stored each time) is sent through the real
@@ -52,6 +53,8 @@ def main() -> None:
     ap.add_argument("--model", action="store_true", help="the bundled model on")
     ap.add_argument("--profile", action="store_true", help="print a pyinstrument tree of the use case")
     ap.add_argument("--no-fast", action="store_true", help="eligibility through its route (no fast path)")
+    ap.add_argument("--unfollowed", action="store_true",
+                    help="decision: no bank follows the enterprise (no authorization), as in bench_peers")  # fmt: skip
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="profile-requests-"))
     schema = f"pc_profile_{os.getpid()}"
@@ -94,7 +97,8 @@ def run(url: str, folder: Path, args: argparse.Namespace) -> None:
     bank = {"Authorization": f"Bearer {tokens['bank']}"}
     with TestClient(create_app(settings, fast_eligibility=not args.no_fast)) as client:
         assert client.post("/v1/enterprises", json=good_profile(1), headers=committee).status_code in (200, 201)
-        assert client.post("/v1/authorizations", json=authorization(uscc), headers=committee).status_code == 201
+        if not (args.unfollowed and args.what == "decision"):
+            assert client.post("/v1/authorizations", json=authorization(uscc), headers=committee).status_code == 201
 
         def request() -> None:
             if args.what == "eligibility":

@@ -43,6 +43,7 @@ from parkcredit.profile.schema import FIELDS
 from parkcredit.rules import RuleSet
 from parkcredit.store import alerts as store
 from parkcredit.store import loans
+from parkcredit.store.decisions import NewDecision
 from parkcredit.store.snapshots import NewSnapshot
 from parkcredit.store.tables import Alert, Decision, Loan, Snapshot, Webhook, utcnow
 
@@ -104,6 +105,9 @@ def _alert(bank: str, uscc: str, kind: str, field: str, old: Any, new: Any, dept
 def concerned_banks(session: Session, usccs: Iterable[str], product: str | None = None) -> dict[str, set[str]]:
     """uscc -> banks with a live loan (of `product`, or any) or an authorization in force today."""
     ids = sorted(set(usccs))
+    if len(ids) == 1:  # one enterprise (a decision, a snapshot, a loan): both asked in one statement
+        banks = store.banks_of(session, ids[0], today=dt.date.today(), product=product)
+        return {ids[0]: banks} if banks else {}
     pairs = loans.banks_with_live_loans(session, ids, product) | store.authorized_banks(
         session, ids, today=dt.date.today(), product=product
     )
@@ -150,12 +154,16 @@ def on_new_snapshots(session: Session, snaps: Sequence[Snapshot | NewSnapshot], 
     return store.add_alerts(session, rows, actor=actor, cause="snapshot", cause_id=first)
 
 
-def on_new_decisions(session: Session, stored: list[Decision], ruleset: RuleSet, *, actor: str) -> list[Alert]:
+def on_new_decisions(
+    session: Session, stored: Sequence[Decision | NewDecision], ruleset: RuleSet, *, actor: str
+) -> list[Alert]:
     """Alerts for the banks concerned by a new knock-out or a band drop in the new decisions (inside their
     transaction). Compared with the enterprise's previous decision of the product."""
     if not stored:
         return []
     concerned = concerned_banks(session, [d.uscc for d in stored], ruleset.product)
+    if not concerned:  # the common case: no bank follows these enterprises — nothing more is read
+        return []
     bands = [x.id for x in ruleset.spec.bands]  # best first
     rows: list[Alert] = []
     for d in stored:

@@ -58,13 +58,16 @@ def _records(
     return out
 
 
+def _identified(
+    ctx: AppContext, ids: list[int], profiles: list[dict[str, Any]], ruleset: RuleSet
+) -> list[dict[str, Any]]:
+    records = _records(profiles, ruleset, ctx.model, ctx.model_status)
+    return [{"decision_id": str(uuid.uuid4()), "snapshot_id": i, **rec} for i, rec in zip(ids, records, strict=True)]
+
+
 def compute(ctx: AppContext, session: Session, snaps: list[Snapshot], ruleset: RuleSet) -> list[dict[str, Any]]:
     """Decision records of `snaps` as one vectorised batch (reads only; run it outside the write lock)."""
-    records = _records([snapshots.profile_of(session, x) for x in snaps], ruleset, ctx.model, ctx.model_status)
-    return [
-        {"decision_id": str(uuid.uuid4()), "snapshot_id": snap.id, **rec}
-        for snap, rec in zip(snaps, records, strict=True)
-    ]
+    return _identified(ctx, [x.id for x in snaps], [snapshots.profile_of(session, x) for x in snaps], ruleset)
 
 
 def compute_in_force(
@@ -79,9 +82,11 @@ def compute_in_force(
     return [(rs, compute(ctx, session, group, rs)) for rs, group in groups.values()]
 
 
-def store_records(session: Session, records: list[dict[str, Any]], ruleset: RuleSet, actor: str) -> list[Decision]:
+def store_records(
+    session: Session, records: list[dict[str, Any]], ruleset: RuleSet, actor: str
+) -> list[store.NewDecision]:
     """Store computed records and the rule-set version they used (inside a write transaction)."""
-    rs_row = store_rulesets.stored_for_use(
+    rs_row = store_rulesets.ref_for_use(
         session, product=ruleset.product, version=ruleset.version, content_hash=ruleset.content_hash,
         text=ruleset.text, effective_from=ruleset.spec.effective_from,
     )  # fmt: skip
@@ -102,11 +107,11 @@ def decide_enterprise(
         if (hit := replay(session, actor, idem, request)) is not None:
             return hit
         ctx.product(product, ("body", "product"))
-        snap = snapshots.latest(session, uscc)
+        snap = snapshots.latest_to_decide(session, uscc)  # the snapshot and its personal data, one statement
         if snap is None:
             raise NotFound(f"no snapshot of {uscc}; POST /v1/enterprises first")
         ruleset = in_force(ctx, session, product, snap.as_of, ("body", "product"))
-        records = compute(ctx, session, [snap], ruleset)
+        records = _identified(ctx, [snap.id], [snap.profile], ruleset)
     with ctx.write() as session:
         if (hit := replay(session, actor, idem, request)) is not None:  # a concurrent retry finished first
             return hit

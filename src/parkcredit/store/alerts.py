@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, literal, null, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
-from parkcredit.store import audit
+from parkcredit.store import audit, loans
 from parkcredit.store.db import chunked
 from parkcredit.store.snapshots import NewSnapshot
 from parkcredit.store.tables import (
     Alert,
     Authorization,
     Decision,
+    Loan,
     Snapshot,
     Webhook,
     WebhookAttempt,
@@ -29,10 +31,9 @@ from parkcredit.store.tables import (
 )  # fmt: skip
 
 __all__ = [
-    "PENDING_FLAG", "add_alerts", "add_webhook", "alerts_page", "any_due", "attempts_of", "authorized_banks",
-    "claim_due", "deliveries_of", "get_alert", "get_webhook", "on_commit", "previous_decision", "previous_snapshot",
-    "record_attempt", "revoke_webhook",
-    "webhooks_of",
+    "PENDING_FLAG", "Previous", "add_alerts", "add_webhook", "alerts_page", "any_due", "attempts_of",
+    "authorized_banks", "banks_of", "claim_due", "deliveries_of", "get_alert", "get_webhook", "on_commit",
+    "previous_decision", "previous_snapshot", "record_attempt", "revoke_webhook", "webhooks_of",
 ]  # fmt: skip
 
 PENDING_FLAG = "parkcredit.webhook_pending"  # session.info key: this transaction queued deliveries
@@ -61,10 +62,63 @@ def previous_snapshot(session: Session, snap: Snapshot | NewSnapshot) -> Snapsho
     return session.scalar(q.limit(1))
 
 
-def previous_decision(session: Session, d: Decision) -> Decision | None:
+@dataclass(frozen=True, slots=True)
+class Previous:
+    """What an alert compares a new decision with: the enterprise's previous decision of the product."""
+
+    id: str
+    snapshot_id: int
+    band: str
+    record: str
+
+
+class _NewDecision(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def uscc(self) -> str: ...
+    @property
+    def product(self) -> str: ...
+
+
+_PREVIOUS = (
+    select(Decision.id, Decision.snapshot_id, Decision.band, Decision.record)
+    .where(Decision.uscc == bindparam("uscc"), Decision.product == bindparam("product"), Decision.id != bindparam("id"))
+    .order_by(Decision.created_at.desc(), Decision.id)
+    .limit(1)
+)  # statements built once: building one costs more than sending it (issue 18, the one-decision request)
+
+
+def previous_decision(session: Session, d: _NewDecision) -> Previous | None:
     """The enterprise's newest other decision of the same product (what an alert compares with)."""
-    q = select(Decision).where(Decision.uscc == d.uscc, Decision.product == d.product, Decision.id != d.id)
-    return session.scalar(q.order_by(Decision.created_at.desc(), Decision.id).limit(1))
+    row = session.connection().execute(_PREVIOUS, {"uscc": d.uscc, "product": d.product, "id": d.id}).first()
+    return Previous(row[0], int(row[1]), row[2], row[3]) if row is not None else None
+
+
+def _banks_query(*, of_product: bool) -> Any:
+    live = select(literal("loan"), Loan.bank, null()).where(Loan.uscc == bindparam("uscc"), Loan.status.in_(loans.LIVE))
+    if of_product:
+        live = live.where(Loan.product == bindparam("product"))
+    auth = select(literal("auth"), Authorization.bank, Authorization.products).where(
+        Authorization.uscc == bindparam("uscc"), Authorization.revoked_at.is_(None),
+        Authorization.valid_from <= bindparam("today"), Authorization.valid_to >= bindparam("today"),
+    )  # fmt: skip
+    return union_all(auth, live)
+
+
+_BANKS = {True: _banks_query(of_product=True), False: _banks_query(of_product=False)}
+
+
+def banks_of(session: Session, uscc: str, *, today: dt.date, product: str | None = None) -> set[str]:
+    """The banks with a live loan (of `product`, or any) or an authorization in force today (for `product`, or
+    any) of one enterprise: `loans.banks_with_live_loans` | `authorized_banks` in one statement (issue 18: the
+    one-decision request asks this every time, and mostly no bank is concerned)."""
+    params: dict[str, Any] = {"uscc": uscc, "today": today, "product": product}
+    out: set[str] = set()
+    for kind, bank, products in session.connection().execute(_BANKS[product is not None], params):
+        if kind == "loan" or product is None or product in products:
+            out.add(bank)
+    return out
 
 
 def add_alerts(session: Session, rows: list[Alert], *, actor: str, cause: str, cause_id: str) -> list[Alert]:

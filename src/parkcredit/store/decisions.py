@@ -6,46 +6,80 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
-from parkcredit.store import audit
-from parkcredit.store.tables import Decision, RuleSetVersion
+from parkcredit.store import audit, binding
+from parkcredit.store.tables import Decision, utcnow
 
-__all__ = ["add", "count", "get", "latest", "latest_many", "latest_of", "page"]
+__all__ = ["NewDecision", "RuleSetRow", "add", "count", "get", "latest", "latest_many", "latest_of", "page"]
+
+
+class RuleSetRow(Protocol):
+    """What a stored decision names of its rule-set version (a `RuleSetVersion`, or `rulesets.RuleSetRef`)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def content_hash(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class NewDecision:
+    """The stored values of a decision written by `add` (a Core insert: no ORM object is built or flushed)."""
+
+    id: str
+    uscc: str
+    product: str
+    snapshot_id: int
+    ruleset_hash: str
+    band: str
+    record: str
+    record_sha256: str
+
+
+_DECISIONS: Table = Decision.__table__  # type: ignore[assignment]  # a Table (declarative)
+_INSERT = insert(_DECISIONS)
 
 
 def add(
-    session: Session, *, record: dict[str, Any], canonical_text: str, ruleset: RuleSetVersion, actor: str
-) -> Decision:
-    """Store a decision record (already carrying its decision_id and snapshot_id) and audit it."""
+    session: Session, *, record: dict[str, Any], canonical_text: str, ruleset: RuleSetRow, actor: str
+) -> NewDecision:
+    """Store a decision record (already carrying its decision_id and snapshot_id) and audit it.
+
+    One Core insert (issue 18: the ORM object, its flush and its digest from attributes cost ~1 ms of the
+    one-decision request); the row is bound by `binding.ref_values` of exactly the values inserted."""
     model = record.get("model") or {}
     sha = hashlib.sha256(canonical_text.encode("utf-8")).hexdigest()
-    d = Decision(
-        id=record["decision_id"],
-        uscc=record["uscc"],
-        product=record["product"],
-        snapshot_id=record["snapshot_id"],
-        ruleset_id=ruleset.id,
-        ruleset_version=ruleset.version,
-        ruleset_hash=ruleset.content_hash,
-        model_version=model.get("version"),
-        model_status=str(model.get("status", "none"))[:200],
-        eligible=bool(record["eligible"]),
-        limit_yuan=int(record["limit_yuan"]),
-        band=str(record["band"]),
-        total_score=float(record["total_score"]),
-        valid_until=dt.date.fromisoformat(record["valid_until"]) if record.get("valid_until") else None,
-        record=canonical_text,
-        record_sha256=sha,
-        created_by=actor,
-    )
-    session.add(d)
-    audit.append(session, actor, "decision.create", "decision", d.id, {"uscc": d.uscc, "sha256": d.record_sha256},
-                 bind=[d])  # fmt: skip
-    return d
+    values: dict[str, Any] = {
+        "id": record["decision_id"],
+        "uscc": record["uscc"],
+        "product": record["product"],
+        "snapshot_id": record["snapshot_id"],
+        "ruleset_id": ruleset.id,
+        "ruleset_version": ruleset.version,
+        "ruleset_hash": ruleset.content_hash,
+        "model_version": model.get("version"),
+        "model_status": str(model.get("status", "none"))[:200],
+        "eligible": bool(record["eligible"]),
+        "limit_yuan": int(record["limit_yuan"]),
+        "band": str(record["band"]),
+        "total_score": float(record["total_score"]),
+        "valid_until": dt.date.fromisoformat(record["valid_until"]) if record.get("valid_until") else None,
+        "record": canonical_text,
+        "record_sha256": sha,
+        "created_by": actor,
+        "created_at": utcnow(),  # the ORM default, set here: the binding hashes the value inserted
+    }
+    session.connection().execute(_INSERT, values)
+    audit.append(session, actor, "decision.create", "decision", values["id"], {"uscc": values["uscc"], "sha256": sha},
+                 bind_refs=[binding.ref_values("decisions", values["id"], values)])  # fmt: skip
+    return NewDecision(values["id"], values["uscc"], values["product"], values["snapshot_id"], values["ruleset_hash"],
+                       values["band"], canonical_text, sha)  # fmt: skip
 
 
 def get(session: Session, decision_id: str) -> Decision | None:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, event, func, inspect, select, text
+from sqlalchemy import Date, bindparam, case, event, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, sessionmaker
 
@@ -20,8 +22,8 @@ from parkcredit.store.tables import ApiKey, RuleSetVersion, utcnow
 
 __all__ = [
     "RULESET_STATES", "ImmutableRuleSet", "NotPermitted", "StoreConflict", "add_draft", "approve", "get",
-    "in_force", "in_force_ref", "install_guards", "latest_published", "list_versions", "publish", "replace_draft",
-    "retire", "seed", "stored_for_use",
+    "RuleSetRef", "in_force", "in_force_ref", "install_guards", "latest_published", "list_versions", "publish",
+    "ref_for_use", "replace_draft", "retire", "seed", "stored_for_use",
 ]  # fmt: skip
 
 
@@ -102,17 +104,12 @@ def in_force(session: Session, *, product: str, as_of: dt.date) -> RuleSetVersio
     return row
 
 
-def in_force_ref(session: Session, *, product: str, as_of: dt.date) -> tuple[int, str] | None:
-    """(id, content hash) of `in_force`'s version, without loading its text (the hot path of every decision
-    and bank query: the compiled rule set is looked up by its hash).
-
-    One query (issue 18): the versions effective by `as_of`, newest first, then — when there is none —
-    the first version (what `in_force` falls back to), in the same ORDER BY."""
+def _in_force_ref_query() -> Any:
     v = RuleSetVersion
-    started = v.effective_from <= as_of
-    row = session.execute(
+    started = v.effective_from <= bindparam("as_of", type_=Date)
+    return (
         select(v.id, v.content_hash)
-        .where(v.product == product, v.status == "published")
+        .where(v.product == bindparam("product"), v.status == "published")
         .order_by(
             case((started, 0), else_=1),
             case((started, v.effective_from)).desc(),
@@ -121,7 +118,19 @@ def in_force_ref(session: Session, *, product: str, as_of: dt.date) -> tuple[int
             v.id,
         )
         .limit(1)
-    ).first()
+    )
+
+
+_IN_FORCE_REF = _in_force_ref_query()  # built once (issue 18: building it cost as much as sending it)
+
+
+def in_force_ref(session: Session, *, product: str, as_of: dt.date) -> tuple[int, str] | None:
+    """(id, content hash) of `in_force`'s version, without loading its text (the hot path of every decision
+    and bank query: the compiled rule set is looked up by its hash).
+
+    One query (issue 18): the versions effective by `as_of`, newest first, then — when there is none —
+    the first version (what `in_force` falls back to), in the same ORDER BY."""
+    row = session.execute(_IN_FORCE_REF, {"product": product, "as_of": as_of}).first()
     return (int(row[0]), str(row[1])) if row is not None else None
 
 
@@ -334,6 +343,7 @@ def stored_for_use(
         row = session.scalar(q)
         assert row is not None
         return row
+    session.info.setdefault(_INSERTED, set()).add(row.id)
     audit.append(
         session,
         "system",
@@ -344,6 +354,46 @@ def stored_for_use(
         bind=[row],
     )
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSetRef:
+    """What a stored decision names of its rule-set version: id, version and content hash."""
+
+    id: int
+    version: str
+    content_hash: str
+
+
+_INSERTED = "parkcredit.rulesets_stored_on_use"  # session.info key: ids `stored_for_use` inserted in this transaction
+# engine -> (product, version, content_hash) -> the stored version's ref; see `ref_for_use`
+_REFS: weakref.WeakKeyDictionary[Any, dict[tuple[str, str, str], RuleSetRef]] = weakref.WeakKeyDictionary()
+
+
+def ref_for_use(
+    session: Session, *, product: str, version: str, content_hash: str, text: str, effective_from: dt.date | None = None
+) -> RuleSetRef:
+    """`stored_for_use` as a `RuleSetRef`, remembered per engine (issue 18: one query less per decision).
+
+    Safe to remember: only a version that is past draft and was committed by another transaction is kept —
+    its id, product, version and content hash never change and it is never deleted (`install_guards` in
+    code, migration 0002's triggers in the database); a draft, or a row this transaction inserted (which
+    a rollback could undo), is read again next time. Keyed by the engine, so another database (a test's
+    fresh one) starts empty; a database swapped under a running engine (restored from another one) is
+    not supported by this cache — restart the service after a restore."""
+    bind = session.get_bind()
+    known = _REFS.get(bind)
+    key = (product, version, content_hash)
+    if known is not None and (hit := known.get(key)) is not None:
+        return hit
+    row = stored_for_use(session, product=product, version=version, content_hash=content_hash, text=text,
+                         effective_from=effective_from)  # fmt: skip
+    ref = RuleSetRef(row.id, row.version, row.content_hash)
+    if row.status != "draft" and row.id not in session.info.get(_INSERTED, ()) and (row.product, row.version) == (
+        product, version
+    ):  # fmt: skip
+        _REFS.setdefault(bind, {})[key] = ref
+    return ref
 
 
 def install_guards(factory: sessionmaker[Session]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, Text, cast, delete, func, select
+from sqlalchemy import Table, Text, bindparam, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit, binding, bulk, canonjson
@@ -24,9 +24,9 @@ from parkcredit.store.db import chunked
 from parkcredit.store.tables import Snapshot, SnapshotPii, SnapshotProvenance, utcnow
 
 __all__ = [
-    "PII_FIELDS", "NewSnapshot", "Prior", "add", "add_many", "any_snapshot", "count_latest", "erase_pii",
-    "field_sources", "get", "latest", "latest_of", "latest_page", "of_enterprise", "pii_of", "priors_of", "profile_of",
-    "provenance_of", "provenances_of", "single_source", "usccs_without",
+    "PII_FIELDS", "NewSnapshot", "Prior", "ToDecide", "add", "add_many", "any_snapshot", "count_latest", "erase_pii",
+    "field_sources", "get", "latest", "latest_of", "latest_page", "latest_to_decide", "of_enterprise", "pii_of",
+    "priors_of", "profile_of", "provenance_of", "provenances_of", "single_source", "usccs_without",
 ]  # fmt: skip
 
 PII_FIELDS = ("legal_rep_name", "legal_rep_id_hash")  # the fields marked `pii` in profile.FIELDS
@@ -365,6 +365,32 @@ def profile_of(session: Session, snap: Snapshot) -> dict[str, Any]:
     pii = session.get(SnapshotPii, snap.id)
     extra = {k: getattr(pii, k) for k in PII_FIELDS} if pii else dict.fromkeys(PII_FIELDS)
     return {**snap.profile, **extra}
+
+
+@dataclass(frozen=True, slots=True)
+class ToDecide:
+    """An enterprise's newest snapshot as a decision reads it: its id, as_of and profile with the personal data."""
+
+    id: int
+    as_of: dt.date
+    profile: dict[str, Any]
+
+
+_TO_DECIDE = (
+    select(Snapshot.id, Snapshot.as_of, Snapshot.profile, *(getattr(SnapshotPii, k) for k in PII_FIELDS))
+    .outerjoin(SnapshotPii, SnapshotPii.snapshot_id == Snapshot.id)
+    .where(Snapshot.uscc == bindparam("uscc"))
+    .order_by(Snapshot.id.desc())
+    .limit(1)
+)  # built once: the one-decision request sends it every time
+
+
+def latest_to_decide(session: Session, uscc: str) -> ToDecide | None:
+    """`latest` and `profile_of` in one Core statement (issue 18: no ORM object, one round trip)."""
+    row = session.connection().execute(_TO_DECIDE, {"uscc": uscc}).first()
+    if row is None:
+        return None
+    return ToDecide(row[0], row[1], {**row[2], **dict(zip(PII_FIELDS, row[3:], strict=True))})
 
 
 def latest(session: Session, uscc: str) -> Snapshot | None:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from parkcredit.api.deps import Committee, CommitteeOrAuditor, Ctx, Feeder, IdemDep, ReaderOrEnterprise, respond
 from parkcredit.app import access, decisions, enterprises, imports
@@ -68,7 +68,13 @@ def read_snapshots(uscc: Uscc, ctx: Ctx, caller: ReaderOrEnterprise) -> Any:
 @router.post("/decisions", status_code=201, response_model=s.DecisionRecord)
 def create_decision(body: s.DecisionRequest, ctx: Ctx, caller: Committee, idem: IdemDep) -> Any:
     """Decide the enterprise on its latest snapshot with the product's rule set in force at its as_of."""
-    return respond(decisions.decide_enterprise(ctx, caller, uscc=body.uscc, product=body.product, idem=idem))
+    out = decisions.decide_enterprise(ctx, caller, uscc=body.uscc, product=body.product, idem=idem)
+    if isinstance(out, s.DecisionRecord):
+        # the bytes FastAPI writes for a returned model (its `dump_json` path: the response model's serialiser,
+        # `Response(media_type="application/json")`), without checking the record built just now a second time
+        # in another thread hop (issue 18; tests/service/test_decision_body.py compares the two)
+        return Response(out.model_dump_json(by_alias=True), status_code=201, media_type="application/json")
+    return respond(out)
 
 
 @router.post("/decisions/batch", status_code=202, response_model=s.JobOut)
