@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from parkcredit.store import binding, canonjson
@@ -56,6 +56,11 @@ def entry_hash(e: AuditEntry) -> str:
     return sha256_hex(e.prev_hash + canonical(body))
 
 
+_HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)  # built once
+_TABLE: Table = AuditEntry.__table__  # type: ignore[assignment]  # a Table (declarative)
+_INSERT = insert(_TABLE)
+
+
 def _lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
@@ -87,10 +92,12 @@ def append(
     `bind_refs` are bindings already computed (rows written in bulk, without the ORM).
     """
     _lock_chain(session)
-    session.flush()  # the caller's pending rows get their ids (and defaults) before we hash them
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # the caller's pending rows get their ids (and defaults) before we hash them
     if bind or bind_refs:
         payload = {**payload, "rows": [*(binding.ref(r) for r in bind), *bind_refs]}
-    head = session.execute(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    conn = session.connection()
+    head = conn.execute(_HEAD).first()
     prev_seq, prev_hash = (head[0], head[1]) if head else (0, GENESIS)
     payload, payload_sha256 = _stored_payload(payload)
     entry = AuditEntry(
@@ -106,8 +113,9 @@ def append(
         hash="",
     )
     entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
+    # a Core insert, not the ORM's add + flush (~0.25 ms less an entry, on every write); the entry returned
+    # is not in the session — a later read in the transaction loads it from the database like any other
+    conn.execute(_INSERT, {c: getattr(entry, c) for c in ENTRY_COLUMNS})
     return entry
 
 

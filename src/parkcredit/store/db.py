@@ -23,13 +23,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import ColumnElement, Engine, any_, bindparam, create_engine, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parkcredit.store import canonjson
 
-__all__ = ["IN_CHUNK", "WRITE", "begin_write", "chunked", "make_engine", "make_sessionmaker", "write_session"]
+__all__ = [
+    "IN_CHUNK", "WRITE", "among", "begin_write", "chunked", "make_engine", "make_sessionmaker", "write_session",
+]  # fmt: skip
 
 # values bound in one `IN (…)`: PostgreSQL takes at most 65,535 parameters a statement, SQLite 32,766
 IN_CHUNK = 5000
@@ -39,6 +42,15 @@ def chunked(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[An
     """`values` in slices small enough for one `IN (…)` each (a province-sized import has 125,000 USCCs)."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(%s)` with the values as ONE array parameter — for
+    5,000 codes the expanded IN's placeholders cost ~5x more to render and bind than the query (measured:
+    a batch chunk's two alert queries 48 → 9 ms). Slice the values with `chunked` as for IN."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
+    return column.in_(values)  # type: ignore[no-any-return]
 
 
 WRITE = {"parkcredit_write": True}  # execution option marking a write transaction

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit
-from parkcredit.store.db import chunked
+from parkcredit.store.db import among, chunked
 from parkcredit.store.tables import Authorization, Loan, LoanDecline, LoanEvent, WhitelistChange, utcnow
 
 __all__ = [
@@ -197,7 +197,7 @@ def banks_with_live_loans(session: Session, usccs: Iterable[str], product: str |
         return set()
     out: set[tuple[str, str]] = set()
     for part in chunked(ids):
-        q = select(Loan.uscc, Loan.bank).where(Loan.uscc.in_(part), Loan.status.in_(LIVE))
+        q = select(Loan.uscc, Loan.bank).where(among(session, Loan.uscc, part), Loan.status.in_(LIVE))
         if product is not None:
             q = q.where(Loan.product == product)
         out |= {(u, b) for u, b in session.execute(q.distinct()).all()}

@@ -20,7 +20,7 @@ from sqlalchemy import Table, Text, bindparam, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit, binding, bulk, canonjson
-from parkcredit.store.db import chunked
+from parkcredit.store.db import among, chunked
 from parkcredit.store.tables import Snapshot, SnapshotPii, SnapshotProvenance, utcnow
 
 __all__ = [
@@ -322,7 +322,7 @@ def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
     query per slice of `db.IN_CHUNK` codes (Core rows, JSON parsed by orjson — no ORM objects)."""
     out: dict[str, Prior] = {}
     for part in chunked(sorted(set(usccs))):
-        newest = select(func.max(Snapshot.id)).where(Snapshot.uscc.in_(part)).group_by(Snapshot.uscc)
+        newest = select(func.max(Snapshot.id)).where(among(session, Snapshot.uscc, part)).group_by(Snapshot.uscc)
         q = (
             select(Snapshot.id, Snapshot.uscc, Snapshot.as_of, Snapshot.created_by, cast(Snapshot.profile, Text),
                    SnapshotPii.legal_rep_name, SnapshotPii.legal_rep_id_hash, cast(SnapshotProvenance.provenance, Text))
