@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -29,10 +29,10 @@ def current_caller(request: Request, cred: Annotated[HTTPAuthorizationCredential
     return actor
 
 
-def require(*roles: str) -> Callable[[Actor], Actor]:
+def require(*roles: str) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:
     """A dependency admitting only `roles` (403 for the others)."""
 
-    def check(caller: Annotated[Actor, Depends(current_caller)]) -> Actor:
+    async def check(caller: Annotated[Actor, Depends(current_caller)]) -> Actor:  # no I/O: no thread-pool hop
         if caller.role not in roles:
             raise HTTPException(403, f"role {caller.role!r} may not do this (needs {' or '.join(roles)})")
         return caller
