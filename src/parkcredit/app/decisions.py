@@ -27,8 +27,8 @@ from parkcredit.decision import canonical_json, decide_profiles
 from parkcredit.errors import Conflict, InvalidInput, NotFound
 from parkcredit.profile.frame import ProfileColumns
 from parkcredit.rules import RuleSet
+from parkcredit.store import canonjson, jobs, snapshots
 from parkcredit.store import decisions as store
-from parkcredit.store import jobs, snapshots
 from parkcredit.store import rulesets as store_rulesets
 from parkcredit.store.tables import Decision, Snapshot
 
@@ -82,6 +82,13 @@ def compute_in_force(
     return [(rs, compute(ctx, session, group, rs)) for rs, group in groups.values()]
 
 
+def _record_text(record: dict[str, Any]) -> str:
+    """`canonical_json(record)`, through orjson when the record is plain data (the same bytes: `store.canonjson`;
+    ~0.3 ms less for a ~8.5 KB record); anything else by `canonical_json` itself. Replay keeps the reference."""
+    text, plain = canonjson.text_plain(record)
+    return text if plain else canonical_json(record)
+
+
 def store_records(
     session: Session, records: list[dict[str, Any]], ruleset: RuleSet, actor: str
 ) -> list[store.NewDecision]:
@@ -91,8 +98,7 @@ def store_records(
         text=ruleset.text, effective_from=ruleset.spec.effective_from,
     )  # fmt: skip
     stored = [
-        store.add(session, record=rec, canonical_text=canonical_json(rec), ruleset=rs_row, actor=actor)
-        for rec in records
+        store.add(session, record=rec, canonical_text=_record_text(rec), ruleset=rs_row, actor=actor) for rec in records
     ]
     alerts.on_new_decisions(session, stored, ruleset, actor=actor)  # early warning for the banks (issue 14)
     return stored
