@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -278,3 +279,76 @@ def test_two_writers_and_the_ordinary_path_share_one_chain(client: TestClient, s
         for c in contexts:
             c.close()
     assert len(set(ids)) == 80 and len(_rows(client)) == 100
+
+
+def test_shared_writers_elect_one_and_relay_to_it(client: TestClient, settings: Settings) -> None:
+    """`shared=True` (the server's workers, PostgreSQL): the first writer binds the database's local socket and
+    writes — here the app's —; the others relay their records to it, committed there, each answered with its row
+    id. When the elected writer stops, one of the others elects itself and the last relays to it. One chain
+    throughout (the fixture runs `audit verify`)."""
+    from parkcredit.app.context import AppContext
+
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("shared by the workers of a PostgreSQL server only (SQLite: each process writes its own)")
+    leader = _writer(client)
+    contexts = [AppContext.open(settings, with_model=False, seed=False) for _ in range(2)]
+    followers = [QueryLogWriter(c, shared=True).start() for c in contexts]
+    row = {"bank": BANK, "key_id": "key_test", "product": "chengxindai", "allowed": False, "reason": "test"}
+    try:
+        assert leader._listener is not None and all(f._relay is not None and f._thread is None for f in followers)
+        done = [w.submit({**row, "uscc": make_uscc(i)}) for i in range(30) for w in (leader, *followers)]
+        ids = [f.result(30) for f in done]
+        assert len(set(ids)) == 90 and leader.written == 90 and [f.relayed for f in followers] == [30, 30]
+        leader.stop()
+        for _ in range(500):  # the followers saw their writer go: one elects itself, the other relays to it
+            if sum(f._thread is not None for f in followers) == 1 and all(f._relay or f._thread for f in followers):
+                break
+            threading.Event().wait(0.01)
+        assert sorted(f._thread is not None for f in followers) == [False, True]
+        more = [f.submit({**row, "uscc": make_uscc(100 + 10 * k + i)}) for i in range(5) for k, f in
+                enumerate(followers)]  # fmt: skip
+        assert len({f.result(30) for f in more} | set(ids)) == 100 and sum(f.written for f in followers) == 10
+    finally:
+        for f in followers:
+            f.stop()
+        for c in contexts:
+            c.close()
+    assert len(_rows(client)) == 100
+
+
+def test_a_follower_answers_an_error_when_its_writer_dies_with_its_records(client: TestClient,
+                                                                           settings: Settings) -> None:  # fmt: skip
+    """The elected writer's process dies (its end of the socket closes) with a follower's record unanswered: the
+    record fails with a database error (503 on the fast path) — the follower cannot know whether it was committed,
+    so it is never answered as a success."""
+    from parkcredit.app.context import AppContext
+    from parkcredit.store.errors import UNAVAILABLE
+
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("shared by the workers of a PostgreSQL server only")
+    leader = _writer(client)
+    context = AppContext.open(settings, with_model=False, seed=False)
+    follower = QueryLogWriter(context, shared=True).start()
+    gate, entered = threading.Event(), threading.Event()
+    real = leader.store.write
+
+    def held(rows: Any) -> list[int]:
+        entered.set()
+        gate.wait(10)
+        return real(rows)
+
+    leader.store.write = held  # type: ignore[method-assign]
+    row = {"bank": BANK, "key_id": "key_test", "product": "chengxindai", "allowed": False, "reason": "test",
+           "uscc": make_uscc(1)}  # fmt: skip
+    try:
+        assert follower._relay is not None
+        pending = follower.submit(row)
+        assert entered.wait(10) and not pending.done()
+        for conn in list(leader._followers):  # as if the leader's process died: its end of the socket closes
+            conn.shutdown(socket.SHUT_RDWR)
+        with pytest.raises(UNAVAILABLE):
+            pending.result(10)
+    finally:
+        gate.set()
+        follower.stop()
+        context.close()

@@ -489,7 +489,7 @@ class FastLookup:
 
         self.ctx = ctx
         self.reader = access.HotReader(ctx.engine)
-        self.writer = QueryLogWriter(ctx).start()
+        self.writer = QueryLogWriter(ctx, shared=True).start()  # one writer for the server's workers
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="parkcredit-eligibility")
 
     def answer(self, token: str, uscc: str, product: str) -> tuple[bytes, Future[int]] | None:
