@@ -230,7 +230,7 @@ def test_a_failed_write_answers_its_queries_with_an_error_and_stores_nothing(cli
     def lost(*_: Any) -> Any:  # inside the writer's transaction, after its bank_queries insert
         raise dbapi.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(audit, "link_entries", lost)
+    monkeypatch.setattr(audit, "link_values", lost)
     r = client.get(f"/v1/eligibility/{u}", headers=keys["bank"])
     assert r.status_code == 503 and r.json()["error"] == "database_unavailable"
     assert r.headers["Retry-After"] == "5" and "x-frame-options" in r.headers
@@ -238,7 +238,7 @@ def test_a_failed_write_answers_its_queries_with_an_error_and_stores_nothing(cli
     def bug(*_: Any) -> Any:
         raise RuntimeError("a bug in the writer")
 
-    monkeypatch.setattr(audit, "link_entries", bug)
+    monkeypatch.setattr(audit, "link_values", bug)
     with pytest.raises(RuntimeError, match="a bug in the writer"):
         client.get(f"/v1/eligibility/{u}", headers=keys["bank"])
     monkeypatch.undo()
@@ -352,3 +352,24 @@ def test_a_follower_answers_an_error_when_its_writer_dies_with_its_records(clien
         gate.set()
         follower.stop()
         context.close()
+
+
+def test_the_elected_writer_refuses_a_malformed_record_alone(client: TestClient, settings: Settings) -> None:
+    """A relayed line that is not a bank-query record is answered with an error; the writer goes on."""
+    import orjson
+
+    from parkcredit.app.query_log import _socket_name
+
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("shared by the workers of a PostgreSQL server only")
+    leader = _writer(client)
+    row = {"bank": BANK, "key_id": "key_test", "product": "chengxindai", "allowed": False, "reason": "test",
+           "uscc": make_uscc(1)}  # fmt: skip
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as peer:
+        peer.connect(_socket_name(settings.database_url))
+        for n, fields in enumerate([{**row, "allowed": "yes"}, {**row, "extra": 1}, {"bank": BANK}, row], 1):
+            peer.sendall(orjson.dumps({"n": n, "f": fields}) + b"\n")
+        with peer.makefile("rb") as lines:
+            answers = [orjson.loads(lines.readline()) for _ in range(4)]
+    assert ["error" in a for a in sorted(answers, key=lambda a: a["n"])] == [True, True, True, False]
+    assert leader.written == 1 and len(_rows(client)) == 1

@@ -49,6 +49,23 @@ __all__ = ["QueryLogWriter"]
 log = logging.getLogger("parkcredit")
 _STOP = object()
 _CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+# what `FastLookup` submits, and of which types
+_FIELDS = {"bank": str, "key_id": str, "uscc": str, "product": str, "allowed": bool, "reason": str,
+           "authorization_id": (str, type(None)), "decision_id": (str, type(None))}  # fmt: skip
+
+
+_REQUIRED = ("bank", "key_id", "uscc", "product", "allowed", "reason")
+
+
+def _record(fields: Any) -> dict[str, Any]:
+    """A relayed record, checked: the `BankQuery` columns a query submits, of their types (a bad one is refused
+    alone, not left to fail the batch it would join)."""
+    if not isinstance(fields, dict) or set(fields) - set(_FIELDS) or set(_REQUIRED) - set(fields):
+        raise ValueError("not a bank-query record")
+    for name, value in fields.items():
+        if not isinstance(value, _FIELDS[name]):
+            raise ValueError(f"bank-query record: {name} of type {type(value).__name__}")
+    return fields
 
 
 def _socket_name(database_url: str) -> str:
@@ -239,10 +256,15 @@ class QueryLogWriter:
                     msg = orjson.loads(line)
                     done: Future[int] = Future()
                     done.add_done_callback(partial(answer, msg["n"]))
+                    try:
+                        fields = _record(msg["f"])
+                    except ValueError as exc:
+                        done.set_exception(exc)
+                        continue
                     if self._stopped:
                         done.set_exception(RuntimeError("the query-log writer stopped"))
                     else:
-                        self._queue.put((msg["f"], done))
+                        self._queue.put((fields, done))
         except (OSError, ValueError, KeyError):
             pass
 

@@ -446,12 +446,9 @@ class QueryLogStore:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (audit.CHAIN_LOCK_KEY,))
             cur.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")  # read once the lock is held
             head = cur.fetchone()
-            made = audit.link_entries(int(head[0]), head[1], prepared) if head else audit.link_entries(
+            made = audit.link_values(int(head[0]), head[1], prepared) if head else audit.link_values(
                 0, audit.GENESIS, prepared)  # fmt: skip
-            params: list[Any] = []
-            for e, payload in zip(made, payloads, strict=True):
-                params += [e.seq, e.ts, e.actor, e.action, e.object_type, e.object_id, payload, e.payload_sha256,
-                           e.prev_hash, e.hash]  # fmt: skip
+            params = [v for e, payload in zip(made, payloads, strict=True) for v in (*e[:6], payload, *e[7:])]
             statement = "INSERT INTO audit_log"
             cur.execute(f"INSERT INTO audit_log ({', '.join(audit.ENTRY_COLUMNS)}) VALUES "
                         + ", ".join([self._entry] * len(made)), params)  # fmt: skip
