@@ -50,8 +50,10 @@ log = logging.getLogger("parkcredit")
 _STOP = object()
 _CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 # what `FastLookup` submits, and of which types
-_FIELDS = {"bank": str, "key_id": str, "uscc": str, "product": str, "allowed": bool, "reason": str,
-           "authorization_id": (str, type(None)), "decision_id": (str, type(None))}  # fmt: skip
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "bank": str, "key_id": str, "uscc": str, "product": str, "allowed": bool, "reason": str,
+    "authorization_id": (str, type(None)), "decision_id": (str, type(None)),
+}  # fmt: skip
 
 
 _REQUIRED = ("bank", "key_id", "uscc", "product", "allowed", "reason")
