@@ -214,6 +214,8 @@ class QueryLogWriter:
                     peer.close()
                     time.sleep(0.01)
                     continue
+                # a writer that stops reading must not block the sender (the event loop) for long: sends time out
+                peer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 5, 0))
                 self._relay = _Relay(peer, self._lost)
                 return
             self._write_here()
