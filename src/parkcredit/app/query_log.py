@@ -105,9 +105,11 @@ class _Relay:
             self.pending[self.n] = done
             try:  # under the lock: lines never interleave
                 self.sock.sendall(orjson.dumps({"n": self.n, "f": dict(fields)}) + b"\n")
-            except OSError:  # the writer's end is gone: whatever part of the line got out, nobody reads it
+            except OSError:  # gone, or not reading (the send timed out): a part of a line is never a record
                 self.pending.pop(self.n)
                 self.closed = True
+                with contextlib.suppress(OSError):
+                    self.sock.shutdown(socket.SHUT_WR)  # the writer reads to the end, answers what it has, closes
                 raise _Gone from None
         return done
 
@@ -257,6 +259,8 @@ class QueryLogWriter:
         try:
             with conn.makefile("rb") as lines:
                 for line in lines:
+                    if not line.endswith(b"\n"):
+                        break  # cut short (the follower's send failed): not a record, whatever it parses as
                     msg = orjson.loads(line)
                     done: Future[int] = Future()
                     done.add_done_callback(partial(answer, msg["n"]))
