@@ -227,13 +227,36 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _connections(port: int, pids: list[int]) -> list[int]:
+    """How many established TCP connections to `port` each process holds, most first (Linux /proc; [] elsewhere):
+    which worker the kernel gave the clients' connections to (a burst of connects often lands on one)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if int(f[1].rsplit(":", 1)[1], 16) == port and f[3] == "01":
+                inodes.add(f[9])
+    counts = []
+    for pid in pids:
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            continue
+        counts.append(sum(link.startswith("socket:[") and link[8:-1] in inodes for link in links))
+    return sorted((c for c in counts if c), reverse=True)
+
+
 def _load(
     base: str, request: Callable[[Any], int], *, clients: int, seconds: float,
     connect: Callable[[str], Any] | None = None, server_pids: list[int] | None = None,
-) -> dict[str, float]:  # fmt: skip
+) -> dict[str, Any]:  # fmt: skip
     """`clients` threads, each one keep-alive connection (`connect(base)`: a `RawHttp`, or an httpx.Client by
     default), for `seconds` (after 30 requests each to warm up). Also the cores the client (this process) and the server
-    (`server_pids`) used meanwhile."""
+    (`server_pids`) used meanwhile, and how the connections were spread over the server's processes."""
     lat: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -261,6 +284,7 @@ def _load(
     for th in threads:
         th.start()
     start.wait()
+    spread = _connections(int(base.rsplit(":", 1)[1]), server_pids or [])
     t0, own0, srv0 = time.perf_counter(), os.times(), _cpu_seconds(server_pids or [])
     for th in threads:
         th.join()
@@ -270,7 +294,7 @@ def _load(
     return {"rps": len(lat) / elapsed, "p50_ms": 1e3 * statistics.median(lat) if lat else 0.0,
             "p99_ms": 1e3 * lat[int(0.99 * (len(lat) - 1))] if lat else 0.0, "errors": errors[0],
             "client_cores": (own1.user + own1.system - own0.user - own0.system) / elapsed,
-            "server_cores": (srv1 - srv0) / elapsed}  # fmt: skip
+            "server_cores": (srv1 - srv0) / elapsed, "spread": spread}  # fmt: skip
 
 
 def run(kind: str, frame: pd.DataFrame, csv: bytes, xlsx: bytes, args: argparse.Namespace, out: list[Row]) -> None:
@@ -361,7 +385,8 @@ def _run(kind: str, url: str, folder: Path, frame: pd.DataFrame, csv: bytes, xls
                             kind,
                             m["rps"],
                             f"req/s  p50 {m['p50_ms']:.1f} ms  p99 {m['p99_ms']:.1f} ms  errors {m['errors']:.0f}  "
-                            f"cores: server {m['server_cores']:.2f}, client ({args.client}) {m['client_cores']:.2f}",
+                            f"cores: server {m['server_cores']:.2f}, client ({args.client}) {m['client_cores']:.2f}  "
+                            f"connections per worker {m['spread']}",
                         )
                     )
             if "http" in args.only and workers == 1:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -229,7 +230,7 @@ def test_a_failed_write_answers_its_queries_with_an_error_and_stores_nothing(cli
     def lost(*_: Any) -> Any:  # inside the writer's transaction, after its bank_queries insert
         raise dbapi.OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(audit, "link_entries", lost)
+    monkeypatch.setattr(audit, "link_values", lost)
     r = client.get(f"/v1/eligibility/{u}", headers=keys["bank"])
     assert r.status_code == 503 and r.json()["error"] == "database_unavailable"
     assert r.headers["Retry-After"] == "5" and "x-frame-options" in r.headers
@@ -237,7 +238,7 @@ def test_a_failed_write_answers_its_queries_with_an_error_and_stores_nothing(cli
     def bug(*_: Any) -> Any:
         raise RuntimeError("a bug in the writer")
 
-    monkeypatch.setattr(audit, "link_entries", bug)
+    monkeypatch.setattr(audit, "link_values", bug)
     with pytest.raises(RuntimeError, match="a bug in the writer"):
         client.get(f"/v1/eligibility/{u}", headers=keys["bank"])
     monkeypatch.undo()
@@ -278,3 +279,97 @@ def test_two_writers_and_the_ordinary_path_share_one_chain(client: TestClient, s
         for c in contexts:
             c.close()
     assert len(set(ids)) == 80 and len(_rows(client)) == 100
+
+
+def test_shared_writers_elect_one_and_relay_to_it(client: TestClient, settings: Settings) -> None:
+    """`shared=True` (the server's workers, PostgreSQL): the first writer binds the database's local socket and
+    writes — here the app's —; the others relay their records to it, committed there, each answered with its row
+    id. When the elected writer stops, one of the others elects itself and the last relays to it. One chain
+    throughout (the fixture runs `audit verify`)."""
+    from parkcredit.app.context import AppContext
+
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("shared by the workers of a PostgreSQL server only (SQLite: each process writes its own)")
+    leader = _writer(client)
+    contexts = [AppContext.open(settings, with_model=False, seed=False) for _ in range(2)]
+    followers = [QueryLogWriter(c, shared=True).start() for c in contexts]
+    row = {"bank": BANK, "key_id": "key_test", "product": "chengxindai", "allowed": False, "reason": "test"}
+    try:
+        assert leader._listener is not None and all(f._relay is not None and f._thread is None for f in followers)
+        done = [w.submit({**row, "uscc": make_uscc(i)}) for i in range(30) for w in (leader, *followers)]
+        ids = [f.result(30) for f in done]
+        assert len(set(ids)) == 90 and leader.written == 90 and [f.relayed for f in followers] == [30, 30]
+        leader.stop()
+        for _ in range(500):  # the followers saw their writer go: one elects itself, the other relays to it
+            if sum(f._thread is not None for f in followers) == 1 and all(f._relay or f._thread for f in followers):
+                break
+            threading.Event().wait(0.01)
+        assert sorted(f._thread is not None for f in followers) == [False, True]
+        more = [f.submit({**row, "uscc": make_uscc(100 + 10 * k + i)}) for i in range(5) for k, f in
+                enumerate(followers)]  # fmt: skip
+        assert len({f.result(30) for f in more} | set(ids)) == 100 and sum(f.written for f in followers) == 10
+    finally:
+        for f in followers:
+            f.stop()
+        for c in contexts:
+            c.close()
+    assert len(_rows(client)) == 100
+
+
+def test_a_follower_answers_an_error_when_its_writer_dies_with_its_records(client: TestClient,
+                                                                           settings: Settings) -> None:  # fmt: skip
+    """The elected writer's process dies (its end of the socket closes) with a follower's record unanswered: the
+    record fails with a database error (503 on the fast path) — the follower cannot know whether it was committed,
+    so it is never answered as a success."""
+    from parkcredit.app.context import AppContext
+    from parkcredit.store.errors import UNAVAILABLE
+
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("shared by the workers of a PostgreSQL server only")
+    leader = _writer(client)
+    context = AppContext.open(settings, with_model=False, seed=False)
+    follower = QueryLogWriter(context, shared=True).start()
+    gate, entered = threading.Event(), threading.Event()
+    real = leader.store.write
+
+    def held(rows: Any) -> list[int]:
+        entered.set()
+        gate.wait(10)
+        return real(rows)
+
+    leader.store.write = held  # type: ignore[method-assign]
+    row = {"bank": BANK, "key_id": "key_test", "product": "chengxindai", "allowed": False, "reason": "test",
+           "uscc": make_uscc(1)}  # fmt: skip
+    try:
+        assert follower._relay is not None
+        pending = follower.submit(row)
+        assert entered.wait(10) and not pending.done()
+        for conn in list(leader._followers):  # as if the leader's process died: its end of the socket closes
+            conn.shutdown(socket.SHUT_RDWR)
+        with pytest.raises(UNAVAILABLE):
+            pending.result(10)
+    finally:
+        gate.set()
+        follower.stop()
+        context.close()
+
+
+def test_the_elected_writer_refuses_a_malformed_record_alone(client: TestClient, settings: Settings) -> None:
+    """A relayed line that is not a bank-query record is answered with an error; the writer goes on."""
+    import orjson
+
+    from parkcredit.app.query_log import _socket_name
+
+    if settings.database_url.startswith("sqlite"):
+        pytest.skip("shared by the workers of a PostgreSQL server only")
+    leader = _writer(client)
+    row = {"bank": BANK, "key_id": "key_test", "product": "chengxindai", "allowed": False, "reason": "test",
+           "uscc": make_uscc(1)}  # fmt: skip
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as peer:
+        peer.connect(_socket_name(settings.database_url))
+        for n, fields in enumerate([{**row, "allowed": "yes"}, {**row, "extra": 1}, {"bank": BANK}, row], 1):
+            peer.sendall(orjson.dumps({"n": n, "f": fields}) + b"\n")
+        with peer.makefile("rb") as lines:
+            answers = [orjson.loads(lines.readline()) for _ in range(4)]
+    assert ["error" in a for a in sorted(answers, key=lambda a: a["n"])] == [True, True, True, False]
+    assert leader.written == 1 and len(_rows(client)) == 1

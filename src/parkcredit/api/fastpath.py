@@ -71,8 +71,10 @@ class EligibilityFastPath:
                 return False  # the route normalises it; let it
         except UsccError:
             return False
-        loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(fast.executor, fast.answer, token, raw, product)
+        if fast.async_reader is not None:  # PostgreSQL: the probe awaited on this loop
+            found = await fast.answer_async(token, raw, product)
+        else:
+            found = await asyncio.get_running_loop().run_in_executor(fast.executor, fast.answer, token, raw, product)
         if found is None:
             return False
         body, written = found

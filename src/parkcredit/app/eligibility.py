@@ -489,23 +489,49 @@ class FastLookup:
 
         self.ctx = ctx
         self.reader = access.HotReader(ctx.engine)
-        self.writer = QueryLogWriter(ctx).start()
+        # PostgreSQL: the probe on the event loop itself (psycopg's async connection), not in a thread of `executor`
+        self.async_reader = access.AsyncHotReader(ctx.engine) if ctx.engine.dialect.name == "postgresql" else None
+        self.writer = QueryLogWriter(ctx, shared=True).start()  # one writer for the server's workers
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="parkcredit-eligibility")
+
+    def _askable(self, product: str) -> bool:
+        from parkcredit.app.disputes import bank_flags
+
+        return [bank_flags] == FLAG_PROVIDERS and product in self.ctx.latest
+
+    def _key_hash(self, token: str) -> str:
+        from parkcredit.store.keys import hash_token
+
+        return hash_token(token, self.ctx.settings.api_key_pepper)
 
     def answer(self, token: str, uscc: str, product: str) -> tuple[bytes, Future[int]] | None:
         """(the answer's JSON, the future of its logged row) or None: take the ordinary path."""
-        from parkcredit.app.disputes import bank_flags
-        from parkcredit.store.keys import hash_token
-
-        if [bank_flags] != FLAG_PROVIDERS or product not in self.ctx.latest:
+        if not self._askable(product):
             return None
         today = dt.date.today()
         try:
-            p = self.reader.probe(key_hash=hash_token(token, self.ctx.settings.api_key_pepper), uscc=uscc,
-                                  product=product, today=today)  # fmt: skip
+            p = self.reader.probe(key_hash=self._key_hash(token), uscc=uscc, product=product, today=today)
         except Exception as exc:  # noqa: BLE001 - the ordinary path reports it (503), nothing was written
             log.warning("eligibility fast path: %s", str(exc).splitlines()[0][:200] if str(exc) else type(exc))
             return None
+        return self._respond(p, uscc, product, today)
+
+    async def answer_async(self, token: str, uscc: str, product: str) -> tuple[bytes, Future[int]] | None:
+        """`answer` on the event loop (PostgreSQL: `store.access.AsyncHotReader`) — no thread hop for the probe."""
+        assert self.async_reader is not None
+        if not self._askable(product):
+            return None
+        today = dt.date.today()
+        try:
+            p = await self.async_reader.probe(key_hash=self._key_hash(token), uscc=uscc, product=product,
+                                              today=today)  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - the ordinary path reports it (503), nothing was written
+            log.warning("eligibility fast path: %s", str(exc).splitlines()[0][:200] if str(exc) else type(exc))
+            return None
+        return self._respond(p, uscc, product, today)
+
+    def _respond(self, p: access.Probe | None, uscc: str, product: str,
+                 today: dt.date) -> tuple[bytes, Future[int]] | None:  # fmt: skip
         if p is None or p.revoked or p.role != "bank" or p.bank is None:
             return None  # 401 / 403 as the ordinary path says it
         if p.authorization_id is None or p.snapshot_id is None or p.decision_id is None or p.record is None:
@@ -538,3 +564,5 @@ class FastLookup:
         self.executor.shutdown(wait=True)
         self.writer.stop()
         self.reader.close()
+        if self.async_reader is not None:
+            self.async_reader.close()

@@ -21,8 +21,8 @@ from parkcredit.store.loans import SERIOUS as _SERIOUS
 from parkcredit.store.tables import AuditEntry, Authorization, BankQuery, utcnow
 
 __all__ = [
-    "HotReader", "Probe", "QueryLogStore", "add_authorization", "authorization_ids_in_force", "authorization_in_force",
-    "authorizations_in_force", "get_authorization", "log_queries", "log_query", "probe_sql",
+    "AsyncHotReader", "HotReader", "Probe", "QueryLogStore", "add_authorization", "authorization_ids_in_force",
+    "authorization_in_force", "authorizations_in_force", "get_authorization", "log_queries", "log_query", "probe_sql",
     "queries", "revoke",
 ]  # fmt: skip
 
@@ -273,6 +273,23 @@ def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(str(value))
 
 
+def _probe_of(row: Any) -> Probe | None:
+    """`_PROBE`'s row as a `Probe` (None: no key has the hash)."""
+    if row is None:
+        return None
+    return Probe(
+        key_id=row[0], role=row[1], bank=row[2], holder=row[3], department=row[4], key_uscc=row[5],
+        revoked=row[6] is not None, authorization_id=row[7], snapshot_id=row[8], as_of=_date(row[9]),
+        ruleset_hash=row[10], decision_id=row[11], decision_snapshot_id=row[12], decision_ruleset_hash=row[13],
+        record=row[14], override_eligible=None if row[15] is None else bool(row[15]),
+        override_limit_yuan=None if row[16] is None else int(row[16]), override_reason_code=row[17],
+        outstanding_yuan=int(row[18] or 0), serious_status=row[19], pool_id=row[20],
+        pool_leverage=None if row[21] is None else float(row[21]),
+        pool_cap_yuan=None if row[22] is None else int(row[22]), pool_balance_yuan=int(row[23] or 0),
+        pool_outstanding_yuan=int(row[24] or 0), open_disputes=int(row[25] or 0),
+    )  # fmt: skip
+
+
 class HotReader:
     """Raw DBAPI connections of `engine` for `probe`, one per calling thread, kept open (detached from the pool, so
     no checkout or pre-ping per request). A connection that fails is closed and replaced on the next call; the
@@ -326,19 +343,7 @@ class HotReader:
         except BaseException:
             self._drop()
             raise
-        if row is None:
-            return None
-        return Probe(
-            key_id=row[0], role=row[1], bank=row[2], holder=row[3], department=row[4], key_uscc=row[5],
-            revoked=row[6] is not None, authorization_id=row[7], snapshot_id=row[8], as_of=_date(row[9]),
-            ruleset_hash=row[10], decision_id=row[11], decision_snapshot_id=row[12], decision_ruleset_hash=row[13],
-            record=row[14], override_eligible=None if row[15] is None else bool(row[15]),
-            override_limit_yuan=None if row[16] is None else int(row[16]), override_reason_code=row[17],
-            outstanding_yuan=int(row[18] or 0), serious_status=row[19], pool_id=row[20],
-            pool_leverage=None if row[21] is None else float(row[21]),
-            pool_cap_yuan=None if row[22] is None else int(row[22]), pool_balance_yuan=int(row[23] or 0),
-            pool_outstanding_yuan=int(row[24] or 0), open_disputes=int(row[25] or 0),
-        )  # fmt: skip
+        return _probe_of(row)
 
     def close(self) -> None:
         with self._lock:
@@ -346,6 +351,45 @@ class HotReader:
         for conn in conns:
             with contextlib.suppress(Exception):  # closing at shutdown
                 conn.close()
+
+
+class AsyncHotReader:
+    """`HotReader.probe` for the event loop (PostgreSQL: psycopg's `AsyncConnection`, autocommit, kept open): the
+    fast path awaits the statement instead of handing the request to a thread and back (two thread switches and
+    the GIL's hand-offs a query). Used from one event loop; a connection that fails is closed and replaced on the
+    next call (the caller then takes the ordinary path, as with `HotReader`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        args, kwargs = engine.dialect.create_connect_args(engine.url)
+        self._connect = (tuple(args), {"connect_timeout": 5, **kwargs, "autocommit": True})
+        self.sql = probe_sql("postgresql")
+        self._idle: list[Any] = []
+
+    async def probe(self, *, key_hash: str, uscc: str, product: str, today: dt.date) -> Probe | None:
+        import psycopg
+
+        params = {"key_hash": key_hash, "uscc": uscc, "product": product, "today": today}
+        args, kwargs = self._connect
+        conn = self._idle.pop() if self._idle else await psycopg.AsyncConnection.connect(*args, **kwargs)
+        try:
+            cur = await conn.execute(self.sql, params)
+            row = await cur.fetchone()
+        except BaseException:
+            _finish(conn)
+            raise
+        self._idle.append(conn)
+        return _probe_of(row)
+
+    def close(self) -> None:
+        conns, self._idle = self._idle, []
+        for conn in conns:
+            _finish(conn)
+
+
+def _finish(conn: Any) -> None:
+    """Close an async connection from synchronous code (at shutdown, or once it failed): its socket, now."""
+    with contextlib.suppress(Exception):
+        conn.pgconn.finish()
 
 
 _BQ_COLUMNS = ("id", "bank", "key_id", "uscc", "product", "allowed", "reason", "authorization_id", "decision_id",
@@ -446,12 +490,9 @@ class QueryLogStore:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (audit.CHAIN_LOCK_KEY,))
             cur.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")  # read once the lock is held
             head = cur.fetchone()
-            made = audit.link_entries(int(head[0]), head[1], prepared) if head else audit.link_entries(
+            made = audit.link_values(int(head[0]), head[1], prepared) if head else audit.link_values(
                 0, audit.GENESIS, prepared)  # fmt: skip
-            params: list[Any] = []
-            for e, payload in zip(made, payloads, strict=True):
-                params += [e.seq, e.ts, e.actor, e.action, e.object_type, e.object_id, payload, e.payload_sha256,
-                           e.prev_hash, e.hash]  # fmt: skip
+            params = [v for e, payload in zip(made, payloads, strict=True) for v in (*e[:6], payload, *e[7:])]
             statement = "INSERT INTO audit_log"
             cur.execute(f"INSERT INTO audit_log ({', '.join(audit.ENTRY_COLUMNS)}) VALUES "
                         + ", ".join([self._entry] * len(made)), params)  # fmt: skip

@@ -312,3 +312,20 @@ def link_entries(prev_seq: int, prev_hash: str, prepared: Sequence[Prepared]) ->
         prev_seq, prev_hash = entry.seq, entry.hash
         made.append(entry)
     return made
+
+
+def link_values(prev_seq: int, prev_hash: str, prepared: Sequence[Prepared]) -> list[tuple[Any, ...]]:
+    """`link_entries` as plain rows in `ENTRY_COLUMNS` order (the payload as prepared) — the same seq, time, link
+    and hash (`entry_hash`'s text), without an ORM object per entry: what a writer holding the chain lock inserts
+    itself. One clock read for the batch (its entries are linked at once)."""
+    ts = utcnow().isoformat(timespec="microseconds")
+    out: list[tuple[Any, ...]] = []
+    for p in prepared:
+        seq = prev_seq + 1
+        body = {"seq": seq, "ts": ts, "actor": p.actor, "action": p.action, "object_type": p.object_type,
+                "object_id": p.object_id, "payload_sha256": p.payload_sha256}  # fmt: skip
+        digest = sha256_hex(prev_hash + canonical(body))
+        out.append((seq, ts, p.actor, p.action, p.object_type, p.object_id, p.payload, p.payload_sha256, prev_hash,
+                    digest))  # fmt: skip
+        prev_seq, prev_hash = seq, digest
+    return out
