@@ -281,6 +281,7 @@ def test_two_writers_and_the_ordinary_path_share_one_chain(client: TestClient, s
     assert len(set(ids)) == 80 and len(_rows(client)) == 100
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # shared on PostgreSQL only
 def test_shared_writers_elect_one_and_relay_to_it(client: TestClient, settings: Settings) -> None:
     """`shared=True` (the server's workers, PostgreSQL): the first writer binds the database's local socket and
     writes — here the app's —; the others relay their records to it, committed there, each answered with its row
@@ -288,8 +289,6 @@ def test_shared_writers_elect_one_and_relay_to_it(client: TestClient, settings: 
     throughout (the fixture runs `audit verify`)."""
     from parkcredit.app.context import AppContext
 
-    if settings.database_url.startswith("sqlite"):
-        pytest.skip("shared by the workers of a PostgreSQL server only (SQLite: each process writes its own)")
     leader = _writer(client)
     contexts = [AppContext.open(settings, with_model=False, seed=False) for _ in range(2)]
     followers = [QueryLogWriter(c, shared=True).start() for c in contexts]
@@ -316,6 +315,7 @@ def test_shared_writers_elect_one_and_relay_to_it(client: TestClient, settings: 
     assert len(_rows(client)) == 100
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # shared on PostgreSQL only
 def test_a_follower_answers_an_error_when_its_writer_dies_with_its_records(client: TestClient,
                                                                            settings: Settings) -> None:  # fmt: skip
     """The elected writer's process dies (its end of the socket closes) with a follower's record unanswered: the
@@ -324,8 +324,6 @@ def test_a_follower_answers_an_error_when_its_writer_dies_with_its_records(clien
     from parkcredit.app.context import AppContext
     from parkcredit.store.errors import UNAVAILABLE
 
-    if settings.database_url.startswith("sqlite"):
-        pytest.skip("shared by the workers of a PostgreSQL server only")
     leader = _writer(client)
     context = AppContext.open(settings, with_model=False, seed=False)
     follower = QueryLogWriter(context, shared=True).start()
@@ -354,14 +352,13 @@ def test_a_follower_answers_an_error_when_its_writer_dies_with_its_records(clien
         context.close()
 
 
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)  # shared on PostgreSQL only
 def test_the_elected_writer_refuses_a_malformed_record_alone(client: TestClient, settings: Settings) -> None:
     """A relayed line that is not a bank-query record is answered with an error; the writer goes on."""
     import orjson
 
     from parkcredit.app.query_log import _socket_name
 
-    if settings.database_url.startswith("sqlite"):
-        pytest.skip("shared by the workers of a PostgreSQL server only")
     leader = _writer(client)
     row = {"bank": BANK, "key_id": "key_test", "product": "chengxindai", "allowed": False, "reason": "test",
            "uscc": make_uscc(1)}  # fmt: skip

@@ -1,7 +1,9 @@
-"""The group-commit writer's store (`access.QueryLogStore`) links its entries with `audit.link_values`: the rows
-`link_entries` makes, without ORM objects; the chain it leaves after ordinary appends verifies."""
+"""The group-commit writer's store (`access.QueryLogStore`) links its entries with `audit.link_values`: plain rows
+whose hashes `entry_hash` recomputes; the chain it leaves after ordinary appends verifies."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
@@ -19,17 +21,15 @@ def engine(db_url: str):
     engine.dispose()
 
 
-def test_link_values_are_the_entries_link_entries_makes() -> None:
+def test_link_values_link_the_prepared_entries_after_the_head() -> None:
     prepared = audit.prepare_entries([(f"key{k}", "bank.query", "enterprise", text, {"reason": text}, [])
                                       for k, text in enumerate(AWKWARD)])  # fmt: skip
     rows = audit.link_values(41, "f" * 64, prepared)
-    made = audit.link_entries(41, "f" * 64, prepared)
     prev = "f" * 64
-    for row, entry in zip(rows, made, strict=True):
+    for row, p in zip(rows, prepared, strict=True):
         e = AuditEntry(**dict(zip(audit.ENTRY_COLUMNS, row, strict=True)))
         assert row[9] == audit.entry_hash(e) and row[8] == prev
-        assert row[:1] + row[2:8] == (entry.seq, entry.actor, entry.action, entry.object_type, entry.object_id,
-                                      entry.payload, entry.payload_sha256)  # fmt: skip
+        assert row[2:8] == (p.actor, p.action, p.object_type, p.object_id, p.payload, p.payload_sha256)
         prev = row[9]
     assert [r[0] for r in rows] == [42, 43, 44]
 
@@ -52,3 +52,32 @@ def test_batches_after_appends_make_one_verified_chain(engine) -> None:
     assert r.ok and r.entries == 22 and r.rows_checked == 21 and not r.row_problems
     assert entries[0].prev_hash == audit.GENESIS and entries[0].payload["query_id"] == first[0]
     assert [e.payload["query_id"] for e in entries[2:]] == rest and entries[3].payload["bank"] == AWKWARD[1]
+
+
+@pytest.fixture
+def pg_url(_pg_schema: str) -> str:
+    from parkcredit.store import testing
+
+    testing.reset_pg(_pg_schema)
+    return _pg_schema
+
+
+def test_the_async_reader_opens_no_more_connections_than_its_limit(pg_url: str) -> None:
+    """A burst beyond the reader's connections waits for one, never opens a connection per request; every probe
+    is answered."""
+    import asyncio
+
+    engine = make_engine(pg_url)
+    reader = access.AsyncHotReader(engine, connections=2)
+    ask = {"key_hash": "0" * 64, "uscc": "915103000000000001", "product": "chengxindai", "today": dt.date.today()}
+
+    async def burst() -> list[object]:
+        return await asyncio.gather(*(reader.probe(**ask) for _ in range(7)))
+
+    try:
+        assert asyncio.run(burst()) == [None] * 7  # no such key: None, for every one of them
+        assert len(reader._idle) == 2
+        assert asyncio.run(reader.probe(**ask)) is None and len(reader._idle) == 2  # another loop: reused
+    finally:
+        reader.close()
+        engine.dispose()

@@ -490,7 +490,9 @@ class FastLookup:
         self.ctx = ctx
         self.reader = access.HotReader(ctx.engine)
         # PostgreSQL: the probe on the event loop itself (psycopg's async connection), not in a thread of `executor`
-        self.async_reader = access.AsyncHotReader(ctx.engine) if ctx.engine.dialect.name == "postgresql" else None
+        self.async_reader = (
+            access.AsyncHotReader(ctx.engine, connections=threads) if ctx.engine.dialect.name == "postgresql" else None
+        )
         self.writer = QueryLogWriter(ctx, shared=True).start()  # one writer for the server's workers
         self.executor = ThreadPoolExecutor(threads, thread_name_prefix="parkcredit-eligibility")
 

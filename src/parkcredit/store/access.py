@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import re
@@ -359,25 +360,41 @@ class AsyncHotReader:
     the GIL's hand-offs a query). Used from one event loop; a connection that fails is closed and replaced on the
     next call (the caller then takes the ordinary path, as with `HotReader`)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, connections: int = 4) -> None:
         args, kwargs = engine.dialect.create_connect_args(engine.url)
         self._connect = (tuple(args), {"connect_timeout": 5, **kwargs, "autocommit": True})
         self.sql = probe_sql("postgresql")
         self._idle: list[Any] = []
+        # at most `connections` open (probes at once), as `HotReader`'s threads bound it: a burst waits for a
+        # connection rather than opening one per request (PostgreSQL's max_connections). The semaphore belongs to
+        # the loop it was made on; a new loop (a test client started again) gets a new one once nothing is busy.
+        self._limit, self._busy = connections, 0
+        self._slots: tuple[Any, asyncio.Semaphore] | None = None
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._slots is None or (self._slots[0] is not loop and not self._busy):
+            self._slots = (loop, asyncio.Semaphore(self._limit))
+        return self._slots[1]
 
     async def probe(self, *, key_hash: str, uscc: str, product: str, today: dt.date) -> Probe | None:
         import psycopg
 
         params = {"key_hash": key_hash, "uscc": uscc, "product": product, "today": today}
         args, kwargs = self._connect
-        conn = self._idle.pop() if self._idle else await psycopg.AsyncConnection.connect(*args, **kwargs)
-        try:
-            cur = await conn.execute(self.sql, params)
-            row = await cur.fetchone()
-        except BaseException:
-            _finish(conn)
-            raise
-        self._idle.append(conn)
+        async with self._semaphore():
+            self._busy += 1
+            try:
+                conn = self._idle.pop() if self._idle else await psycopg.AsyncConnection.connect(*args, **kwargs)
+                try:
+                    cur = await conn.execute(self.sql, params)
+                    row = await cur.fetchone()
+                except BaseException:
+                    _finish(conn)
+                    raise
+                self._idle.append(conn)
+            finally:
+                self._busy -= 1
         return _probe_of(row)
 
     def close(self) -> None:

@@ -42,18 +42,18 @@ def sha256_hex(text_: str) -> str:
     return hashlib.sha256(text_.encode("utf-8")).hexdigest()
 
 
+def link_hash(
+    prev_hash: str, seq: int, ts: str, actor: str, action: str, object_type: str, object_id: str, payload_sha256: str
+) -> str:
+    """sha256(prev_hash + canonical entry): the one definition of an entry's hash (`entry_hash`, `link_values`)."""
+    body = {"seq": seq, "ts": ts, "actor": actor, "action": action, "object_type": object_type,
+            "object_id": object_id, "payload_sha256": payload_sha256}  # fmt: skip
+    return sha256_hex(prev_hash + canonical(body))
+
+
 def entry_hash(e: AuditEntry) -> str:
     """sha256(prev_hash + canonical entry) of `e`."""
-    body = {
-        "seq": e.seq,
-        "ts": e.ts,
-        "actor": e.actor,
-        "action": e.action,
-        "object_type": e.object_type,
-        "object_id": e.object_id,
-        "payload_sha256": e.payload_sha256,
-    }
-    return sha256_hex(e.prev_hash + canonical(body))
+    return link_hash(e.prev_hash, e.seq, e.ts, e.actor, e.action, e.object_type, e.object_id, e.payload_sha256)
 
 
 _HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)  # built once
@@ -297,34 +297,16 @@ def prepare_entries(entries: Sequence[EntrySpec]) -> list[Prepared]:
     return out
 
 
-def link_entries(prev_seq: int, prev_hash: str, prepared: Sequence[Prepared]) -> list[AuditEntry]:
-    """The entries that follow the head (`prev_seq`, `prev_hash`), in order, not added to any session — each the
-    entry `append` would add (seq, time, link and hash taken now). The caller holds the chain lock and inserts
-    them in the same transaction."""
-    made: list[AuditEntry] = []
-    for p in prepared:
-        entry = AuditEntry(
-            seq=prev_seq + 1, ts=utcnow().isoformat(timespec="microseconds"), actor=p.actor, action=p.action,
-            object_type=p.object_type, object_id=p.object_id, payload=p.payload, payload_sha256=p.payload_sha256,
-            prev_hash=prev_hash, hash="",
-        )  # fmt: skip
-        entry.hash = entry_hash(entry)
-        prev_seq, prev_hash = entry.seq, entry.hash
-        made.append(entry)
-    return made
-
-
 def link_values(prev_seq: int, prev_hash: str, prepared: Sequence[Prepared]) -> list[tuple[Any, ...]]:
-    """`link_entries` as plain rows in `ENTRY_COLUMNS` order (the payload as prepared) — the same seq, time, link
-    and hash (`entry_hash`'s text), without an ORM object per entry: what a writer holding the chain lock inserts
-    itself. One clock read for the batch (its entries are linked at once)."""
+    """The entries that follow the head (`prev_seq`, `prev_hash`), in order, as plain rows in `ENTRY_COLUMNS` order
+    (the payload as prepared) — the seq, time, link and hash `append` would give them, without an ORM object
+    each: what a writer holding the chain lock inserts itself, in the same transaction. One clock read for the
+    batch (its entries are linked at once)."""
     ts = utcnow().isoformat(timespec="microseconds")
     out: list[tuple[Any, ...]] = []
     for p in prepared:
         seq = prev_seq + 1
-        body = {"seq": seq, "ts": ts, "actor": p.actor, "action": p.action, "object_type": p.object_type,
-                "object_id": p.object_id, "payload_sha256": p.payload_sha256}  # fmt: skip
-        digest = sha256_hex(prev_hash + canonical(body))
+        digest = link_hash(prev_hash, seq, ts, p.actor, p.action, p.object_type, p.object_id, p.payload_sha256)
         out.append((seq, ts, p.actor, p.action, p.object_type, p.object_id, p.payload, p.payload_sha256, prev_hash,
                     digest))  # fmt: skip
         prev_seq, prev_hash = seq, digest
