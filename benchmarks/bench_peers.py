@@ -46,8 +46,12 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from parkcredit import synth
-from parkcredit.decision import decide
+sys.path.insert(0, str(Path(__file__).parent))
+
+import bench_scale as scale  # noqa: E402  # its plain-socket client
+
+from parkcredit import synth  # noqa: E402
+from parkcredit.decision import decide  # noqa: E402
 from parkcredit.profile.derive import derive
 from parkcredit.rules import load_ruleset
 from parkcredit.rules.compile import RuleSet
@@ -97,27 +101,17 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-class RawHttp:
-    """One keep-alive HTTP/1.1 connection on a plain socket (bench_scale's client, with a POST): ~20 µs of CPU
-    a request where httpx spends 600–800 µs on this 2-core machine — CPU the client takes from the server it
-    measures. Used for both sides (`--client raw`, the default): mlflow and parkcredit get the same client.
-    Reads the answer by its Content-Length (or chunked); checks nothing but the status line."""
-
-    def __init__(self, base: str) -> None:
-        host, port = base.removeprefix("http://").rsplit(":", 1)
-        self.addr, self.host = (host, int(port)), f"{host}:{port}"
-        self.sock: socket.socket | None = None
-        self.buf = b""
+class RawHttp(scale.RawHttp):
+    """bench_scale's plain-socket keep-alive client with a POST: ~20 µs of CPU a request where httpx spends
+    600–800 µs on this 2-core machine — CPU the client takes from the server it measures. Used for both sides
+    (`--client raw`, the default): mlflow and parkcredit get the same client. Reads the answer by its
+    Content-Length (or chunked); checks nothing but the status line."""
 
     def post(self, target: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         head = (f"POST {target} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n{lines}\r\n")  # fmt: skip
-        if self.sock is None:
-            self.sock = socket.create_connection(self.addr, timeout=60)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.buf = b""
-        sock = self.sock
+        sock = self.sock or self._connect()
         sock.sendall(head.encode() + body)
         while (end := self.buf.find(b"\r\n\r\n")) < 0:
             self._more(sock)
@@ -153,18 +147,6 @@ class RawHttp:
             parts.append(self._exactly(sock, size + 2)[:size])
             if size == 0:
                 return b"".join(parts)
-
-    def _more(self, sock: socket.socket) -> None:
-        data = sock.recv(65536)
-        if not data:
-            self.close()
-            raise ConnectionError("the server closed the connection")
-        self.buf += data
-
-    def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-        self.sock, self.buf = None, b""
 
 
 def _poster(base: str, client: str) -> tuple[Callable[[str, Any, dict[str, str]], tuple[int, Any]], Callable[[], None]]:

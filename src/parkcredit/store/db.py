@@ -47,7 +47,7 @@ def chunked(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[An
 def among(session: Session, column: Any, values: Sequence[Any]) -> ColumnElement[bool]:
     """`column IN (values)`; on PostgreSQL `column = ANY(%s)` with the values as ONE array parameter — for
     5,000 codes the expanded IN's placeholders cost ~5x more to render and bind than the query (measured:
-    a batch chunk's two alert queries 48 → 9 ms). Slice the values with `chunked` as for IN."""
+    a batch chunk's two alert queries, 5,000 enterprises, 48 → 13 ms of CPU). Slice the values with `chunked`."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))  # type: ignore[no-any-return]
     return column.in_(values)  # type: ignore[no-any-return]
