@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit
@@ -78,17 +78,17 @@ def lookup(session: Session, token: str, pepper: str) -> ApiKey | None:
     return row if row is not None and row.revoked_at is None else None
 
 
+# built once: every API request authenticates with it (building the statement cost about as much as sending it)
+_ACTIVE = select(ApiKey.id, ApiKey.role, ApiKey.bank, ApiKey.holder, ApiKey.department, ApiKey.uscc,
+                 ApiKey.revoked_at).where(ApiKey.key_hash == bindparam("key_hash"))  # fmt: skip
+
+
 def active_fields(
     session: Session, token: str, pepper: str
 ) -> tuple[str, str, str | None, str | None, str | None, str | None] | None:
     """(id, role, bank, holder, department, uscc) of the active key for `token`, or None — `lookup` as one
     Core row (every API request authenticates: issue 18, no ORM object for it)."""
-    k = ApiKey
-    row = session.execute(
-        select(k.id, k.role, k.bank, k.holder, k.department, k.uscc, k.revoked_at).where(
-            k.key_hash == hash_token(token, pepper)
-        )
-    ).first()
+    row = session.execute(_ACTIVE, {"key_hash": hash_token(token, pepper)}).first()
     if row is None or row[6] is not None:
         return None
     return (row[0], row[1], row[2], row[3], row[4], row[5])
