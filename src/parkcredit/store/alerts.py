@@ -10,13 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import bindparam, event, literal, null, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from parkcredit.store import audit, loans
 from parkcredit.store.db import among, chunked
+from parkcredit.store.decisions import NewDecision
 from parkcredit.store.snapshots import NewSnapshot
 from parkcredit.store.tables import (
     Alert,
@@ -72,15 +73,6 @@ class Previous:
     record: str
 
 
-class _NewDecision(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def uscc(self) -> str: ...
-    @property
-    def product(self) -> str: ...
-
-
 _PREVIOUS = (
     select(Decision.id, Decision.snapshot_id, Decision.band, Decision.record)
     .where(Decision.uscc == bindparam("uscc"), Decision.product == bindparam("product"), Decision.id != bindparam("id"))
@@ -89,7 +81,7 @@ _PREVIOUS = (
 )  # statements built once: building one costs more than sending it (issue 18, the one-decision request)
 
 
-def previous_decision(session: Session, d: _NewDecision) -> Previous | None:
+def previous_decision(session: Session, d: Decision | NewDecision) -> Previous | None:
     """The enterprise's newest other decision of the same product (what an alert compares with)."""
     row = session.connection().execute(_PREVIOUS, {"uscc": d.uscc, "product": d.product, "id": d.id}).first()
     return Previous(row[0], int(row[1]), row[2], row[3]) if row is not None else None
