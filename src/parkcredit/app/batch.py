@@ -2,49 +2,35 @@
 frame, its records built column by column (`records.canonical_records`, the same bytes as the per-row
 path) and stored in one insert with ONE audit entry (`store.bulk.add_decisions`).
 
-`run_batch` (app/decisions.py) loops over chunks: `read_chunk` and `decide_chunk` outside the write
-lock, `store_chunk` inside the chunk's write transaction, together with the job's progress and its
+`run_batch` (app/decisions.py) loops over chunks: `read_chunk` and the decision (`batch_decide`: in the
+job's thread, or in a process of its own for a large job) outside the write lock, `store_chunk` inside
+the chunk's write transaction, together with the job's progress and its
 cursor (`progress`), so a job that stopped can be resumed after its last stored chunk and no
 decision is stored twice.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
-import uuid
 from collections.abc import Callable, Container
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from parkcredit.app import alerts
+from parkcredit.app.batch_decide import DecideProcess, Task, decide_group
 from parkcredit.app.context import AppContext
 from parkcredit.app.rulesets import in_force
-from parkcredit.decision import decide
-from parkcredit.errors import InvalidInput
-from parkcredit.profile.frame import frame_of_stored
-from parkcredit.records import canonical_records, round_exact
 from parkcredit.rules import RuleSet
 from parkcredit.store import bulk, jobs
 from parkcredit.store import rulesets as store_rulesets
 from parkcredit.store.tables import Decision
 
-__all__ = ["Chunk", "DecidedGroup", "Progress", "decide_chunk", "read_chunk", "run_chunks", "store_chunk"]
-
-
-@dataclass
-class Chunk:
-    """Snapshots of one chunk: ids (ascending) and profiles (JSON form, with personal data)."""
-
-    snapshot_ids: list[int]
-    profiles: list[dict[str, Any]]
-
-    @property
-    def last_id(self) -> int:
-        return self.snapshot_ids[-1]
+__all__ = ["DecidedGroup", "Progress", "decide_chunk", "plan_chunk", "read_chunk", "run_chunks", "store_chunk"]
 
 
 @dataclass
@@ -79,58 +65,31 @@ class Progress:
                    int(r.get("total_limit_yuan", 0)), int(r.get("chunks", 0)))  # fmt: skip
 
 
-def read_chunk(session: Session, *, park_id: str | None, after_id: int, limit: int) -> Chunk | None:
-    """The next `limit` newest snapshots after `after_id` (None when there are no more)."""
-    page = bulk.latest_profiles(session, park_id=park_id, after_id=after_id, limit=limit)
-    if not page:
-        return None
-    return Chunk([sid for sid, _ in page], [p for _, p in page])
+def read_chunk(session: Session, *, park_id: str | None, after_id: int, limit: int) -> bulk.StoredPage | None:
+    """The next `limit` newest snapshots after `after_id`, profiles as stored (None when there are no more)."""
+    page = bulk.latest_stored(session, park_id=park_id, after_id=after_id, limit=limit)
+    return page if len(page) else None
 
 
-def decide_chunk(ctx: AppContext, session: Session, chunk: Chunk, product: str) -> list[DecidedGroup]:
-    """Decide every snapshot of `chunk` with the version of `product` in force at its as_of (one
-    vectorised batch per version), records built in bulk (reads only: run it outside the write lock)."""
-    by_as_of: dict[str, RuleSet] = {}
+def plan_chunk(
+    ctx: AppContext, session: Session, page: bulk.StoredPage, product: str
+) -> list[tuple[RuleSet, bulk.StoredPage]]:
+    """The snapshots of `page` grouped by the version of `product` in force at their as_of (one query per
+    distinct as_of, not per snapshot; reads only: run it outside the write lock)."""
+    by_as_of: dict[dt.date, RuleSet] = {}
     groups: dict[str, tuple[RuleSet, list[int]]] = {}
-    for k, profile in enumerate(chunk.profiles):
-        as_of = str(profile.get("as_of"))
+    for k, as_of in enumerate(page.as_of):
         if as_of not in by_as_of:
-            by_as_of[as_of] = in_force(ctx, session, product, dt.date.fromisoformat(as_of))
+            by_as_of[as_of] = in_force(ctx, session, product, as_of)
         rs = by_as_of[as_of]
         groups.setdefault(rs.content_hash, (rs, []))[1].append(k)
-    return [_decide(ctx, rs, [chunk.profiles[k] for k in ks], [chunk.snapshot_ids[k] for k in ks])
-            for rs, ks in groups.values()]  # fmt: skip
+    return [(rs, page.take(ks)) for rs, ks in groups.values()]
 
 
-def _decide(ctx: AppContext, ruleset: RuleSet, profiles: list[dict[str, Any]], snapshot_ids: list[int]) -> DecidedGroup:
-    try:
-        frame = frame_of_stored(profiles)
-    except (OverflowError, ValueError) as exc:  # snapshots stored before numbers were checked at the edge
-        raise InvalidInput(("snapshot",), f"a stored profile cannot be decided: {exc}") from None
-    d = decide(frame, ruleset, ctx.model)
-    model_info = dict(d.model_info)
-    if ctx.model is None and ctx.model_status.get("status") not in (None, "ok"):
-        model_info["status"] = str(ctx.model_status["status"])  # why there is no model (DESIGN §6)
-    ids = [str(uuid.uuid4()) for _ in snapshot_ids]
-    texts = canonical_records(
-        d, extra={"decision_id": ids, "snapshot_id": snapshot_ids},
-        model_info=model_info if model_info != d.model_info else None,
-    )  # fmt: skip
-    s = d.summary
-    valid_until = [v if isinstance(v, dt.date) else None for v in s["valid_until"].tolist()]
-    rows = bulk.DecisionRows(
-        ids=ids,
-        snapshot_ids=snapshot_ids,
-        uscc=[str(u) for u in s["uscc"].tolist()],
-        eligible=s["eligible"].to_numpy(dtype=bool),
-        limit_yuan=s["limit_yuan"].to_numpy(dtype=np.int64),
-        band=[str(b) for b in s["band"].tolist()],
-        total_score=round_exact(s["total_score"].to_numpy(dtype="float64"), 4),
-        valid_until=valid_until,
-        records=texts,
-    )
-    rows.hashed()  # here, not in the storing thread (see DecisionRows.hashed)
-    return DecidedGroup(ruleset, rows, model_info.get("version"), str(model_info.get("status", "none")))
+def decide_chunk(ctx: AppContext, session: Session, page: bulk.StoredPage, product: str) -> list[DecidedGroup]:
+    """Decide every snapshot of `page` in this thread, one vectorised batch per version in force."""
+    return [DecidedGroup(rs, *decide_group(ctx.model, ctx.model_status, rs, part))
+            for rs, part in plan_chunk(ctx, session, page, product)]  # fmt: skip
 
 
 def store_chunk(
@@ -177,15 +136,17 @@ def _views(g: DecidedGroup, ruleset_id: int, shas: list[str], actor: str, usccs:
 
 def run_chunks(
     ctx: AppContext, *, job_id: str, worker: str, actor: str, params: dict[str, Any], progress: Progress,
-    chunk: int, check: Callable[[], None],
+    chunk: int, check: Callable[[], None], process: DecideProcess | None = None,
 ) -> bool:  # fmt: skip
     """Decide and store every chunk after `progress.after_id`; False if the job was lost meanwhile (its
     lease ran out, or it was interrupted): nothing more is stored then.
 
-    Two stages overlap: while one chunk is stored (hashing, the insert and the commit release the GIL),
-    the next is read and decided. Each chunk is stored in its own transaction together with the job's
-    progress, in order, by one writer thread; `check` (a shutdown) stops between chunks, after the chunk
-    being stored is committed."""
+    The stages overlap, each chunk stored in its own transaction together with the job's progress, in order:
+    - deciding in this thread (no `process`, or until it has started), a writer thread stores one chunk
+      while this thread reads and decides the next;
+    - with `process` (`batch_decide`), it decides one chunk while this thread stores the one before (and one
+      more waits there, queued): this process's Python is then one thread, with no other to share the GIL.
+    `check` (a shutdown) stops between chunks, after the chunk being stored is committed."""
     park_id, product = params.get("park_id"), params["product"]
 
     def store(groups: list[DecidedGroup], last_id: int) -> bool:
@@ -200,18 +161,79 @@ def run_chunks(
             jobs.update(session, job_id, done=progress.decided, result={"progress": progress.as_json()})
         return True
 
+    decided: collections.deque[tuple[_Decisions, int]] = collections.deque()  # in chunk order
     cursor = progress.after_id
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"store-{job_id[:8]}") as writer:
         pending: Future[bool] | None = None
+
+        def hand_over() -> bool:  # the oldest decided chunk stored, after the one being stored
+            nonlocal pending
+            groups, last_id = decided.popleft()
+            ready = groups.result(ctx)
+            if pending is not None and not pending.result():
+                return False
+            if groups.remote:  # decided elsewhere: this thread has nothing else to do meanwhile
+                pending = None
+                return store(ready, last_id)
+            pending = writer.submit(store, ready, last_id)
+            return True
+
         while True:
             check()
             with ctx.read() as session:  # read and decide outside the write lock
                 page = read_chunk(session, park_id=park_id, after_id=cursor, limit=chunk)
                 if page is None:
                     break
-                groups = decide_chunk(ctx, session, page, product)
-            if pending is not None and not pending.result():
+                plan = plan_chunk(ctx, session, page, product)
+            newest = _Decisions.of(ctx, plan, process)
+            decided.append((newest, page.ids[-1]))
+            cursor = page.ids[-1]
+            # with the process, one chunk stays queued there while this thread waits for the one before
+            while len(decided) > (1 if newest.remote else 0):
+                if not hand_over():
+                    return False
+        while decided:
+            if not hand_over():
                 return False
-            pending = writer.submit(store, groups, page.last_id)
-            cursor = page.last_id
         return pending is None or pending.result()
+
+
+@dataclass
+class _Decisions:
+    """A chunk's decided groups: decided here, or still being decided in the process."""
+
+    plan: list[tuple[RuleSet, bulk.StoredPage]]
+    here: list[DecidedGroup] | None
+    tasks: list[Task]
+    process: DecideProcess | None
+
+    @property
+    def remote(self) -> bool:
+        return self.here is None
+
+    @classmethod
+    def of(
+        cls, ctx: AppContext, plan: list[tuple[RuleSet, bulk.StoredPage]], process: DecideProcess | None
+    ) -> _Decisions:
+        if process is None or not process.ready():
+            here = [DecidedGroup(rs, *decide_group(ctx.model, ctx.model_status, rs, part)) for rs, part in plan]
+            return cls(plan, here, [], None)
+        try:
+            return cls(plan, None, [process.submit(rs, part) for rs, part in plan], process)
+        except (BrokenProcessPool, RuntimeError) as exc:  # died (or closed) since `ready`
+            process.lost(exc)
+            return cls.of(ctx, plan, None)
+
+    def result(self, ctx: AppContext) -> list[DecidedGroup]:
+        if self.here is not None:
+            return self.here
+        out = []
+        for (rs, part), task in zip(self.plan, self.tasks, strict=True):
+            try:
+                got = DecideProcess.received(task)
+            except (BrokenProcessPool, CancelledError) as exc:  # the process died: decide the chunk here
+                if self.process is not None:
+                    self.process.lost(exc)
+                got = decide_group(ctx.model, ctx.model_status, rs, part)
+            out.append(DecidedGroup(rs, *got))
+        return out

@@ -62,6 +62,7 @@ class AppContext:
     rule_errors: list[str] = field(default_factory=list)  # bundled files refused (file, line, rule, reason)
     latest: dict[str, RuleSet] = field(default_factory=dict)  # product -> latest published (or bundled) version
     _runner: Any = field(default=None, repr=False)  # the process's JobRunner (app.jobs), made on first use
+    _decider: Any = field(default=None, repr=False)  # the batch's decide process (app.batch_decide), if started
 
     @classmethod
     def open(cls, settings: Settings | None = None, *, with_model: bool = True, seed: bool = True) -> AppContext:
@@ -99,9 +100,11 @@ class AppContext:
         return runner
 
     def close(self) -> None:
-        """Wait (bounded) for running jobs, then close the database connections."""
+        """Wait (bounded) for running jobs, stop the batch's decide process, close the database connections."""
         if self._runner is not None:
             self._runner.shutdown()
+        if self._decider is not None:
+            self._decider.close()
         self.engine.dispose()
 
     @contextmanager

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from parkcredit.app import alerts, batch, views
+from parkcredit.app import alerts, batch, batch_decide, views
 from parkcredit.app import schemas as s
 from parkcredit.app.actor import Actor
 from parkcredit.app.context import AppContext
@@ -211,9 +211,13 @@ def run_batch(ctx: AppContext, job_id: str) -> None:
         jobs.update(session, job_id, total=total)
     done = progress.decided
     try:
-        ctx.product(params["product"])
+        latest = ctx.product(params["product"])
+        process = None
+        if 0 < ctx.settings.batch_process_min <= total - progress.decided:  # large enough to pay for a process
+            process = batch_decide.process_for(ctx, ctx.model, ctx.model_status)
+            process.start(latest)
         held = batch.run_chunks(ctx, job_id=job_id, worker=worker, actor=actor, params=params, progress=progress,
-                                chunk=chunk, check=runner.check)  # fmt: skip
+                                chunk=chunk, check=runner.check, process=process)  # fmt: skip
         done = progress.decided
         if not held:
             return  # declared dead or interrupted meanwhile: its error says so; nothing more was stored

@@ -1,8 +1,8 @@
 """Bulk reads and writes of the batch decision path: the snapshots of a chunk, and its decisions in one insert.
 
-- `latest_profiles`: the newest snapshot of every enterprise after a cursor, as (id, profile with its
-  personal data) in one query (profile JSON parsed by orjson), instead of ORM objects and one
-  `snapshot_pii` lookup per snapshot.
+- `latest_stored`: the newest snapshot of every enterprise after a cursor, with its personal data, in one
+  query (`StoredPage`: the profile JSON left as text, parsed by orjson where it is decided), instead of ORM
+  objects and one `snapshot_pii` lookup per snapshot.
 - `add_decisions`: the decisions of a chunk in one statement — `executemany` on SQLite (the record
   passed as UTF-8 bytes and cast to TEXT by SQLite, so no decoding in Python), `COPY … FROM STDIN` on
   PostgreSQL — and ONE audit entry naming every decision with its record hash and binding every row
@@ -36,8 +36,8 @@ from parkcredit.store import audit, binding
 from parkcredit.store.tables import AuditEntry, Decision, RuleSetVersion, Snapshot, SnapshotPii, utcnow
 
 __all__ = [
-    "DecisionRows", "StoredChunk", "add_decisions", "creating_entry", "insert_rows", "latest_profiles", "next_ids",
-    "record_digests",
+    "DecisionRows", "StoredChunk", "StoredPage", "add_decisions", "creating_entry", "insert_rows", "latest_profiles",
+    "latest_stored", "next_ids", "record_digests",
 ]  # fmt: skip
 
 log = logging.getLogger("parkcredit")
@@ -48,17 +48,52 @@ _PER_ROW = ("id", "uscc", "snapshot_id", "eligible", "limit_yuan", "band", "tota
             "record_sha256")  # fmt: skip
 
 
-def latest_profiles(
-    session: Session, *, park_id: str | None, after_id: int = 0, limit: int = 1000
-) -> list[tuple[int, dict[str, Any]]]:
-    """(snapshot id, profile incl. personal data) of the newest snapshot of every enterprise (optionally of
-    one park) with id > `after_id`, by id, at most `limit`: what `snapshots.latest_page` + `profile_of` give."""
+@dataclass
+class StoredPage:
+    """A page of newest snapshots as stored: ids (ascending), as_of, the profile JSON texts and personal data,
+    aligned by position. The texts are parsed where they are decided (`profiles`), which may be another process."""
+
+    ids: list[int]
+    as_of: list[dt.date]
+    texts: Sequence[str | bytes]  # JSON, as read (str), or as UTF-8 (bytes)
+    legal_rep_name: list[str | None]
+    legal_rep_id_hash: list[str | None]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def take(self, positions: Sequence[int]) -> StoredPage:
+        """The rows at `positions`, in that order."""
+        ids, as_of, texts = self.ids, self.as_of, self.texts
+        names, hashes = self.legal_rep_name, self.legal_rep_id_hash
+        return StoredPage([ids[k] for k in positions], [as_of[k] for k in positions], [texts[k] for k in positions],
+                          [names[k] for k in positions], [hashes[k] for k in positions])  # fmt: skip
+
+    def profiles(self) -> list[dict[str, Any]]:
+        """Each profile with its personal data (what `snapshots.profile_of` gives), parsed by orjson."""
+        out = []
+        for text, name, id_hash in zip(self.texts, self.legal_rep_name, self.legal_rep_id_hash, strict=True):
+            profile = orjson.loads(text)
+            profile["legal_rep_name"], profile["legal_rep_id_hash"] = name, id_hash
+            out.append(profile)
+        return out
+
+
+def latest_stored(session: Session, *, park_id: str | None, after_id: int = 0, limit: int = 1000) -> StoredPage:
+    """The newest snapshot of every enterprise (optionally of one park) with id > `after_id`, by id, at most
+    `limit`, in one query: what `snapshots.latest_page` + `profile_of` give, the profiles left as JSON text."""
     # newest = no later snapshot of the same enterprise (of the park): one index probe a row, where
     # `id IN (SELECT max(id) … GROUP BY uscc)` grouped the whole table again for every chunk
     later = aliased(Snapshot)
     newer = select(later.id).where(later.uscc == Snapshot.uscc, later.id > Snapshot.id)
     q = (
-        select(Snapshot.id, cast(Snapshot.profile, Text), SnapshotPii.legal_rep_name, SnapshotPii.legal_rep_id_hash)
+        select(
+            Snapshot.id,
+            Snapshot.as_of,
+            cast(Snapshot.profile, Text),
+            SnapshotPii.legal_rep_name,
+            SnapshotPii.legal_rep_id_hash,
+        )  # fmt: skip
         .outerjoin(SnapshotPii, SnapshotPii.snapshot_id == Snapshot.id)
         .where(Snapshot.id > after_id)
         .order_by(Snapshot.id)
@@ -67,13 +102,19 @@ def latest_profiles(
     if park_id is not None:
         newer = newer.where(later.park_id == park_id)
         q = q.where(Snapshot.park_id == park_id)
-    q = q.where(~exists(newer))
-    out = []
-    for sid, text, name, id_hash in session.execute(q):
-        profile = orjson.loads(text)
-        profile["legal_rep_name"], profile["legal_rep_id_hash"] = name, id_hash
-        out.append((sid, profile))
-    return out
+    rows = session.execute(q.where(~exists(newer))).all()
+    if not rows:
+        return StoredPage([], [], [], [], [])
+    ids, as_of, texts, names, id_hashes = (list(col) for col in zip(*rows, strict=True))
+    return StoredPage(ids, as_of, texts, names, id_hashes)
+
+
+def latest_profiles(
+    session: Session, *, park_id: str | None, after_id: int = 0, limit: int = 1000
+) -> list[tuple[int, dict[str, Any]]]:
+    """(snapshot id, profile incl. personal data) of the newest snapshots after `after_id` (`latest_stored`)."""
+    page = latest_stored(session, park_id=park_id, after_id=after_id, limit=limit)
+    return list(zip(page.ids, page.profiles(), strict=True))
 
 
 @dataclass

@@ -1,0 +1,274 @@
+"""Deciding a batch job's chunks (issue 18): `decide_group`, the one function a chunk is decided by, in the
+job's own thread or in a process of its own (`DecideProcess`).
+
+Why a process: storing a chunk (the insert, the binding digests, the audit entry, the commit) and deciding
+the next one (parsing the profiles, their frame, `decide`, the records and their hashes) each take ~80-90
+µs of CPU a decision, mostly Python. In two threads of one process they share one GIL, and every release
+and re-take of it by the thread in C (SQLite, hashing) waits for the other thread's switch interval:
+`benchmarks/profile_batch.py` measured the overlapped job at ~220-290 µs of CPU a decision against ~180
+for its stages one after the other. In a process of its own the decider has the second core to itself.
+
+The process is spawned (not forked: the service runs threads, and LightGBM's OpenMP pool does not survive a
+fork) when a job has at least `Settings.batch_process_min` snapshots to decide, in the background: the
+job's chunks are decided in its own thread until the process has started (~3 s: the imports and the
+model), then there. It lives as long as the `AppContext` and serves its later jobs at once. The model it
+decides with is the context's own, pickled: the same object's bytes, so the same decisions. If it dies,
+the chunks it held are decided in the job's thread and the next job starts another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import multiprocessing
+import os
+import pickle
+import threading
+import uuid
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.shared_memory import SharedMemory
+from typing import Any
+
+import numpy as np
+
+from parkcredit.decision import decide
+from parkcredit.errors import InvalidInput
+from parkcredit.profile.frame import frame_of_stored
+from parkcredit.records import canonical_records, round_exact
+from parkcredit.rules import RuleSet
+from parkcredit.rules.source import compile_text
+from parkcredit.store import bulk
+
+__all__ = ["DecideProcess", "Decided", "Packed", "Task", "decide_group", "discard", "pack", "unpack"]
+
+log = logging.getLogger("parkcredit")
+
+Decided = tuple[bulk.DecisionRows, str | None, str]  # the rows to store, the model's version and status
+
+
+def decide_group(model: Any, model_status: Mapping[str, Any], ruleset: RuleSet, page: bulk.StoredPage) -> Decided:
+    """Decide the snapshots of `page` (all under `ruleset`) as one frame: their rows, records built in bulk
+    (`records.canonical_records`, the same bytes as the per-row path) and hashed. No database is read."""
+    profiles = page.profiles()
+    for sid, as_of, profile in zip(page.ids, page.as_of, profiles, strict=True):
+        if profile.get("as_of") != as_of.isoformat():  # the rule set was chosen by the column
+            raise InvalidInput(("snapshot", sid), f"snapshot {sid}: its as_of {as_of} and its profile's "
+                                                  f"{profile.get('as_of')!r} differ")  # fmt: skip
+    try:
+        frame = frame_of_stored(profiles)
+    except (OverflowError, ValueError) as exc:  # snapshots stored before numbers were checked at the edge
+        raise InvalidInput(("snapshot",), f"a stored profile cannot be decided: {exc}") from None
+    d = decide(frame, ruleset, model)
+    model_info = dict(d.model_info)
+    if model is None and model_status.get("status") not in (None, "ok"):
+        model_info["status"] = str(model_status["status"])  # why there is no model (DESIGN §6)
+    ids = [str(uuid.uuid4()) for _ in page.ids]
+    texts = canonical_records(
+        d, extra={"decision_id": ids, "snapshot_id": page.ids},
+        model_info=model_info if model_info != d.model_info else None,
+    )  # fmt: skip
+    s = d.summary
+    valid_until = [v if isinstance(v, dt.date) else None for v in s["valid_until"].tolist()]
+    rows = bulk.DecisionRows(
+        ids=ids,
+        snapshot_ids=page.ids,
+        uscc=[str(u) for u in s["uscc"].tolist()],
+        eligible=s["eligible"].to_numpy(dtype=bool),
+        limit_yuan=s["limit_yuan"].to_numpy(dtype=np.int64),
+        band=[str(b) for b in s["band"].tolist()],
+        total_score=round_exact(s["total_score"].to_numpy(dtype="float64"), 4),
+        valid_until=valid_until,
+        records=texts,
+    )
+    rows.hashed()  # where they are built, not in the storing thread (see DecisionRows.hashed)
+    return rows, model_info.get("version"), str(model_info.get("status", "none"))
+
+
+# -- a chunk's texts between the processes: through shared memory, not the pool's pipe -------------------------
+# A chunk's records are ~17 MB (2,000 decisions). Through the pipe they arrive 64 KB a read, and each read lets
+# go of the GIL and takes it back while the job's thread runs Python: measured (py-spy), receiving took ~30 µs a
+# decision and slowed the job's SQLite calls alike. One block of shared memory is one copy in, one copy out.
+
+
+@dataclass
+class Packed:
+    """Byte strings laid end to end in a block of shared memory (made by `pack`, read once by `unpack`)."""
+
+    name: str
+    lengths: np.ndarray  # int64
+
+
+def pack(items: Sequence[bytes]) -> Packed:
+    lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+    shm = SharedMemory(create=True, size=max(1, int(lengths.sum())))
+    try:
+        buf, at = shm.buf, 0
+        assert buf is not None
+        for item in items:
+            buf[at : at + len(item)] = item
+            at += len(item)
+        del buf
+        return Packed(shm.name, lengths)
+    finally:
+        shm.close()  # the block stays until `unpack` unlinks it
+
+
+def unpack(packed: Packed) -> list[bytes]:
+    """The byte strings of `packed`, copied out; the block is freed."""
+    shm = SharedMemory(name=packed.name)
+    try:
+        buf = shm.buf
+        assert buf is not None
+        ends = np.cumsum(packed.lengths).tolist()
+        out = [bytes(buf[a:b]) for a, b in zip([0, *ends][:-1], ends, strict=True)]
+        del buf
+        return out
+    finally:
+        shm.close()
+        shm.unlink()
+
+
+def discard(packed: Packed) -> None:
+    """Free a block nobody will read (its reader died)."""
+    try:
+        shm = SharedMemory(name=packed.name)
+    except FileNotFoundError:
+        return
+    shm.close()
+    shm.unlink()
+
+
+def _pack_page(page: bulk.StoredPage) -> tuple[bulk.StoredPage, Packed]:
+    texts = [t.encode("utf-8") if isinstance(t, str) else t for t in page.texts]
+    return bulk.StoredPage(page.ids, page.as_of, [], page.legal_rep_name, page.legal_rep_id_hash), pack(texts)
+
+
+# -- the process's side: its model, set once by `_init` ------------------------------------------------------
+
+_MODEL: dict[str, Any] = {}
+
+
+def _init(model_blob: bytes, model_status: dict[str, Any]) -> None:
+    _MODEL["model"], _MODEL["status"] = pickle.loads(model_blob), model_status
+
+
+def _warm(text: str, source: str, content_hash: str) -> int:
+    """Decide a few synthetic enterprises once: the model's kernels are loaded (numba) and the rule set compiled
+    before the first chunk, which otherwise pays ~1.5 s for them. Returns the process id."""
+    from parkcredit import synth
+
+    ruleset = compile_text(text, source, content_hash=content_hash)
+    canonical_records(decide(synth.generate(16, 1), ruleset, _MODEL["model"]), extra={})
+    return os.getpid()
+
+
+def _decide_task(
+    text: str, source: str, content_hash: str, page: bulk.StoredPage, texts: Packed
+) -> tuple[Decided, Packed] | InvalidInput:
+    page.texts = unpack(texts)  # UTF-8 bytes: orjson reads them as they are
+    ruleset = compile_text(text, source, content_hash=content_hash)  # cached by content hash
+    try:
+        rows, version, status = decide_group(_MODEL["model"], _MODEL["status"], ruleset, page)
+    except InvalidInput as exc:  # returned, not raised: its constructor's arguments are not its `args`
+        return exc
+    records, rows.records = pack(rows.records), []
+    return (rows, version, status), records
+
+
+def _received(result: tuple[Decided, Packed] | InvalidInput) -> Decided:
+    """A task's result in the job's process: the records copied out of shared memory; its InvalidInput raised."""
+    if isinstance(result, InvalidInput):
+        raise result
+    (rows, version, status), records = result
+    rows.records = unpack(records)
+    return rows, version, status
+
+
+# -- the job's side ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    """A chunk handed to the process: its result to come, and the block of its profiles."""
+
+    future: Future[tuple[Decided, Packed] | InvalidInput]
+    texts: Packed
+
+
+class DecideProcess:
+    """One spawned process deciding chunks with a given model (see the module's docstring)."""
+
+    def __init__(self, model: Any, model_status: Mapping[str, Any]) -> None:
+        self.model, self.model_status = model, dict(model_status)
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._started: Future[int] | None = None
+
+    def start(self, warm: RuleSet) -> None:
+        """Spawn the process in the background (once; again after it died), warmed up with `warm`."""
+        with self._lock:
+            if self._pool is not None:
+                return
+            self._pool = ProcessPoolExecutor(
+                1, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+                initargs=(pickle.dumps(self.model, protocol=pickle.HIGHEST_PROTOCOL), self.model_status),
+            )  # fmt: skip
+            self._started = self._pool.submit(_warm, warm.text, warm.source, warm.content_hash)
+
+    def ready(self) -> bool:
+        """Whether the process has started and answers (False while it starts, after it died)."""
+        started = self._started
+        return started is not None and started.done() and not started.cancelled() and started.exception() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The process's id once it has started."""
+        return self._started.result() if self.ready() and self._started is not None else None
+
+    def submit(self, ruleset: RuleSet, page: bulk.StoredPage) -> Task:
+        """Decide `page` there; `received` gives the result."""
+        pool = self._pool
+        if pool is None:
+            raise RuntimeError("the decide process is not started")
+        rest, texts = _pack_page(page)
+        try:
+            return Task(pool.submit(_decide_task, ruleset.text, ruleset.source, ruleset.content_hash, rest, texts),
+                        texts)  # fmt: skip
+        except BaseException:
+            discard(texts)
+            raise
+
+    @staticmethod
+    def received(task: Task) -> Decided:
+        """A task's result: the records copied out of shared memory; its InvalidInput raised. If the process
+        died first (BrokenProcessPool), the block it was to read is freed."""
+        try:
+            result = task.future.result()
+        except BaseException:
+            discard(task.texts)
+            raise
+        return _received(result)
+
+    def lost(self, exc: BaseException) -> None:
+        """The process died (BrokenProcessPool): forget it; the next job starts another."""
+        log.warning("the batch's decide process died (%s); its chunks are decided in the job's thread", exc)
+        self.close(wait=False)
+
+    def close(self, *, wait: bool = True) -> None:
+        with self._lock:
+            pool, self._pool, self._started = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(wait=wait, cancel_futures=True)
+
+
+def process_for(holder: Any, model: Any, model_status: Mapping[str, Any]) -> DecideProcess:
+    """The `DecideProcess` kept on `holder` (an AppContext), made again if the model it holds changed."""
+    proc: DecideProcess | None = getattr(holder, "_decider", None)
+    if proc is None or proc.model is not model or proc.model_status != dict(model_status):
+        if proc is not None:
+            proc.close(wait=False)
+        proc = DecideProcess(model, model_status)
+        holder._decider = proc
+    return proc

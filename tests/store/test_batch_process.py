@@ -1,0 +1,173 @@
+"""A large batch job decides its chunks in a process of its own (app/batch_decide.py, issue 18) and stores the
+same decisions the job's own thread would: replay byte-identical, the audit chain and every row intact.
+
+Through the real service with the real model, on SQLite and PostgreSQL: the process warm before the job
+(every chunk decided there), the process killed in the middle of a job (nothing lost, nothing twice, the next
+job starts another), a snapshot that cannot be decided (the same error as in the job's thread), and the
+shared-memory transfer itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+
+import dbsupport
+from dbsupport import PEPPER, good_profile
+from parkcredit.app import batch_decide
+from parkcredit.app.context import AppContext
+from parkcredit.server import create_app
+from parkcredit.settings import Settings
+from parkcredit.store import audit
+from parkcredit.store.tables import Decision
+
+N = 23
+CHUNK = 5
+keys = dbsupport.keys
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Any) -> Settings:
+    return Settings(database_url=db_url, model_enabled=True, api_key_pepper=PEPPER, batch_chunk=CHUNK,
+                    batch_process_min=1, data_dir=tmp_path / "var")  # fmt: skip
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def _ctx(client: TestClient) -> AppContext:
+    ctx: AppContext = client.app.state.ctx  # type: ignore[attr-defined]
+    return ctx
+
+
+def _load(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
+    for i in range(1, N + 1):
+        p = good_profile(i)
+        if i % 4 == 1:
+            p["dishonest_debtor_enterprise"] = True
+        if i % 4 == 3:
+            p["tax_credit_grade"] = None
+        r = client.post("/v1/enterprises", json=p, headers=keys["committee"])
+        assert r.status_code in (200, 201), r.text
+
+
+def _batch(client: TestClient, keys: dict[str, dict[str, str]]) -> dict[str, Any]:
+    r = client.post("/v1/decisions/batch", json={"product": "chengxindai"}, headers=keys["committee"])
+    assert r.status_code == 202, r.text
+    for _ in range(1200):
+        job: dict[str, Any] = client.get(f"/v1/jobs/{r.json()['job_id']}", headers=keys["auditor"]).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job did not end: {job}")
+
+
+def _started(client: TestClient) -> batch_decide.DecideProcess:
+    ctx = _ctx(client)
+    proc = batch_decide.process_for(ctx, ctx.model, ctx.model_status)
+    proc.start(ctx.product("chengxindai"))
+    for _ in range(1200):
+        if proc.ready():
+            return proc
+        time.sleep(0.05)
+    raise AssertionError("the decide process did not start")
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch, on_call: Any = None) -> list[int]:
+    calls: list[int] = []
+    real = batch_decide.DecideProcess.submit
+
+    def submit(self: batch_decide.DecideProcess, *a: Any) -> Any:
+        calls.append(len(a[1]))
+        if on_call is not None:
+            on_call(self, len(calls))
+        return real(self, *a)
+
+    monkeypatch.setattr(batch_decide.DecideProcess, "submit", submit)
+    return calls
+
+
+def _intact(client: TestClient, keys: dict[str, dict[str, str]]) -> list[Decision]:
+    with _ctx(client).read() as session:
+        rows = list(session.scalars(select(Decision)))
+        check = audit.verify(session)
+        assert check.ok and check.row_problems_total == 0, (check.reason, check.row_problems[:3])
+    for d in rows:
+        r = client.post(f"/v1/decisions/{d.id}/replay", headers=keys["auditor"])
+        assert r.status_code == 200 and r.json()["identical"], r.text  # replayed here, in this process
+    return rows
+
+
+def test_every_chunk_decided_in_the_process_replays_identically(client: TestClient, keys, monkeypatch) -> None:
+    _load(client, keys)
+    proc = _started(client)
+    assert proc.pid is not None and proc.pid != os.getpid()
+    calls = _counting(monkeypatch)
+    job = _batch(client, keys)
+    assert job["status"] == "done" and job["done"] == N, job
+    assert sum(calls) == N and len(calls) == -(-N // CHUNK)  # every chunk went there
+    rows = _intact(client, keys)
+    assert len(rows) == N and len({d.snapshot_id for d in rows}) == N
+    assert {d.model_version for d in rows} == {_ctx(client).model.version}  # type: ignore[attr-defined]
+
+
+def test_the_process_killed_mid_job_loses_nothing_and_the_next_job_starts_another(
+    client: TestClient, keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load(client, keys)
+    proc = _started(client)
+    first = proc.pid
+    assert first is not None
+
+    def kill_at_third(p: batch_decide.DecideProcess, n: int) -> None:
+        if n == 3 and p.pid == first:
+            os.kill(first, signal.SIGKILL)
+            time.sleep(0.3)  # dead before the chunk is handed to it
+
+    calls = _counting(monkeypatch, kill_at_third)
+    job = _batch(client, keys)
+    assert job["status"] == "done" and job["done"] == N, job  # the lost chunks decided in the job's thread
+    assert len(calls) >= 3
+    rows = _intact(client, keys)
+    assert len(rows) == N and len({d.snapshot_id for d in rows}) == N  # none twice, none missed
+    again = _started(client)  # the next large job's start spawns another
+    assert again.pid not in (None, first)
+    assert _batch(client, keys)["status"] == "done"
+
+
+@pytest.mark.parametrize("where", ["process", "thread"])
+def test_a_snapshot_that_cannot_be_decided_fails_the_job_alike(
+    client: TestClient, keys, settings: Settings, where: str
+) -> None:
+    _load(client, keys)
+    ctx = _ctx(client)
+    if where == "process":
+        _started(client)
+    else:
+        ctx.settings = settings.model_copy(update={"batch_process_min": 0})
+    with ctx.write() as session:  # a profile whose as_of disagrees with its row's (edited in the database)
+        sid = session.scalar(text("SELECT max(id) FROM snapshots"))
+        session.execute(text("UPDATE snapshots SET as_of = :d WHERE id = :i"), {"d": "2020-01-01", "i": sid})
+    job = _batch(client, keys)
+    assert job["status"] == "failed", job
+    assert f"snapshot {sid}: its as_of 2020-01-01 and its profile's" in job["error"], job["error"]
+
+
+@pytest.mark.parametrize(
+    "items", [[], [b""], [b"a", b"", "企业\t\n".encode(), bytes(range(256)) * 300], [b"x" * 70_000] * 3]
+)
+def test_pack_unpack_gives_back_the_same_bytes_and_frees_the_block(items: list[bytes]) -> None:
+    packed = batch_decide.pack(items)
+    assert batch_decide.unpack(packed) == items
+    with pytest.raises(FileNotFoundError):
+        batch_decide.unpack(packed)  # read once: the block is gone
