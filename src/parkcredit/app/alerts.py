@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 from sqlalchemy.orm import Session
 
 from parkcredit.app import bank_schemas as b
@@ -154,6 +155,16 @@ def on_new_snapshots(session: Session, snaps: Sequence[Snapshot | NewSnapshot], 
     return store.add_alerts(session, rows, actor=actor, cause="snapshot", cause_id=first)
 
 
+def _record(text: str) -> dict[str, Any]:
+    """A stored record, parsed by orjson (~3 × json's speed for ~8.5 KB; only its codes and dates are read, so
+    how a float would round does not matter); by json what orjson refuses (NaN)."""
+    try:
+        out: dict[str, Any] = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        out = json.loads(text)
+    return out
+
+
 def on_new_decisions(
     session: Session, stored: Sequence[Decision | NewDecision], ruleset: RuleSet, *, actor: str
 ) -> list[Alert]:
@@ -173,7 +184,7 @@ def on_new_decisions(
         prev = store.previous_decision(session, d)
         if prev is None or prev.snapshot_id > d.snapshot_id:
             continue
-        new, old = json.loads(d.record), json.loads(prev.record)
+        new, old = _record(d.record), _record(prev.record)
         on = dt.date.fromisoformat(new["as_of"]) if new.get("as_of") else None
         found: list[tuple[str, str, str | None, str | None]] = []
         before = {k["code"] for k in old.get("knockouts", [])}
