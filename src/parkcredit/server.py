@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from parkcredit import api, web
 from parkcredit.api.errors import app_error_response, database_unavailable, validation_error_response
 from parkcredit.api.fastpath import EligibilityFastPath
-from parkcredit.app import AppContext, alerts, audit
+from parkcredit.app import AppContext, alerts, audit, decisions
 from parkcredit.app.eligibility import FastLookup
 from parkcredit.errors import ParkcreditError
 from parkcredit.middleware import RequestGuard
@@ -34,6 +34,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ctx = ctx
     app.state.sessions = ctx.sessions  # for tests and tools that open their own sessions
     ctx.runner.start()  # jobs whose worker died are marked failed; this process's job leases are kept
+    decisions.start_decide_process(ctx)  # a store of a province's size: the batch's decide process, warm
     # webhook deliveries of bank alerts (issue 14): one thread, woken after commits that queue them
     webhooks = alerts.DeliveryWorker(ctx).start() if ctx.settings.webhook_worker else None
     # signed checkpoints of the audit chain head, every audit_checkpoint_interval_s (docs/operations.md)

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)  # SIGTERM: wait this long for running jobs
     batch_chunk: int = Field(default=500, ge=1, le=100_000)  # snapshots decided and stored per transaction
     # a batch job of at least this many snapshots decides them in a process of its own (app/batch_decide.py),
-    # started on the first such job (~3 s, meanwhile its thread decides) and kept for later jobs; 0 = never
+    # started with the server if the store holds that many enterprises, else on the first such job (~3 s,
+    # meanwhile its thread decides), and kept for later jobs; 0 = never
     batch_process_min: int = Field(default=20_000, ge=0)
     # -- signed audit checkpoints (docs/operations.md "What an auditor keeps"): the Ed25519 signing key lives
     # outside the database — a PEM or base64 raw key in PARKCREDIT_AUDIT_SIGNING_KEY, or a file; without

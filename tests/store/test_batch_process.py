@@ -171,3 +171,19 @@ def test_pack_unpack_gives_back_the_same_bytes_and_frees_the_block(items: list[b
     assert batch_decide.unpack(packed) == items
     with pytest.raises(FileNotFoundError):
         batch_decide.unpack(packed)  # read once: the block is gone
+
+
+def test_a_server_starting_on_a_store_large_enough_spawns_the_process_at_once(
+    client: TestClient, keys, settings: Settings
+) -> None:
+    _load(client, keys)
+    for minimum, spawned in ((N + 1, False), (N, True)):
+        with TestClient(create_app(settings.model_copy(update={"batch_process_min": minimum}))) as other:
+            proc = getattr(_ctx(other), "_decider", None)
+            assert (proc is not None) is spawned
+            if proc is not None:
+                for _ in range(1200):
+                    if proc.ready():
+                        break
+                    time.sleep(0.05)
+                assert proc.pid is not None and _batch(other, keys)["status"] == "done"

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from parkcredit.app import alerts, batch, batch_decide, views
@@ -36,7 +37,7 @@ __all__ = [
     "ReplayResult", "compute", "compute_in_force", "decide_enterprise", "list_decisions",
     "read_decision",
     "read_job",
-    "replay_decision", "resume_batch", "run_batch", "start_batch", "store_records",
+    "replay_decision", "resume_batch", "run_batch", "start_batch", "start_decide_process", "store_records",
 ]  # fmt: skip
 
 
@@ -214,8 +215,7 @@ def run_batch(ctx: AppContext, job_id: str) -> None:
         latest = ctx.product(params["product"])
         process = None
         if 0 < ctx.settings.batch_process_min <= total - progress.decided:  # large enough to pay for a process
-            process = batch_decide.process_for(ctx, ctx.model, ctx.model_status)
-            process.start(latest)
+            process = _decide_process(ctx, latest)
         held = batch.run_chunks(ctx, job_id=job_id, worker=worker, actor=actor, params=params, progress=progress,
                                 chunk=chunk, check=runner.check, process=process)  # fmt: skip
         done = progress.decided
@@ -232,6 +232,29 @@ def run_batch(ctx: AppContext, job_id: str) -> None:
     except Exception as exc:  # a failed job must say why, not vanish with the thread
         with ctx.write() as session:
             jobs.release(session, job_id, worker=worker, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+
+
+def _decide_process(ctx: AppContext, warm: RuleSet) -> batch_decide.DecideProcess:
+    process = batch_decide.process_for(ctx, ctx.model, ctx.model_status)
+    process.start(warm)  # in the background; a no-op once started
+    return process
+
+
+def start_decide_process(ctx: AppContext) -> bool:
+    """At a server's start: spawn the batch's decide process (in the background) if the store already holds
+    enough enterprises for a job to use it (`batch_process_min`), so the first large job finds it started.
+    Whether it was started."""
+    minimum = ctx.settings.batch_process_min
+    if minimum <= 0 or not ctx.latest:
+        return False
+    try:
+        with ctx.read() as session:
+            if snapshots.count_latest(session, park_id=None) < minimum:
+                return False
+    except SQLAlchemyError:  # not migrated or unreachable: /readyz says so; a job starts it later
+        return False
+    _decide_process(ctx, ctx.latest[min(ctx.latest)])
+    return True
 
 
 @dataclass
