@@ -16,8 +16,8 @@ def test_readers_of_many_usccs_chunk_their_in_lists(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with make_sessionmaker(engine)() as s:
-            assert alerts.authorized_banks(s, usccs, today=dt.date.today()) == set()
-            assert loans.banks_with_live_loans(s, usccs) == set()
+            assert alerts.concerned_banks(s, usccs, today=dt.date.today()) == {}
+            assert alerts.concerned_banks(s, usccs, today=dt.date.today(), product="chengxindai") == {}
             assert loans.outstanding(s, usccs, "chengxindai") == {}
             assert loans.serious(s, usccs) == {}
     finally:

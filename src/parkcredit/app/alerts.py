@@ -43,7 +43,6 @@ from parkcredit.errors import Forbidden, InvalidInput, NotFound
 from parkcredit.profile.schema import FIELDS
 from parkcredit.rules import RuleSet
 from parkcredit.store import alerts as store
-from parkcredit.store import loans
 from parkcredit.store.decisions import NewDecision
 from parkcredit.store.snapshots import NewSnapshot
 from parkcredit.store.tables import Alert, Decision, Loan, Snapshot, Webhook, utcnow
@@ -105,17 +104,7 @@ def _alert(bank: str, uscc: str, kind: str, field: str, old: Any, new: Any, dept
 
 def concerned_banks(session: Session, usccs: Iterable[str], product: str | None = None) -> dict[str, set[str]]:
     """uscc -> banks with a live loan (of `product`, or any) or an authorization in force today."""
-    ids = sorted(set(usccs))
-    if len(ids) == 1:  # one enterprise (a decision, a snapshot, a loan): both asked in one statement
-        banks = store.banks_of(session, ids[0], today=dt.date.today(), product=product)
-        return {ids[0]: banks} if banks else {}
-    pairs = loans.banks_with_live_loans(session, ids, product) | store.authorized_banks(
-        session, ids, today=dt.date.today(), product=product
-    )
-    out: dict[str, set[str]] = {}
-    for u, bank in pairs:
-        out.setdefault(u, set()).add(bank)
-    return out
+    return store.concerned_banks(session, usccs, today=dt.date.today(), product=product)
 
 
 def _changes(old: dict[str, Any], new: dict[str, Any]) -> list[tuple[str, str, Any, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, event, literal, null, select, union_all
@@ -33,28 +34,11 @@ from parkcredit.store.tables import (
 
 __all__ = [
     "PENDING_FLAG", "Previous", "add_alerts", "add_webhook", "alerts_page", "any_due", "attempts_of",
-    "authorized_banks", "banks_of", "claim_due", "deliveries_of", "get_alert", "get_webhook", "on_commit",
+    "claim_due", "concerned_banks", "deliveries_of", "get_alert", "get_webhook", "on_commit",
     "previous_decision", "previous_snapshot", "record_attempt", "revoke_webhook", "webhooks_of",
 ]  # fmt: skip
 
 PENDING_FLAG = "parkcredit.webhook_pending"  # session.info key: this transaction queued deliveries
-
-
-def authorized_banks(
-    session: Session, usccs: Iterable[str], *, today: dt.date, product: str | None = None
-) -> set[tuple[str, str]]:
-    """(uscc, bank) pairs with an authorization in force today (for `product`, or any)."""
-    ids = sorted(set(usccs))
-    if not ids:
-        return set()
-    out: set[tuple[str, str]] = set()
-    a = Authorization
-    for part in chunked(ids):
-        q = select(a.uscc, a.bank, a.products).where(
-            among(session, a.uscc, part), a.revoked_at.is_(None), a.valid_from <= today, a.valid_to >= today
-        )  # three columns, not ORM objects: a province's batch chunk reads thousands
-        out |= {(u, bank) for u, bank, products in session.execute(q) if product is None or product in products}
-    return out
 
 
 def previous_snapshot(session: Session, snap: Snapshot | NewSnapshot) -> Snapshot | None:
@@ -87,29 +71,42 @@ def previous_decision(session: Session, d: Decision | NewDecision) -> Previous |
     return Previous(row[0], int(row[1]), row[2], row[3]) if row is not None else None
 
 
-def _banks_query(*, of_product: bool) -> Any:
-    live = select(literal("loan"), Loan.bank, null()).where(Loan.uscc == bindparam("uscc"), Loan.status.in_(loans.LIVE))
+def _banks_query(match: Callable[[Any], Any], *, of_product: bool) -> Any:
+    """(uscc, "loan" | "auth", bank, products) of the live loans and the authorizations in force whose uscc
+    `match`es: one statement for both."""
+    live = select(Loan.uscc, literal("loan"), Loan.bank, null()).where(match(Loan.uscc), Loan.status.in_(loans.LIVE))
     if of_product:
         live = live.where(Loan.product == bindparam("product"))
-    auth = select(literal("auth"), Authorization.bank, Authorization.products).where(
-        Authorization.uscc == bindparam("uscc"), Authorization.revoked_at.is_(None),
-        Authorization.valid_from <= bindparam("today"), Authorization.valid_to >= bindparam("today"),
+    a = Authorization
+    auth = select(a.uscc, literal("auth"), a.bank, a.products).where(
+        match(a.uscc), a.revoked_at.is_(None), a.valid_from <= bindparam("today"), a.valid_to >= bindparam("today"),
     )  # fmt: skip
     return union_all(auth, live)
 
 
-_BANKS = {True: _banks_query(of_product=True), False: _banks_query(of_product=False)}
+# one enterprise (each decision, snapshot or loan asks): the statements built once — building one costs more
+# than sending it (issue 18, the one-decision request)
+_ONE = {flag: _banks_query(lambda c: c == bindparam("uscc"), of_product=flag) for flag in (True, False)}
 
 
-def banks_of(session: Session, uscc: str, *, today: dt.date, product: str | None = None) -> set[str]:
-    """The banks with a live loan (of `product`, or any) or an authorization in force today (for `product`, or
-    any) of one enterprise: `loans.banks_with_live_loans` | `authorized_banks` in one statement (issue 18: the
-    one-decision request asks this every time, and mostly no bank is concerned)."""
-    params: dict[str, Any] = {"uscc": uscc, "today": today, "product": product}
-    out: set[str] = set()
-    for kind, bank, products in session.connection().execute(_BANKS[product is not None], params):
-        if kind == "loan" or product is None or product in products:
-            out.add(bank)
+def concerned_banks(
+    session: Session, usccs: Iterable[str], *, today: dt.date, product: str | None = None
+) -> dict[str, set[str]]:
+    """uscc -> the banks with a live loan (of `product`, or any) or an authorization in force today (for
+    `product`, or any): one statement for one enterprise, one per slice of `chunked` for many (a batch chunk
+    asks for thousands; three columns and a tag, not ORM objects)."""
+    ids = sorted(set(usccs))
+    params: dict[str, Any] = {"today": today, "product": product}
+    conn, out = session.connection(), dict[str, set[str]]()
+    if len(ids) == 1:
+        results = [conn.execute(_ONE[product is not None], {**params, "uscc": ids[0]})]
+    else:
+        results = [conn.execute(_banks_query(partial(among, session, values=part), of_product=product is not None),
+                                params) for part in chunked(ids)]  # fmt: skip
+    for rows in results:
+        for uscc, kind, bank, products in rows:
+            if kind == "loan" or product is None or product in products:
+                out.setdefault(uscc, set()).add(bank)
     return out
 
 

@@ -16,11 +16,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit
-from parkcredit.store.db import among, chunked
+from parkcredit.store.db import chunked
 from parkcredit.store.tables import Authorization, Loan, LoanDecline, LoanEvent, WhitelistChange, utcnow
 
 __all__ = [
-    "CLOSED", "LIVE", "SERIOUS", "add", "add_decline", "add_event", "authorization_on", "banks_with_live_loans",
+    "CLOSED", "LIVE", "SERIOUS", "add", "add_decline", "add_event", "authorization_on",
     "by_ref", "declines", "events_of", "get", "lock", "outstanding", "outstanding_by", "page", "pool_outstanding",
     "reports_frame", "serious", "authorized_for", "whitelist_changes", "whitelist_cursor", "whitelist_state",
 ]  # fmt: skip
@@ -188,20 +188,6 @@ def live_positions(
             if loan_product == product and status in LIVE and loan_id != exclude_loan:
                 owed[uscc] = owed.get(uscc, 0) + int(principal or 0)
     return owed, worst
-
-
-def banks_with_live_loans(session: Session, usccs: Iterable[str], product: str | None = None) -> set[tuple[str, str]]:
-    """(uscc, bank) pairs with a loan not repaid or written off (of `product`, or any)."""
-    ids = sorted(set(usccs))
-    if not ids:
-        return set()
-    out: set[tuple[str, str]] = set()
-    for part in chunked(ids):
-        q = select(Loan.uscc, Loan.bank).where(among(session, Loan.uscc, part), Loan.status.in_(LIVE))
-        if product is not None:
-            q = q.where(Loan.product == product)
-        out |= {(u, b) for u, b in session.execute(q.distinct()).all()}
-    return out
 
 
 def pool_outstanding(session: Session, pool_id: int, uscc: str | None = None) -> int:
