@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from sqlalchemy import select, text
 
 import dbsupport
 from dbsupport import PEPPER, good_profile
-from parkcredit.app import batch_decide
+from parkcredit.app import batch, batch_decide
 from parkcredit.app.context import AppContext
 from parkcredit.server import create_app
 from parkcredit.settings import Settings
@@ -187,3 +188,38 @@ def test_a_server_starting_on_a_store_large_enough_spawns_the_process_at_once(
                         break
                     time.sleep(0.05)
                 assert proc.pid is not None and _batch(other, keys)["status"] == "done"
+
+
+def _blocks() -> set[str]:
+    return {p.name for p in Path("/dev/shm").iterdir() if p.name.startswith("psm_")}
+
+
+def test_a_job_failing_while_the_process_decides_leaves_no_block_behind_and_resumes(
+    client: TestClient, keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load(client, keys)
+    _started(client)
+    before = _blocks()
+    real, calls = batch.store_chunk, []
+
+    def failing_second(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(batch, "store_chunk", failing_second)
+    job = _batch(client, keys)
+    assert job["status"] == "failed" and "disk full" in job["error"] and job["done"] == CHUNK, job
+    assert _blocks() <= before  # the chunk queued in the process was let go of, its block freed
+    monkeypatch.setattr(batch, "store_chunk", real)
+    r = client.post(f"/v1/jobs/{job['job_id']}/resume", headers=keys["committee"])
+    assert r.status_code == 202, r.text
+    for _ in range(1200):
+        done = client.get(f"/v1/jobs/{job['job_id']}", headers=keys["auditor"]).json()
+        if done["status"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert done["status"] == "done" and done["done"] == N, done
+    rows = _intact(client, keys)
+    assert len(rows) == len({d.snapshot_id for d in rows}) == N

@@ -12,6 +12,7 @@ decision is stored twice.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Container
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
@@ -25,6 +26,7 @@ from parkcredit.app import alerts
 from parkcredit.app.batch_decide import DecideProcess, Task, decide_group
 from parkcredit.app.context import AppContext
 from parkcredit.app.rulesets import in_force
+from parkcredit.errors import InvalidInput
 from parkcredit.rules import RuleSet
 from parkcredit.store import bulk, jobs
 from parkcredit.store import rulesets as store_rulesets
@@ -178,24 +180,28 @@ def run_chunks(
             pending = writer.submit(store, ready, last_id)
             return True
 
-        while True:
-            check()
-            with ctx.read() as session:  # read and decide outside the write lock
-                page = read_chunk(session, park_id=park_id, after_id=cursor, limit=chunk)
-                if page is None:
-                    break
-                plan = plan_chunk(ctx, session, page, product)
-            newest = _Decisions.of(ctx, plan, process)
-            decided.append((newest, page.ids[-1]))
-            cursor = page.ids[-1]
-            # with the process, one chunk stays queued there while this thread waits for the one before
-            while len(decided) > (1 if newest.remote else 0):
+        try:
+            while True:
+                check()
+                with ctx.read() as session:  # read and decide outside the write lock
+                    page = read_chunk(session, park_id=park_id, after_id=cursor, limit=chunk)
+                    if page is None:
+                        break
+                    plan = plan_chunk(ctx, session, page, product)
+                newest = _Decisions.of(ctx, plan, process)
+                decided.append((newest, page.ids[-1]))
+                cursor = page.ids[-1]
+                # with the process, one chunk stays queued there while this thread waits for the one before
+                while len(decided) > (1 if newest.remote else 0):
+                    if not hand_over():
+                        return False
+            while decided:
                 if not hand_over():
                     return False
-        while decided:
-            if not hand_over():
-                return False
-        return pending is None or pending.result()
+            return pending is None or pending.result()
+        finally:
+            for left, _ in decided:  # a lost or failed job: what the process still decides is not stored
+                left.drop()
 
 
 @dataclass
@@ -204,7 +210,7 @@ class _Decisions:
 
     plan: list[tuple[RuleSet, bulk.StoredPage]]
     here: list[DecidedGroup] | None
-    tasks: list[Task]
+    tasks: list[Task | None]  # None: a group the process could not take (decided here)
     process: DecideProcess | None
 
     @property
@@ -218,22 +224,39 @@ class _Decisions:
         if process is None or not process.ready():
             here = [DecidedGroup(rs, *decide_group(ctx.model, ctx.model_status, rs, part)) for rs, part in plan]
             return cls(plan, here, [], None)
-        try:
-            return cls(plan, None, [process.submit(rs, part) for rs, part in plan], process)
-        except (BrokenProcessPool, RuntimeError) as exc:  # died (or closed) since `ready`
-            process.lost(exc)
-            return cls.of(ctx, plan, None)
+        tasks: list[Task | None] = []
+        for rs, part in plan:
+            try:
+                tasks.append(process.submit(rs, part))
+            except (BrokenProcessPool, RuntimeError) as exc:  # died (or closed) since `ready`
+                process.lost(exc)
+                tasks.append(None)
+        return cls(plan, None, tasks, process)
 
     def result(self, ctx: AppContext) -> list[DecidedGroup]:
         if self.here is not None:
             return self.here
-        out = []
+        out, invalid = [], None
         for (rs, part), task in zip(self.plan, self.tasks, strict=True):
+            got = None
             try:
-                got = DecideProcess.received(task)
-            except (BrokenProcessPool, CancelledError) as exc:  # the process died: decide the chunk here
+                got = DecideProcess.received(task) if task is not None else None
+            except InvalidInput as exc:  # the same error deciding here would raise; the other groups read first
+                invalid = invalid or exc
+                continue
+            except (BrokenProcessPool, CancelledError) as exc:  # the process died: decide the group here
                 if self.process is not None:
                     self.process.lost(exc)
+            if got is None:
                 got = decide_group(ctx.model, ctx.model_status, rs, part)
             out.append(DecidedGroup(rs, *got))
+        if invalid is not None:
+            raise invalid
         return out
+
+    def drop(self) -> None:
+        """Let go of results that will not be stored (the job was lost or failed): their shared memory freed."""
+        for task in self.tasks:
+            if task is not None:
+                with contextlib.suppress(Exception):  # nothing of it is used: only its block is freed
+                    DecideProcess.received(task)

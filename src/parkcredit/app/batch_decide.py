@@ -205,6 +205,7 @@ class DecideProcess:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._started: Future[int] | None = None
+        self._told = False
 
     def start(self, warm: RuleSet) -> None:
         """Spawn the process in the background (once; again after it died), warmed up with `warm`."""
@@ -220,7 +221,15 @@ class DecideProcess:
     def ready(self) -> bool:
         """Whether the process has started and answers (False while it starts, after it died)."""
         started = self._started
-        return started is not None and started.done() and not started.cancelled() and started.exception() is None
+        if started is None or not started.done() or started.cancelled():
+            return False
+        if (exc := started.exception()) is not None:
+            if not self._told:  # the jobs decide in their own threads: said once, not at every chunk
+                self._told = True
+                log.warning("the batch's decide process did not start (%s: %s); jobs decide in their own thread",
+                            type(exc).__name__, exc)  # fmt: skip
+            return False
+        return True
 
     @property
     def pid(self) -> int | None:
