@@ -319,8 +319,12 @@ def _loads(value: Any) -> Any:
 
 def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
     """The newest snapshot of each of `usccs` that has one, with its personal data and provenance: one
-    query per slice of `db.IN_CHUNK` codes (Core rows, JSON parsed by orjson — no ORM objects)."""
+    query per slice of `db.IN_CHUNK` codes (Core rows, JSON parsed by orjson — no ORM objects).
+
+    Each distinct provenance text is parsed once and its dict shared by every prior that has it (one import
+    gives thousands of snapshots the same provenance): read a prior's provenance, never change it."""
     out: dict[str, Prior] = {}
+    provenances: dict[str, Any] = {}
     for part in chunked(sorted(set(usccs))):
         newest = select(func.max(Snapshot.id)).where(among(session, Snapshot.uscc, part)).group_by(Snapshot.uscc)
         q = (
@@ -331,8 +335,14 @@ def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
             .where(Snapshot.id.in_(newest))
         )  # fmt: skip
         for sid, uscc, as_of, by, profile, name, id_hash, prov in session.execute(q):
-            full = {**_loads(profile), "legal_rep_name": name, "legal_rep_id_hash": id_hash}
-            out[uscc] = Prior(sid, as_of, by, full, _loads(prov))
+            full = _loads(profile)  # as {**profile, "legal_rep_name": …, "legal_rep_id_hash": …}, without a copy
+            full["legal_rep_name"], full["legal_rep_id_hash"] = name, id_hash
+            if isinstance(prov, str):
+                if (parsed := provenances.get(prov)) is None:
+                    parsed = provenances[prov] = _loads(prov)
+            else:
+                parsed = _loads(prov)
+            out[uscc] = Prior(sid, as_of, by, full, parsed)
     return out
 
 
