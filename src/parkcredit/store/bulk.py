@@ -359,9 +359,10 @@ def next_ids(session: Session, table: Table, n: int) -> list[int]:
 def insert_rows(
     session: Session, table: Table, columns: Mapping[str, Sequence[Any]], *, json_text: Sequence[str] = ()
 ) -> None:
-    """Insert rows given column by column in one statement: `executemany` on SQLite, `COPY … FROM STDIN` on
-    PostgreSQL. The columns named in `json_text` hold JSON already serialised (canonical text: no raw
-    control character), stored as given."""
+    """Insert rows given column by column: multi-row `INSERT … VALUES` statements on SQLite (as many rows a
+    statement as its parameter limit allows: one step a statement, not one a row), `COPY … FROM STDIN` on
+    PostgreSQL. The columns named in `json_text` hold JSON already serialised (canonical text: no raw control
+    character) as str or UTF-8 bytes, stored as given (SQLite casts the bytes to TEXT)."""
     names = list(columns)
     n = len(columns[names[0]]) if names else 0
     if not n:
@@ -372,7 +373,7 @@ def insert_rows(
         for k, name in enumerate(names):
             values = columns[name]
             if name in json_text:
-                grid[:, 2 * k] = [v.encode().replace(b"\\", b"\\\\") if v is not None else b"\\N" for v in values]
+                grid[:, 2 * k] = _copy_json(values)
             else:
                 grid[:, 2 * k] = [_copy_text(v) for v in values]
             grid[:, 2 * k + 1] = b"\t"
@@ -387,5 +388,27 @@ def insert_rows(
         proc = None if name in json_text else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         values = columns[name]
         bound.append(values if proc is None else [None if v is None else proc(v) for v in values])
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    session.connection().exec_driver_sql(sql, list(zip(*bound, strict=True)))
+    marks = "(" + ", ".join("CAST(? AS TEXT)" if name in json_text else "?" for name in names) + ")"
+    per = max(1, _SQLITE_PARAMS // len(names))
+    conn = session.connection()
+    for k in range(0, n, per):
+        part = bound if n <= per else [c[k : k + per] for c in bound]
+        m = min(per, n - k)
+        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES " + ", ".join([marks] * m)
+        conn.exec_driver_sql(sql, tuple(v for row in zip(*part, strict=True) for v in row))
+
+
+def _copy_json(values: Sequence[Any]) -> list[bytes]:
+    """JSON texts (str or UTF-8 bytes) in COPY's text format: canonical JSON has no tab, newline or carriage
+    return, only its backslashes need doubling (once per distinct text object)."""
+    done: dict[int, bytes] = {}
+    out = []
+    for v in values:
+        if v is None:
+            out.append(b"\\N")
+        elif (b := done.get(id(v))) is not None:
+            out.append(b)
+        else:
+            b = done[id(v)] = (v if isinstance(v, bytes) else v.encode()).replace(b"\\", b"\\\\")
+            out.append(b)
+    return out

@@ -153,11 +153,13 @@ def _bulk(
     actor: str,
     import_id: str | None,
 ) -> tuple[list[NewSnapshot], list[list[dict[str, str]]]]:
-    """Insert many snapshots and their rows in one statement per table (`bulk.insert_rows`: executemany on
+    """Insert many snapshots and their rows in one statement per table (`bulk.insert_rows`: multi-row VALUES on
     SQLite, COPY on PostgreSQL); (the stored values of each snapshot, the bindings of each snapshot's rows).
 
-    Each profile is serialised once (`canonjson`): that text is stored, hashed for `content_sha256` and
-    spliced into the row's binding digest (`_digests`, checked against `binding.digest_values`)."""
+    Each profile is serialised once (`canonjson`): that text is stored (as UTF-8 bytes), hashed for
+    `content_sha256` and spliced into the row's binding digest (`_digests`, checked against
+    `binding.digest_values`). A provenance dict given for many rows (an import shares one between rows alike)
+    is serialised once too, and the hash of its binding's common head taken once (`_provenance_digests`)."""
     if not profiles:
         return [], []
     now = utcnow()
@@ -168,22 +170,30 @@ def _bulk(
     as_of = [dt.date.fromisoformat(pub["as_of"]) for pub in publics]
     snap_cols: dict[str, list[Any]] = {
         "id": ids, "uscc": [pub["uscc"] for pub in publics], "name": [pub["name"] for pub in publics],
-        "park_id": [pub.get("park_id") for pub in publics], "as_of": as_of,
-        "profile": [t.decode("utf-8") for t in texts], "content_sha256": shas, "created_by": [actor] * len(ids),
-        "created_at": [now] * len(ids),
+        "park_id": [pub.get("park_id") for pub in publics], "as_of": as_of, "profile": texts,
+        "content_sha256": shas, "created_by": [actor] * len(ids), "created_at": [now] * len(ids),
     }  # fmt: skip
     bulk.insert_rows(session, _SNAPSHOTS, snap_cols, json_text=["profile"])
-    prov_texts = [canonjson.dumps(p) for p in provenances]
+    once: dict[int, bytes] = {}  # id of a provenance dict -> its canonical text (the dicts live until we return)
+    prov_texts = []
+    for prov in provenances:
+        if (t := once.get(id(prov))) is None:
+            t = once[id(prov)] = canonjson.dumps(prov)
+        prov_texts.append(t)
     bulk.insert_rows(session, _PROVENANCE, {"snapshot_id": ids, "import_id": [import_id] * len(ids),
-                                            "provenance": [t.decode("utf-8") for t in prov_texts]},
-                     json_text=["provenance"])  # fmt: skip
-    pii_rows = [{"snapshot_id": i, **{k: p.get(k) for k in PII_FIELDS}} for i, p in zip(ids, profiles, strict=True)]
-    pii_rows = [r for r in pii_rows if any(r[k] is not None for k in PII_FIELDS)]
-    if pii_rows:
-        bulk.insert_rows(session, _PII, {c: [r[c] for r in pii_rows] for c in ("snapshot_id", *PII_FIELDS)})
+                                            "provenance": prov_texts}, json_text=["provenance"])  # fmt: skip
+    pii_ids, pii_cols = [], {k: [] for k in PII_FIELDS}  # type: dict[str, list[Any]]
+    for i, p in zip(ids, profiles, strict=True):
+        name, id_hash = p.get("legal_rep_name"), p.get("legal_rep_id_hash")
+        if name is not None or id_hash is not None:
+            pii_ids.append(i)
+            pii_cols["legal_rep_name"].append(name)
+            pii_cols["legal_rep_id_hash"].append(id_hash)
+    if pii_ids:
+        bulk.insert_rows(session, _PII, {"snapshot_id": pii_ids, **pii_cols})
     snap_digests = _digests(snap_cols, texts, actor, now)
     prov_digests = _provenance_digests(ids, import_id, prov_texts)
-    pii_refs = {r["snapshot_id"]: binding.ref_values("snapshot_pii", r["snapshot_id"], r) for r in pii_rows}
+    pii_refs = dict(zip(pii_ids, _pii_refs(pii_ids, pii_cols), strict=True))
     refs: list[list[dict[str, str]]] = []
     for k, snap_id in enumerate(ids):
         bound = [{"table": "snapshots", "id": str(snap_id), "sha256": snap_digests[k]},
@@ -198,6 +208,43 @@ def _bulk(
                                            publics, shas, strict=True)
     ]  # fmt: skip
     return snaps, refs
+
+
+def _pii_refs(ids: list[int], cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """`binding.ref_values` of every personal-data row, from a template: the sorted compact JSON of its non-null
+    columns (`legal_rep_id_hash`, `legal_rep_name`, `snapshot_id`). A value that is not a str (or that orjson
+    refuses) and the first row are computed by `binding.ref_values` itself; should the first differ, all are."""
+    slow = [c.name for c in _PII.columns] != ["snapshot_id", *PII_FIELDS]  # a column added: the template is wrong
+    out: list[dict[str, Any]] = []
+    for i, name, id_hash in zip(ids, cols["legal_rep_name"], cols["legal_rep_id_hash"], strict=True):
+        if slow or not out or not (type(name) in _STR_OR_NONE and type(id_hash) in _STR_OR_NONE):
+            out.append(binding.ref_values("snapshot_pii", i, {"snapshot_id": i, "legal_rep_name": name,
+                                                               "legal_rep_id_hash": id_hash}))  # fmt: skip
+            continue
+        try:
+            text = (b"{" + (b'"legal_rep_id_hash":' + orjson.dumps(id_hash) + b"," if id_hash is not None else b"")
+                    + (b'"legal_rep_name":' + orjson.dumps(name) + b"," if name is not None else b"")
+                    + b'"snapshot_id":%d}' % i)  # fmt: skip
+        except orjson.JSONEncodeError:  # a lone surrogate: the reference path
+            out.append(binding.ref_values("snapshot_pii", i, {"snapshot_id": i, "legal_rep_name": name,
+                                                               "legal_rep_id_hash": id_hash}))  # fmt: skip
+            continue
+        out.append(binding.bulk_ref("snapshot_pii", str(i), hashlib.sha256(text).hexdigest()))
+    if len(out) > 1:  # the first row was computed by `binding.ref_values`: the second checks the template
+        want = binding.ref_values("snapshot_pii", ids[1], {"snapshot_id": ids[1], "legal_rep_name":
+                                  cols["legal_rep_name"][1], "legal_rep_id_hash": cols["legal_rep_id_hash"][1]})
+        if out[1] != want:
+            log.warning("bulk personal-data digests differ from binding.ref_values; computed row by row instead")
+            return _pii_refs_slow(ids, cols)
+    return out
+
+
+_STR_OR_NONE = frozenset({str, type(None)})
+
+
+def _pii_refs_slow(ids: list[int], cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    return [binding.ref_values("snapshot_pii", i, {"snapshot_id": i, "legal_rep_name": n, "legal_rep_id_hash": h})
+            for i, n, h in zip(ids, cols["legal_rep_name"], cols["legal_rep_id_hash"], strict=True)]  # fmt: skip
 
 
 _SNAPSHOTS: Table = Snapshot.__table__  # type: ignore[assignment]  # a Table (declarative)
@@ -233,12 +280,15 @@ def _digests(cols: dict[str, list[Any]], texts: list[bytes], actor: str, now: dt
 
 
 def _provenance_digests(ids: list[int], import_id: str | None, texts: list[bytes]) -> list[str]:
-    """`binding.digest_values` of every provenance row, from a template (checked on the first row as above)."""
+    """`binding.digest_values` of every provenance row, from a template (checked on the first row as above); the
+    head and body are hashed once per distinct text (a copy of that hash takes each row's id)."""
     head = b'{"import_id":' + _quoted(import_id) + b',"provenance":' if import_id is not None else b'{"provenance":'
     out = []
+    started: dict[int, Any] = {}  # id of a text -> sha256 of head + text (the texts live until we return)
     for snap_id, body in zip(ids, texts, strict=True):
-        h = hashlib.sha256(head)
-        h.update(body)
+        if (base := started.get(id(body))) is None:
+            base = started[id(body)] = hashlib.sha256(head + body)
+        h = base.copy()
         h.update(b',"snapshot_id":%d}' % snap_id)
         out.append(h.hexdigest())
     if out:
