@@ -24,6 +24,8 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -359,8 +361,7 @@ def next_ids(session: Session, table: Table, n: int) -> list[int]:
 def insert_rows(
     session: Session, table: Table, columns: Mapping[str, Sequence[Any]], *, json_text: Sequence[str] = ()
 ) -> None:
-    """Insert rows given column by column: multi-row `INSERT … VALUES` statements on SQLite (as many rows a
-    statement as its parameter limit allows: one step a statement, not one a row), `COPY … FROM STDIN` on
+    """Insert rows given column by column in one statement: `executemany` on SQLite, `COPY … FROM STDIN` on
     PostgreSQL. The columns named in `json_text` hold JSON already serialised (canonical text: no raw control
     character) as str or UTF-8 bytes, stored as given (SQLite casts the bytes to TEXT)."""
     names = list(columns)
@@ -387,15 +388,17 @@ def insert_rows(
     for name in names:
         proc = None if name in json_text else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         values = columns[name]
-        bound.append(values if proc is None else [None if v is None else proc(v) for v in values])
-    marks = "(" + ", ".join("CAST(? AS TEXT)" if name in json_text else "?" for name in names) + ")"
-    per = max(1, _SQLITE_PARAMS // len(names))
-    conn = session.connection()
-    for k in range(0, n, per):
-        part = bound if n <= per else [c[k : k + per] for c in bound]
-        m = min(per, n - k)
-        sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES " + ", ".join([marks] * m)
-        conn.exec_driver_sql(sql, tuple(v for row in zip(*part, strict=True) for v in row))
+        if proc is None:
+            bound.append(values)
+        elif all(map(is_, values, repeat(values[0]))):  # one value for every row (a created_at): processed once
+            bound.append([None if values[0] is None else proc(values[0])] * n)
+        else:
+            bound.append([None if v is None else proc(v) for v in values])
+    # executemany, not multi-row VALUES: for rows of ~2 KB of JSON it was no faster (measured: 20,000 snapshots
+    # 0.35-0.38 s against 0.32-0.33 s of CPU); bytes are cast to TEXT by SQLite (the database is UTF-8)
+    marks = ", ".join("CAST(? AS TEXT)" if name in json_text else "?" for name in names)
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    session.connection().exec_driver_sql(sql, list(zip(*bound, strict=True)))
 
 
 def _copy_json(values: Sequence[Any]) -> list[bytes]:

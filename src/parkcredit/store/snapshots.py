@@ -378,13 +378,14 @@ def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
     for part in chunked(sorted(set(usccs))):
         newest = select(func.max(Snapshot.id)).where(among(session, Snapshot.uscc, part)).group_by(Snapshot.uscc)
         q = (
-            select(Snapshot.id, Snapshot.uscc, Snapshot.as_of, Snapshot.created_by, cast(Snapshot.profile, Text),
+            select(Snapshot.id, Snapshot.uscc, cast(Snapshot.as_of, Text), Snapshot.created_by, cast(Snapshot.profile, Text),
                    SnapshotPii.legal_rep_name, SnapshotPii.legal_rep_id_hash, cast(SnapshotProvenance.provenance, Text))
             .outerjoin(SnapshotPii, SnapshotPii.snapshot_id == Snapshot.id)
             .outerjoin(SnapshotProvenance, SnapshotProvenance.snapshot_id == Snapshot.id)
             .where(Snapshot.id.in_(newest))
         )  # fmt: skip
-        for sid, uscc, as_of, by, profile, name, id_hash, prov in session.execute(q):
+        # through the connection (no ORM result), the date as its ISO text (no per-row type processing)
+        for sid, uscc, as_of, by, profile, name, id_hash, prov in session.connection().execute(q):
             full = _loads(profile)  # as {**profile, "legal_rep_name": …, "legal_rep_id_hash": …}, without a copy
             full["legal_rep_name"], full["legal_rep_id_hash"] = name, id_hash
             if isinstance(prov, str):
@@ -392,7 +393,7 @@ def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
                     parsed = provenances[prov] = _loads(prov)
             else:
                 parsed = _loads(prov)
-            out[uscc] = Prior(sid, as_of, by, full, parsed)
+            out[uscc] = Prior(sid, dt.date.fromisoformat(as_of), by, full, parsed)
     return out
 
 
