@@ -215,6 +215,7 @@ def _merge(
 _NONES = itertools.repeat(None)
 _IS_INT = int.__instancecheck__  # also bool and int subclasses: `_may_be_too_large` may name a row for nothing
 _IS_FLOAT = float.__instancecheck__
+_NUMBER_KINDS = (int, float)
 _TOO_LARGE = float(MAX_EXACT).__le__  # exact for ints too; False for NaN, as `abs(nan) >= MAX_EXACT` is
 
 
@@ -228,7 +229,7 @@ def _may_be_too_large(profiles: list[dict[str, Any]], width: int) -> list[int]:
     regular = [profiles[k] for k in alike]
     for name in FIELDS if regular else ():
         column = list(map(operator.itemgetter(name), regular))
-        if _large_number(column):
+        if any(issubclass(kind, _NUMBER_KINDS) for kind in set(map(type, column))) and _large_number(column):
             found.update(alike[i] for i, v in enumerate(column) if _large_number((v,)))
     return sorted(found)
 
