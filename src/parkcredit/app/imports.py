@@ -163,8 +163,10 @@ def _merge(
         own_date = record.get("as_of")  # the row's own 数据日期, when the file has that column
         if not own_date or own_date == base["as_of"]:
             source = base
-        elif (source := by_date.get(own_date)) is None:
-            source = by_date[own_date] = {**base, "as_of": own_date}
+        else:  # one source dict per date: rows alike share their provenance
+            if own_date not in by_date:
+                by_date[own_date] = {**base, "as_of": own_date}
+            source = by_date[own_date]
         if prev is None:
             if not record.get("name"):
                 errors.append(ImportError_(

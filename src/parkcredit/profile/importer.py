@@ -479,7 +479,7 @@ def _many_adapter(name: str) -> TypeAdapter[Any]:
     """The validator of a list of values of one profile field (each value as `_adapter` validates it)."""
     info = Profile.model_fields[name]
     annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-    return TypeAdapter(list[annotation])  # type: ignore[valid-type]
+    return TypeAdapter(list[annotation])
 
 
 _OK, _BLANK, _BAD = 0, 1, 2
@@ -558,13 +558,13 @@ def _blank_uniques(uniques: Any) -> np.ndarray:
     """True where a distinct cell means missing (empty, '-', 'N/A' …), vectorised over the texts."""
     cells = list(uniques)
     if set(map(type, cells)) <= _STR:  # a CSV's cells: the same steps by C-speed maps, not pandas' str methods
-        text = list(map(str.upper, map(str.strip, cells)))
-        hit = np.fromiter(map(_PLACEHOLDERS.__contains__, text), dtype=bool, count=len(text))
-        short = ~hit & (np.fromiter(map(len, text), dtype=np.intp, count=len(text)) <= 4)
-        short &= ~np.fromiter(map(str.isascii, text), dtype=bool, count=len(text))
-        for i in np.flatnonzero(short):  # full-width spellings (－, ／, ＮＡ): NFKC first
-            hit[i] = _is_missing(text[i])
-        return hit
+        texts = list(map(str.upper, map(str.strip, cells)))
+        hits = np.fromiter(map(_PLACEHOLDERS.__contains__, texts), dtype=bool, count=len(texts))
+        shorts = ~hits & (np.fromiter(map(len, texts), dtype=np.intp, count=len(texts)) <= 4)
+        shorts &= ~np.fromiter(map(str.isascii, texts), dtype=bool, count=len(texts))
+        for i in np.flatnonzero(shorts):  # full-width spellings (－, ／, ＮＡ): NFKC first
+            hits[i] = _is_missing(texts[i])
+        return hits
     series = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     is_str = series.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
     out = np.zeros(len(series), dtype=bool)
@@ -800,8 +800,10 @@ def import_table(
     values: dict[str, np.ndarray] = {}
     states: dict[str, np.ndarray] = {}
     for col in columns:
-        codes, uniques = data.factorized(col.index) if isinstance(data, _Columns) else _factorized(data[:, col.index])
-        values[col.field], states[col.field] = _column_values(codes, uniques, col.field, col.factor)
+        cell_codes, distinct = (
+            data.factorized(col.index) if isinstance(data, _Columns) else _factorized(data[:, col.index])
+        )
+        values[col.field], states[col.field] = _column_values(cell_codes, distinct, col.field, col.factor)
     blank_all = np.logical_and.reduce([states[c.field] == _BLANK for c in columns])
     keep = np.flatnonzero(~blank_all)  # rows with nothing in any field column are skipped, keeping row numbers
     result.rows_read = len(keep)

@@ -53,9 +53,10 @@ def _plain_values(values: Any) -> bool:
 def _plain_dicts(dicts: list[dict[Any, Any]]) -> bool:
     """`all(map(_plain, dicts))`; for many small dicts of str keys and scalar values (an audit entry's row
     bindings) every key and value is looked at in one pass at C speed."""
-    if set(map(type, chain.from_iterable(dicts))) <= _STR and set(
-        map(type, chain.from_iterable(map(dict.values, dicts)))
-    ) <= _SCALARS:
+    if (
+        set(map(type, chain.from_iterable(dicts))) <= _STR
+        and set(map(type, chain.from_iterable(map(dict.values, dicts)))) <= _SCALARS
+    ):
         return True
     return all(map(_plain, dicts))
 

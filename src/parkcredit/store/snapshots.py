@@ -145,44 +145,57 @@ def add(session: Session, *, profile: dict[str, Any], actor: str, provenance: di
     return snap
 
 
-def _bulk(
-    session: Session,
+@dataclass
+class _Built:
+    """A slice of snapshots made ready without the database (`_build`): its inserts, stored values, bindings."""
+
+    inserts: list[bulk.PreparedRows | None]
+    snaps: list[NewSnapshot]
+    refs: list[list[dict[str, str]]]
+
+
+def _build(
+    dialect: Any,
     profiles: list[dict[str, Any]],
     provenances: list[dict[str, Any]],
+    ids: list[int],
     *,
     actor: str,
     import_id: str | None,
-) -> tuple[list[NewSnapshot], list[list[dict[str, str]]]]:
-    """Insert many snapshots and their rows in one statement per table (`bulk.insert_rows`: multi-row VALUES on
-    SQLite, COPY on PostgreSQL); (the stored values of each snapshot, the bindings of each snapshot's rows).
+) -> _Built:
+    """The inserts of many snapshots and their rows, one statement per table (`bulk.prepare_rows`: executemany on
+    SQLite, COPY on PostgreSQL), the stored values of each snapshot and the bindings of each
+    snapshot's rows — pure Python: the database is not touched.
 
     Each profile is serialised once (`canonjson`): that text is stored (as UTF-8 bytes), hashed for
     `content_sha256` and spliced into the row's binding digest (`_digests`, checked against
     `binding.digest_values`). A provenance dict given for many rows (an import shares one between rows alike)
     is serialised once too, and the hash of its binding's common head taken once (`_provenance_digests`)."""
-    if not profiles:
-        return [], []
     now = utcnow()
     publics = [_public(p) for p in profiles]
     texts = [canonjson.dumps(pub) for pub in publics]
     shas = [hashlib.sha256(t).hexdigest() for t in texts]
-    ids = bulk.next_ids(session, _SNAPSHOTS, len(profiles))
     as_of = [dt.date.fromisoformat(pub["as_of"]) for pub in publics]
     snap_cols: dict[str, list[Any]] = {
         "id": ids, "uscc": [pub["uscc"] for pub in publics], "name": [pub["name"] for pub in publics],
         "park_id": [pub.get("park_id") for pub in publics], "as_of": as_of, "profile": texts,
         "content_sha256": shas, "created_by": [actor] * len(ids), "created_at": [now] * len(ids),
     }  # fmt: skip
-    bulk.insert_rows(session, _SNAPSHOTS, snap_cols, json_text=["profile"])
+    inserts = [bulk.prepare_rows(dialect, _SNAPSHOTS, snap_cols, json_text=["profile"])]
     once: dict[int, bytes] = {}  # id of a provenance dict -> its canonical text (the dicts live until we return)
     prov_texts = []
     for prov in provenances:
         if (t := once.get(id(prov))) is None:
             t = once[id(prov)] = canonjson.dumps(prov)
         prov_texts.append(t)
-    bulk.insert_rows(session, _PROVENANCE, {"snapshot_id": ids, "import_id": [import_id] * len(ids),
-                                            "provenance": prov_texts}, json_text=["provenance"])  # fmt: skip
-    pii_ids, pii_cols = [], {k: [] for k in PII_FIELDS}  # type: dict[str, list[Any]]
+    prov_cols: dict[str, list[Any]] = {
+        "snapshot_id": ids,
+        "import_id": [import_id] * len(ids),
+        "provenance": prov_texts,
+    }
+    inserts.append(bulk.prepare_rows(dialect, _PROVENANCE, prov_cols, json_text=["provenance"]))
+    pii_ids: list[int] = []
+    pii_cols: dict[str, list[Any]] = {k: [] for k in PII_FIELDS}
     for i, p in zip(ids, profiles, strict=True):
         name, id_hash = p.get("legal_rep_name"), p.get("legal_rep_id_hash")
         if name is not None or id_hash is not None:
@@ -190,7 +203,8 @@ def _bulk(
             pii_cols["legal_rep_name"].append(name)
             pii_cols["legal_rep_id_hash"].append(id_hash)
     if pii_ids:
-        bulk.insert_rows(session, _PII, {"snapshot_id": pii_ids, **pii_cols})
+        pii_table: dict[str, list[Any]] = {"snapshot_id": pii_ids, **pii_cols}
+        inserts.append(bulk.prepare_rows(dialect, _PII, pii_table))
     snap_digests = _digests(snap_cols, texts, actor, now)
     prov_digests = _provenance_digests(ids, import_id, prov_texts)
     pii_refs = dict(zip(pii_ids, _pii_refs(pii_ids, pii_cols), strict=True))
@@ -207,7 +221,7 @@ def _bulk(
         for i, u, nm, pk, a, pub, h in zip(ids, snap_cols["uscc"], snap_cols["name"], snap_cols["park_id"], as_of,
                                            publics, shas, strict=True)
     ]  # fmt: skip
-    return snaps, refs
+    return _Built(inserts, snaps, refs)
 
 
 def _pii_refs(ids: list[int], cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -231,8 +245,8 @@ def _pii_refs(ids: list[int], cols: dict[str, list[Any]]) -> list[dict[str, Any]
             continue
         out.append(binding.bulk_ref("snapshot_pii", str(i), hashlib.sha256(text).hexdigest()))
     if len(out) > 1:  # the first row was computed by `binding.ref_values`: the second checks the template
-        want = binding.ref_values("snapshot_pii", ids[1], {"snapshot_id": ids[1], "legal_rep_name":
-                                  cols["legal_rep_name"][1], "legal_rep_id_hash": cols["legal_rep_id_hash"][1]})
+        second = {"snapshot_id": ids[1], **{k: cols[k][1] for k in PII_FIELDS}}
+        want = binding.ref_values("snapshot_pii", ids[1], second)
         if out[1] != want:
             log.warning("bulk personal-data digests differ from binding.ref_values; computed row by row instead")
             return _pii_refs_slow(ids, cols)
@@ -314,19 +328,31 @@ def add_many(
     """Store many profiles as snapshots (bulk inserts); `snapshot.import` audit entries (one per `BIND_CHUNK`
     snapshots) bind every row written: the snapshots, their personal data and provenance.
 
-    What is returned are the stored values (not ORM objects): read them, query by their ids."""
+    A slice at a time (the JSON texts never pile up): built without the database (`_build`), inserted, and bound
+    by its entry. What is returned are the stored values (not ORM objects): read them, query by their ids."""
     if provenances is None:
         source = {"via": "import", "department": None, "import_id": import_id, "file": object_id, "by": actor}
         provenances = [single_source(p, {**source, "as_of": p["as_of"]}) for p in profiles]
+    if not profiles:
+        return []
+    dialect = session.get_bind().dialect
+    ids = bulk.next_ids(session, _SNAPSHOTS, len(profiles))
     snaps: list[NewSnapshot] = []
-    for start in range(0, len(profiles), BIND_CHUNK):  # a slice at a time: the JSON texts never pile up
+    for start in range(0, len(profiles), BIND_CHUNK):
         part = slice(start, start + BIND_CHUNK)
-        stored, refs = _bulk(session, profiles[part], provenances[part], actor=actor, import_id=import_id)
-        audit.append(session, actor, "snapshot.import", "import", object_id,
-                     {**payload, "snapshot_ids": [x.id for x in stored]},
-                     bind_refs=[r for bound in refs for r in bound])  # fmt: skip
-        snaps += stored
+        built = _build(dialect, profiles[part], provenances[part], ids[part], actor=actor, import_id=import_id)
+        for prepared in built.inserts:
+            bulk.run_prepared(session.connection(), prepared)
+        snaps += _bind(session, built, actor=actor, object_id=object_id, payload=payload)
     return snaps
+
+
+def _bind(session: Session, built: _Built, *, actor: str, object_id: str, payload: dict[str, Any]) -> list[NewSnapshot]:
+    """Append the `snapshot.import` entry of a slice whose rows are in; its stored values."""
+    audit.append(session, actor, "snapshot.import", "import", object_id,
+                 {**payload, "snapshot_ids": [x.id for x in built.snaps]},
+                 bind_refs=[r for bound in built.refs for r in bound])  # fmt: skip
+    return built.snaps
 
 
 def provenance_of(session: Session, snapshot_id: int) -> dict[str, Any] | None:
@@ -378,8 +404,9 @@ def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
     for part in chunked(sorted(set(usccs))):
         newest = select(func.max(Snapshot.id)).where(among(session, Snapshot.uscc, part)).group_by(Snapshot.uscc)
         q = (
-            select(Snapshot.id, Snapshot.uscc, cast(Snapshot.as_of, Text), Snapshot.created_by, cast(Snapshot.profile, Text),
-                   SnapshotPii.legal_rep_name, SnapshotPii.legal_rep_id_hash, cast(SnapshotProvenance.provenance, Text))
+            select(Snapshot.id, Snapshot.uscc, cast(Snapshot.as_of, Text), Snapshot.created_by,
+                   cast(Snapshot.profile, Text), SnapshotPii.legal_rep_name, SnapshotPii.legal_rep_id_hash,
+                   cast(SnapshotProvenance.provenance, Text))
             .outerjoin(SnapshotPii, SnapshotPii.snapshot_id == Snapshot.id)
             .outerjoin(SnapshotProvenance, SnapshotProvenance.snapshot_id == Snapshot.id)
             .where(Snapshot.id.in_(newest))
