@@ -149,7 +149,6 @@ def _merge(
     before provenance was kept — names its own previous snapshot and gets its own)."""
     profiles: list[dict[str, Any]] = []
     provenances: list[dict[str, Any]] = []
-    rows: list[int] = []  # the spreadsheet row of each profile
     errors: list[ImportError_] = []
     own = frozenset(n for n in res.fields if n != "uscc")
     blank = dict.fromkeys(FIELDS)
@@ -195,52 +194,19 @@ def _merge(
                         shared[key] = provenance
             else:
                 provenance = _provenance(profile, own, prev, source)[0]
-        profiles.append(profile)
-        provenances.append(provenance)
-        rows.append(row)
-    refused = set()
-    for k in _may_be_too_large(profiles, len(blank)):  # `check_numbers` on the rows that may fail it
         try:
-            check_numbers(profiles[k])
+            check_numbers(profile)  # a plain loop: faster here than any filter/map pre-check (measured)
         except InvalidInput as exc:
             name = str(exc.loc[-1])
-            errors.append(ImportError_(rows[k], FIELDS[name].zh if name in FIELDS else name, name, exc.message,
+            errors.append(ImportError_(row, FIELDS[name].zh if name in FIELDS else name, name, exc.message,
                                        "数值过大（须小于 2**53）"))  # fmt: skip
-            refused.add(k)
-    if refused:
-        errors.sort(key=lambda e: e.row)
-        profiles = [p for k, p in enumerate(profiles) if k not in refused]
-        provenances = [p for k, p in enumerate(provenances) if k not in refused]
+            continue
+        profiles.append(profile)
+        provenances.append(provenance)
     return profiles, provenances, errors
 
 
 _NONES = itertools.repeat(None)
-_IS_INT = int.__instancecheck__  # also bool and int subclasses: `_may_be_too_large` may name a row for nothing
-_IS_FLOAT = float.__instancecheck__
-_NUMBER_KINDS = (int, float)
-_TOO_LARGE = float(MAX_EXACT).__le__  # exact for ints too; False for NaN, as `abs(nan) >= MAX_EXACT` is
-
-
-def _may_be_too_large(profiles: list[dict[str, Any]], width: int) -> list[int]:
-    """The positions of the profiles that may fail `check_numbers` (every one that does, in order): the profiles
-    of `width` keys (the fields, in their order) looked at column by column at C speed, any other one by one."""
-    if not profiles:
-        return []
-    alike = [k for k, p in enumerate(profiles) if len(p) == width]
-    found = {k for k, p in enumerate(profiles) if len(p) != width and _large_number(p.values())}
-    regular = [profiles[k] for k in alike]
-    for name in FIELDS if regular else ():
-        column = list(map(operator.itemgetter(name), regular))
-        if any(issubclass(kind, _NUMBER_KINDS) for kind in set(map(type, column))) and _large_number(column):
-            found.update(alike[i] for i, v in enumerate(column) if _large_number((v,)))
-    return sorted(found)
-
-
-def _large_number(values: Any) -> bool:
-    """Whether any int or float among `values` is 2**53 or more in magnitude (a superset of `check_numbers`)."""
-    return any(map(_TOO_LARGE, map(abs, filter(_IS_INT, values)))) or any(
-        map(_TOO_LARGE, map(abs, filter(_IS_FLOAT, values)))
-    )
 
 
 def _new_provenance(profile: dict[str, Any], own: frozenset[str], source: dict[str, Any]) -> dict[str, Any]:
