@@ -39,6 +39,9 @@ row into the enterprise's previous snapshot, `app.imports`). Otherwise 统一社
 
 Work is vectorised by column: each distinct cell of a column is parsed and validated once
 (enumerations, flags and dates repeat a handful of values over a whole file), the rest is numpy.
+A CSV is read by pyarrow's CSV reader into columns of text, dictionary-encoded per column (`_Columns`), so no
+Python object is made per cell until the records; a file pyarrow reads otherwise than pandas' C parser would
+(rows of different lengths, a blank line) is read by pandas as before, so both give the same cells.
 """
 
 from __future__ import annotations

@@ -226,8 +226,9 @@ def _build(
 
 def _pii_refs(ids: list[int], cols: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """`binding.ref_values` of every personal-data row, from a template: the sorted compact JSON of its non-null
-    columns (`legal_rep_id_hash`, `legal_rep_name`, `snapshot_id`). A value that is not a str (or that orjson
-    refuses) and the first row are computed by `binding.ref_values` itself; should the first differ, all are."""
+    columns (`legal_rep_id_hash`, `legal_rep_name`, `snapshot_id`). The first row, and a value that is not a str
+    or that orjson refuses, go through `binding.ref_values` itself; the second row is checked against it, and
+    should it differ (a column added to the table), every row is computed by it."""
     slow = [c.name for c in _PII.columns] != ["snapshot_id", *PII_FIELDS]  # a column added: the template is wrong
     out: list[dict[str, Any]] = []
     for i, name, id_hash in zip(ids, cols["legal_rep_name"], cols["legal_rep_id_hash"], strict=True):
@@ -395,23 +396,26 @@ def _loads(value: Any) -> Any:
 
 def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
     """The newest snapshot of each of `usccs` that has one, with its personal data and provenance: one
-    query per slice of `db.IN_CHUNK` codes (Core rows, JSON parsed by orjson — no ORM objects).
+    query per slice of `db.IN_CHUNK` codes (Core rows through the connection, JSON parsed by orjson — no ORM).
 
     Each distinct provenance text is parsed once and its dict shared by every prior that has it (one import
     gives thousands of snapshots the same provenance): read a prior's provenance, never change it."""
     out: dict[str, Prior] = {}
     provenances: dict[str, Any] = {}
+    # SQLite's dates as their ISO text, parsed by `date.fromisoformat` (SQLAlchemy's per-row processor was a visible
+    # share); PostgreSQL's driver gives dates (its text form would follow the server's DateStyle)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    day = cast(Snapshot.as_of, Text) if sqlite else Snapshot.as_of
     for part in chunked(sorted(set(usccs))):
         newest = select(func.max(Snapshot.id)).where(among(session, Snapshot.uscc, part)).group_by(Snapshot.uscc)
         q = (
-            select(Snapshot.id, Snapshot.uscc, cast(Snapshot.as_of, Text), Snapshot.created_by,
+            select(Snapshot.id, Snapshot.uscc, day, Snapshot.created_by,
                    cast(Snapshot.profile, Text), SnapshotPii.legal_rep_name, SnapshotPii.legal_rep_id_hash,
                    cast(SnapshotProvenance.provenance, Text))
             .outerjoin(SnapshotPii, SnapshotPii.snapshot_id == Snapshot.id)
             .outerjoin(SnapshotProvenance, SnapshotProvenance.snapshot_id == Snapshot.id)
             .where(Snapshot.id.in_(newest))
         )  # fmt: skip
-        # through the connection (no ORM result), the date as its ISO text (no per-row type processing)
         for sid, uscc, as_of, by, profile, name, id_hash, prov in session.connection().execute(q):
             full = _loads(profile)  # as {**profile, "legal_rep_name": …, "legal_rep_id_hash": …}, without a copy
             full["legal_rep_name"], full["legal_rep_id_hash"] = name, id_hash
@@ -420,7 +424,7 @@ def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
                     parsed = provenances[prov] = _loads(prov)
             else:
                 parsed = _loads(prov)
-            out[uscc] = Prior(sid, dt.date.fromisoformat(as_of), by, full, parsed)
+            out[uscc] = Prior(sid, dt.date.fromisoformat(as_of) if sqlite else as_of, by, full, parsed)
     return out
 
 
