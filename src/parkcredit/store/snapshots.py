@@ -405,7 +405,7 @@ def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
     # SQLite's dates as their ISO text, parsed by `date.fromisoformat` (SQLAlchemy's per-row processor was a visible
     # share); PostgreSQL's driver gives dates (its text form would follow the server's DateStyle)
     sqlite = session.get_bind().dialect.name == "sqlite"
-    day = cast(Snapshot.as_of, Text) if sqlite else Snapshot.as_of
+    day: Any = cast(Snapshot.as_of, Text) if sqlite else Snapshot.as_of
     for part in chunked(sorted(set(usccs))):
         newest = select(func.max(Snapshot.id)).where(among(session, Snapshot.uscc, part)).group_by(Snapshot.uscc)
         q = (
