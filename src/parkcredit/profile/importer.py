@@ -41,7 +41,8 @@ Work is vectorised by column: each distinct cell of a column is parsed and valid
 (enumerations, flags and dates repeat a handful of values over a whole file), the rest is numpy.
 A CSV is read by pyarrow's CSV reader into columns of text, dictionary-encoded per column (`_Columns`), so no
 Python object is made per cell until the records; a file pyarrow reads otherwise than pandas' C parser would
-(rows of different lengths, a blank line) is read by pandas as before, so both give the same cells.
+(rows of different lengths) is read by pandas as before, so both give the same cells
+(tests/profile/test_csv_reader.py).
 """
 
 from __future__ import annotations
@@ -975,7 +976,7 @@ _ARROW_TYPES: dict[str, Any] = {}  # pyarrow's names of a headerless CSV's colum
 
 def _arrow_columns(raw: bytes) -> _Columns | None:
     """The cells of a UTF-8 CSV read by pyarrow, every one as text; None where pyarrow reads it otherwise than
-    pandas' C parser does or not at all (rows of different lengths, a blank line, a cell longer than a block, more
+    pandas' C parser does or not at all (rows of different lengths, a cell longer than a block, more
     columns than typed, no row): the caller then reads it as before."""
     import pyarrow as pa
     from pyarrow import csv as pacsv
