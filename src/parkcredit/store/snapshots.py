@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, Text, bindparam, cast, delete, func, select
+from sqlalchemy import LargeBinary, Table, Text, bindparam, cast, delete, func, select
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit, binding, bulk, canonjson
@@ -401,17 +401,19 @@ def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
     Each distinct provenance text is parsed once and its dict shared by every prior that has it (one import
     gives thousands of snapshots the same provenance): read a prior's provenance, never change it."""
     out: dict[str, Prior] = {}
-    provenances: dict[str, Any] = {}
+    provenances: dict[str | bytes, Any] = {}
     # SQLite's dates as their ISO text, parsed by `date.fromisoformat` (SQLAlchemy's per-row processor was a visible
-    # share); PostgreSQL's driver gives dates (its text form would follow the server's DateStyle)
+    # share); PostgreSQL's driver gives dates (its text form would follow the server's DateStyle). SQLite's JSON as
+    # its UTF-8 bytes, for orjson (no str made of every text first: ~3 µs a row less, measured)
     sqlite = session.get_bind().dialect.name == "sqlite"
     day: Any = cast(Snapshot.as_of, Text) if sqlite else Snapshot.as_of
+    json_type: Any = LargeBinary if sqlite else Text
     for part in chunked(sorted(set(usccs))):
         newest = select(func.max(Snapshot.id)).where(among(session, Snapshot.uscc, part)).group_by(Snapshot.uscc)
         q = (
             select(Snapshot.id, Snapshot.uscc, day, Snapshot.created_by,
-                   cast(Snapshot.profile, Text), SnapshotPii.legal_rep_name, SnapshotPii.legal_rep_id_hash,
-                   cast(SnapshotProvenance.provenance, Text))
+                   cast(Snapshot.profile, json_type), SnapshotPii.legal_rep_name, SnapshotPii.legal_rep_id_hash,
+                   cast(SnapshotProvenance.provenance, json_type))
             .outerjoin(SnapshotPii, SnapshotPii.snapshot_id == Snapshot.id)
             .outerjoin(SnapshotProvenance, SnapshotProvenance.snapshot_id == Snapshot.id)
             .where(Snapshot.id.in_(newest))
@@ -419,7 +421,7 @@ def priors_of(session: Session, usccs: Sequence[str]) -> dict[str, Prior]:
         for sid, uscc, as_of, by, profile, name, id_hash, prov in session.connection().execute(q):
             full = _loads(profile)  # as {**profile, "legal_rep_name": …, "legal_rep_id_hash": …}, without a copy
             full["legal_rep_name"], full["legal_rep_id_hash"] = name, id_hash
-            if isinstance(prov, str):
+            if isinstance(prov, str | bytes):
                 if (parsed := provenances.get(prov)) is None:
                     parsed = provenances[prov] = _loads(prov)
             else:
