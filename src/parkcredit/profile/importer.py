@@ -39,6 +39,10 @@ row into the enterprise's previous snapshot, `app.imports`). Otherwise 统一社
 
 Work is vectorised by column: each distinct cell of a column is parsed and validated once
 (enumerations, flags and dates repeat a handful of values over a whole file), the rest is numpy.
+A CSV is read by pyarrow's CSV reader into columns of text, dictionary-encoded per column (`_Columns`), so no
+Python object is made per cell until the records; a file pyarrow reads otherwise than pandas' C parser would
+(rows of different lengths) is read by pandas as before, so both give the same cells
+(tests/profile/test_csv_reader.py).
 """
 
 from __future__ import annotations
@@ -204,6 +208,7 @@ class _Missing:
 
 _MISSING: Any = _Missing()
 _PLACEHOLDERS = {"", "-", "--", "—", "——", "–", "/", "N/A", "#N/A", "NA", "NULL"}
+_STR = frozenset({str})
 
 
 class _Bad(Exception):
@@ -473,18 +478,31 @@ def _adapter(name: str) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
+@cache
+def _many_adapter(name: str) -> TypeAdapter[Any]:
+    """The validator of a list of values of one profile field (each value as `_adapter` validates it)."""
+    info = Profile.model_fields[name]
+    annotation: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+    return TypeAdapter(list[annotation])
+
+
 _OK, _BLANK, _BAD = 0, 1, 2
 
 
-def _column_values(cells: np.ndarray, name: str, factor: Decimal) -> tuple[np.ndarray, np.ndarray]:
-    """(JSON-ready values, state per cell: _OK / _BLANK / _BAD) of one column.
-
-    Each distinct cell is parsed and validated once; a refused cell's value is its `_Bad`."""
+def _factorized(cells: np.ndarray) -> tuple[np.ndarray, Any]:
+    """(code of each cell, -1 for a missing one; the distinct cells) of one column of a grid."""
     series = pd.Series(cells, dtype=object)
     try:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        return pd.factorize(series, use_na_sentinel=True)
     except TypeError:  # an unhashable cell (only possible in a frame): compare them as text
-        codes, uniques = pd.factorize(series.map(lambda v: v if v is None else _s(v)), use_na_sentinel=True)
+        return pd.factorize(series.map(lambda v: v if v is None else _s(v)), use_na_sentinel=True)
+
+
+def _column_values(codes: np.ndarray, uniques: Any, name: str, factor: Decimal) -> tuple[np.ndarray, np.ndarray]:
+    """(JSON-ready values, state per cell: _OK / _BLANK / _BAD) of one column, given factorised (`_factorized`,
+    `_Columns.factorized`: the code of each cell, -1 for a missing one, and the distinct cells).
+
+    Each distinct cell is parsed and validated once; a refused cell's value is its `_Bad`."""
     info = FIELDS[name]
     parse = _parser(info, factor)
     adapter = _adapter(name)
@@ -515,6 +533,16 @@ def _column_values(cells: np.ndarray, name: str, factor: Decimal) -> tuple[np.nd
         texts = pd.Series([values[i] for i in pending], dtype=object)
         clean = texts.str.fullmatch(r"[0-9A-Z]{18}").fillna(False).to_numpy(dtype=bool) & uscc_valid_mask(texts)
         pending = [i for i, ok in zip(pending, clean, strict=True) if not ok]
+    if len(pending) > 1:  # all at once (pydantic's loop over a list); should any fail, each is done alone below
+        many = _many_adapter(name)
+        try:
+            done = many.dump_python(many.validate_python([values[i] for i in pending]), mode="json")
+        except ValidationError:
+            pass
+        else:
+            for i, value in zip(pending, done, strict=True):
+                values[i] = value
+            pending = []
     for i in pending:
         try:
             values[i] = adapter.dump_python(adapter.validate_python(values[i]), mode="json")
@@ -532,6 +560,15 @@ def _column_values(cells: np.ndarray, name: str, factor: Decimal) -> tuple[np.nd
 
 def _blank_uniques(uniques: Any) -> np.ndarray:
     """True where a distinct cell means missing (empty, '-', 'N/A' …), vectorised over the texts."""
+    cells = list(uniques)
+    if set(map(type, cells)) <= _STR:  # a CSV's cells: the same steps by C-speed maps, not pandas' str methods
+        texts = list(map(str.upper, map(str.strip, cells)))
+        hits = np.fromiter(map(_PLACEHOLDERS.__contains__, texts), dtype=bool, count=len(texts))
+        shorts = ~hits & (np.fromiter(map(len, texts), dtype=np.intp, count=len(texts)) <= 4)
+        shorts &= ~np.fromiter(map(str.isascii, texts), dtype=bool, count=len(texts))
+        for i in np.flatnonzero(shorts):  # full-width spellings (－, ／, ＮＡ): NFKC first
+            hits[i] = _is_missing(texts[i])
+        return hits
     series = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     is_str = series.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
     out = np.zeros(len(series), dtype=bool)
@@ -559,7 +596,10 @@ def _fast_numbers(uniques: Any, info: FieldInfo, factor: Decimal, blank: np.ndar
     if info.kind not in ("int", "float") or factor != 1:
         return None
     series = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
-    flag = series.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)  # true/false is no number
+    if set(map(type, series)) <= _STR:  # a CSV's cells: none is a true/false cell
+        flag = np.zeros(len(series), dtype=bool)
+    else:
+        flag = series.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)  # true/false is no number
     number = pd.to_numeric(series.where(~flag), errors="coerce").to_numpy(dtype="float64")
     ok = ~blank & np.isfinite(number) & ~flag & (np.abs(number) < 2**53)
     if info.kind == "int":
@@ -569,21 +609,23 @@ def _fast_numbers(uniques: Any, info: FieldInfo, factor: Decimal, blank: np.ndar
     ge, le = _bounds(info.name)
     if info.kind == "float":  # as pydantic states a float field's bound: 1.0, not 1
         ge, le = (None if b is None else float(b) for b in (ge, le))
-    out: list[object] = [None] * len(series)
+    out = np.full(len(series), None, dtype=object)
     low = (number < ge) if ge is not None else np.zeros(len(number), dtype=bool)
     high = (number > le) if le is not None else np.zeros(len(number), dtype=bool)
-    for i in np.flatnonzero(ok):
+    fine = np.flatnonzero(ok & ~low & ~high)  # converted at once: Python ints (exact below 2**53) or floats
+    converted = np.empty(len(fine), dtype=object)
+    converted[:] = (number[fine].astype(np.int64) if info.kind == "int" else number[fine]).tolist()
+    out[fine] = converted
+    for i in np.flatnonzero(ok & (low | high)):
         if low[i]:
             out[i] = (
                 _Bad("must not be negative", "不能为负数")
                 if ge == 0
                 else _Bad(f"must be at least {ge}", f"不能小于 {ge}")
             )
-        elif high[i]:
-            out[i] = _Bad(f"must be at most {le}", f"不能大于 {le}")
         else:
-            out[i] = int(number[i]) if info.kind == "int" else float(number[i])
-    return out
+            out[i] = _Bad(f"must be at most {le}", f"不能大于 {le}")
+    return list(out)
 
 
 # ----------------------------------------------------------------------------- headers
@@ -603,7 +645,7 @@ def _header_text(value: object) -> str:
     return value.strip() if isinstance(value, str) else _text(value)
 
 
-def _find_header(grid: np.ndarray) -> int:
+def _find_header(grid: np.ndarray | _Columns) -> int:
     """0-based index of the header row: the first of the most field-naming rows near the top."""
     best, best_count = -1, 0
     for i in range(min(HEADER_SEARCH_ROWS, len(grid))):
@@ -732,6 +774,8 @@ def import_table(
     ignore = {h.strip() for h in skip} | {header_key(h) for h in skip}
 
     def has_data(j: int) -> bool:
+        if isinstance(data, _Columns):
+            return any(not _is_missing(v) for v in data.factorized(j)[1])
         return any(not _is_missing(v) for v in data[:, j])
 
     columns, file_errors, skipped = _map_headers(
@@ -760,7 +804,10 @@ def import_table(
     values: dict[str, np.ndarray] = {}
     states: dict[str, np.ndarray] = {}
     for col in columns:
-        values[col.field], states[col.field] = _column_values(data[:, col.index], col.field, col.factor)
+        cell_codes, distinct = (
+            data.factorized(col.index) if isinstance(data, _Columns) else _factorized(data[:, col.index])
+        )
+        values[col.field], states[col.field] = _column_values(cell_codes, distinct, col.field, col.factor)
     blank_all = np.logical_and.reduce([states[c.field] == _BLANK for c in columns])
     keep = np.flatnonzero(~blank_all)  # rows with nothing in any field column are skipped, keeping row numbers
     result.rows_read = len(keep)
@@ -856,8 +903,9 @@ _XLSX = (".xlsx", ".xlsm", ".xls", ".ods")
 _CSV = (".csv", ".txt")
 
 
-def _read(source: str | Path | pd.DataFrame | Upload, sheet: str | int) -> np.ndarray:
-    """The cells of the sheet as a 2-D object array (str, int, float, bool, date or None), header included."""
+def _read(source: str | Path | pd.DataFrame | Upload, sheet: str | int) -> np.ndarray | _Columns:
+    """The cells of the sheet as a 2-D object array (str, int, float, bool, date or None), header included; a
+    CSV's as `_Columns` (the same cells, as pyarrow columns of text)."""
     if isinstance(source, pd.DataFrame):
         header = np.array([str(c) for c in source.columns], dtype=object)
         body = source.astype(object).to_numpy()
@@ -894,16 +942,100 @@ def _grid(frame: pd.DataFrame) -> np.ndarray:
     return grid
 
 
-def _csv_rows(data: bytes) -> np.ndarray:
+class _Columns:
+    """The cells of a CSV (rows `start` to `stop` of it) as pyarrow columns of text, read by pyarrow's CSV reader
+    (C++, both cores): what `import_table` asks of a grid — its length, a row, a column factorised (pyarrow's
+    dictionary encoding) — without making a Python object of every cell, as the object grid does (pandas' reader
+    and `to_numpy` cost ~3× as much for a 20,000-row file). Every cell is a str, as in the grid pandas gives."""
+
+    def __init__(self, columns: list[Any], start: int, stop: int) -> None:
+        self.columns, self.start, self.stop = columns, start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, key: int | slice) -> Any:
+        """Row `key` (an object array), or the rows from `key.start` on (a `_Columns`)."""
+        if isinstance(key, slice):
+            if key.step is not None or key.stop is not None:
+                raise NotImplementedError("only [start:] slices of a CSV's rows")
+            first = min(self.start + (key.start or 0), self.stop)
+            return _Columns(self.columns, first, self.stop)
+        if not 0 <= key < len(self):
+            raise IndexError(key)
+        return np.array([c[self.start + key].as_py() for c in self.columns], dtype=object)
+
+    def factorized(self, j: int) -> tuple[np.ndarray, list[str]]:
+        """(code of each cell, the distinct cells) of column `j`: every cell is a str, none is missing (-1)."""
+        encoded = self.columns[j].slice(self.start, len(self)).dictionary_encode()
+        return encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp), encoded.dictionary.to_pylist()
+
+
+_ARROW_TYPES: dict[str, Any] = {}  # pyarrow's names of a headerless CSV's columns -> string
+
+
+def _arrow_columns(raw: bytes) -> _Columns | None:
+    """The cells of a UTF-8 CSV read by pyarrow, every one as text; None where pyarrow reads it otherwise than
+    pandas' C parser does or not at all (rows of different lengths, a cell longer than a block, more
+    columns than typed, no row): the caller then reads it as before."""
+    import pyarrow as pa
+    from pyarrow import csv as pacsv
+
+    if not _ARROW_TYPES:
+        _ARROW_TYPES.update({f"f{i}": pa.string() for i in range(4096)})
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(raw),
+            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=_ARROW_TYPES, strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False),
+        )  # fmt: skip
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not table.num_rows or any(c.type != pa.string() for c in table.columns):
+        return None
+    columns = [c.combine_chunks() for c in table.columns]
+    stop = table.num_rows
+    cells = _Columns(columns, 0, stop)
+    while stop and all(_is_missing(v) for v in cells[stop - 1]):  # as `_grid`: trailing empty rows dropped
+        stop -= 1
+        cells = _Columns(columns, 0, stop)
+    return cells
+
+
+def _check_column_cells(cells: _Columns) -> None:
+    """`_check_cells` of a CSV read by pyarrow: the length of every cell at C speed."""
+    import pyarrow.compute as pc
+
+    for j, column in enumerate(cells.columns):
+        lengths = pc.utf8_length(column.slice(cells.start, len(cells)))
+        longest = pc.max(lengths).as_py()
+        if longest is not None and longest > MAX_CELL_CHARS:
+            i = int(np.argmax(lengths.to_numpy(zero_copy_only=False)))
+            raise ProfileImportError(
+                f"row {i + 1}, column {_column_letter(j)}: a cell of {longest:,} characters, more than "
+                f"{MAX_CELL_CHARS:,} / 第{i + 1}行第{_column_letter(j)}列单元格超过 {MAX_CELL_CHARS:,} 个字符"
+            )
+
+
+def _csv_rows(data: bytes) -> np.ndarray | _Columns:
     try:
         text = data.decode("utf-8-sig")
+        raw = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     except UnicodeDecodeError:
         try:
             text = data.decode("gb18030")  # Excel on Chinese Windows saves CSV in GBK
         except UnicodeDecodeError:
             raise ProfileImportError("not a text CSV file (neither UTF-8 nor GB18030) / 不是文本 CSV 文件") from None
+        raw = text.encode("utf-8")
     if "\x00" in text:
         raise ProfileImportError("not a text CSV file (it contains NUL bytes) / 不是文本 CSV 文件（含空字节）")
+    cells = _arrow_columns(raw)
+    if cells is not None:
+        if len(text) > MAX_CELL_CHARS:
+            _check_column_cells(cells)
+        return cells
     try:
         frame = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, na_filter=False,
                             skip_blank_lines=False, engine="c")  # fmt: skip

@@ -24,11 +24,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import Table, Text, cast, exists, func, select
+from sqlalchemy import Connection, Table, Text, cast, exists, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session, aliased
 
@@ -36,8 +38,8 @@ from parkcredit.store import audit, binding
 from parkcredit.store.tables import AuditEntry, Decision, RuleSetVersion, Snapshot, SnapshotPii, utcnow
 
 __all__ = [
-    "DecisionRows", "StoredChunk", "StoredPage", "add_decisions", "creating_entry", "insert_rows", "latest_profiles",
-    "latest_stored", "next_ids", "record_digests",
+    "DecisionRows", "PreparedRows", "StoredChunk", "StoredPage", "add_decisions", "creating_entry", "insert_rows",
+    "latest_profiles", "latest_stored", "next_ids", "prepare_rows", "record_digests", "run_prepared",
 ]  # fmt: skip
 
 log = logging.getLogger("parkcredit")
@@ -406,33 +408,83 @@ def next_ids(session: Session, table: Table, n: int) -> list[int]:
 def insert_rows(
     session: Session, table: Table, columns: Mapping[str, Sequence[Any]], *, json_text: Sequence[str] = ()
 ) -> None:
-    """Insert rows given column by column in one statement: `executemany` on SQLite, `COPY … FROM STDIN` on
-    PostgreSQL. The columns named in `json_text` hold JSON already serialised (canonical text: no raw
-    control character), stored as given."""
+    """Insert rows given column by column: `executemany` on SQLite, `COPY … FROM STDIN` on PostgreSQL. The
+    columns named in `json_text` hold JSON already serialised (canonical text: no raw control character) as str
+    or UTF-8 bytes, stored as given (SQLite casts the bytes to TEXT)."""
+    run_prepared(session.connection(), prepare_rows(session.get_bind().dialect, table, columns, json_text=json_text))
+
+
+@dataclass
+class PreparedRows:
+    """An insert made ready without the database (`prepare_rows`), sent by `run_prepared`: (SQL, the rows) of one
+    executemany on SQLite, (COPY statement, data) on PostgreSQL."""
+
+    sql: str
+    rows: list[tuple[Any, ...]] | None = None
+    data: bytes | None = None
+
+
+def prepare_rows(
+    dialect: Any, table: Table, columns: Mapping[str, Sequence[Any]], *, json_text: Sequence[str] = ()
+) -> PreparedRows | None:
+    """The insert `insert_rows` sends, built in Python alone (None for no rows)."""
     names = list(columns)
     n = len(columns[names[0]]) if names else 0
     if not n:
-        return
-    dialect = session.get_bind().dialect
+        return None
     if dialect.name == "postgresql":
         grid = np.empty((n, 2 * len(names)), dtype=object)
         for k, name in enumerate(names):
             values = columns[name]
             if name in json_text:
-                grid[:, 2 * k] = [v.encode().replace(b"\\", b"\\\\") if v is not None else b"\\N" for v in values]
+                grid[:, 2 * k] = _copy_json(values)
             else:
                 grid[:, 2 * k] = [_copy_text(v) for v in values]
             grid[:, 2 * k + 1] = b"\t"
         grid[:, -1] = b"\n"
-        raw = session.connection().connection.driver_connection
-        assert raw is not None
-        with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
-            copy.write(b"".join(grid.reshape(-1).tolist()))
-        return
+        sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+        return PreparedRows(sql, data=b"".join(grid.reshape(-1).tolist()))
     bound: list[Sequence[Any]] = []
     for name in names:
         proc = None if name in json_text else table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         values = columns[name]
-        bound.append(values if proc is None else [None if v is None else proc(v) for v in values])
-    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-    session.connection().exec_driver_sql(sql, list(zip(*bound, strict=True)))
+        if proc is None:
+            bound.append(values)
+        elif all(map(is_, values, repeat(values[0]))):  # one value for every row (a created_at): processed once
+            bound.append([None if values[0] is None else proc(values[0])] * n)
+        else:
+            bound.append([None if v is None else proc(v) for v in values])
+    # one executemany: for rows of ~2 KB of JSON no slower than multi-row VALUES (measured: 20,000 snapshots
+    # 0.32-0.33 s against 0.35-0.38 s of CPU)
+    marks = ", ".join("CAST(? AS TEXT)" if name in json_text else "?" for name in names)
+    return PreparedRows(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})",
+                        rows=list(zip(*bound, strict=True)))  # fmt: skip
+
+
+def run_prepared(conn: Connection, prepared: PreparedRows | None) -> None:
+    """Send a `prepare_rows` insert on a session's connection."""
+    if prepared is None:
+        return
+    if prepared.data is not None:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with raw.cursor() as cur, cur.copy(prepared.sql) as copy:
+            copy.write(prepared.data)
+        return
+    conn.exec_driver_sql(prepared.sql, prepared.rows)
+
+
+def _copy_json(values: Sequence[Any]) -> list[bytes]:
+    """JSON texts (str or UTF-8 bytes) in COPY's text format: canonical JSON has no tab, newline or carriage
+    return, only its backslashes need doubling (once per distinct text object)."""
+    done: dict[int, bytes] = {}
+    out = []
+    for v in values:
+        if v is None:
+            out.append(b"\\N")
+        elif (b := done.get(id(v))) is not None:
+            out.append(b)
+        else:
+            b = done[id(v)] = (v if isinstance(v, bytes) else v.encode()).replace(b"\\", b"\\\\")
+            out.append(b)
+    return out
