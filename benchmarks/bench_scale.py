@@ -10,8 +10,8 @@ on the same synthetic enterprises (`synth.generate`, bundled model on):
 
 - `decide` in process (the reference every ratio is taken against: rows/s);
 - `POST /v1/imports`' use case on a CSV and on an XLSX of those rows (rows/s);
-- the persisted batch job (`start_batch` → the job runner → done: decisions/s), twice: the first starts the
-  decide process (`app/batch_decide.py`), the second finds it started;
+- the persisted batch job (`start_batch` → the job runner → done: decisions/s), twice: the first decides in
+  its own thread and spawns the decide process (`app/batch_decide.py`) for later jobs, the second uses it;
 - the whitelist refresh of one bank that every enterprise authorized (`app.eligibility.whitelist`);
 - real `parkcredit serve` processes (1 and 2 workers): `GET /v1/eligibility/{uscc}` with 1 and 4
   clients (threads, one keep-alive connection each: `RawHttp`, a plain socket, unless `--client httpx`)
@@ -332,9 +332,13 @@ def _run(kind: str, url: str, folder: Path, frame: pd.DataFrame, csv: bytes, xls
         assert stored >= 0.99 * len(frame), stored  # the generator makes a few rows the importer refuses
         usccs = frame["uscc"].astype(str).tolist()
         if "batch" in args.only:
-            # the first large job starts the decide process (app/batch_decide.py) and decides in its own thread
-            # until it answers; the second finds it started, as every job after a service's first does
+            # the first job of a service started on an empty store decides in its own thread and spawns the decide
+            # process (app/batch_decide.py) as it ends; the second finds it started (once it is, waited for here),
+            # as every later job does — and the first after a restart, which spawns it at the start
             for label in ("batch job (persisted), first", "batch job (persisted), again"):
+                if (proc := getattr(ctx, "_decider", None)) is not None:
+                    while proc.started and not proc.ready():
+                        time.sleep(0.05)
                 job = decisions.start_batch(ctx, committee, product="chengxindai", park_id=None)
                 t0 = time.perf_counter()
                 while (j := decisions.read_job(ctx, job.job_id)).status in ("queued", "running"):  # type: ignore[union-attr]

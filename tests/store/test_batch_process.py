@@ -223,3 +223,20 @@ def test_a_job_failing_while_the_process_decides_leaves_no_block_behind_and_resu
     assert done["status"] == "done" and done["done"] == N, done
     rows = _intact(client, keys)
     assert len(rows) == len({d.snapshot_id for d in rows}) == N
+
+
+def test_a_job_too_small_to_pay_for_the_spawn_decides_here_and_leaves_the_process_for_the_next(
+    client: TestClient, keys, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from parkcredit.app import decisions
+
+    _load(client, keys)
+    ctx = _ctx(client)
+    ctx.settings = settings.model_copy(update={"batch_process_min": 10})  # 10 <= N < SPAWN_IN_JOB * 10
+    assert 10 <= N < decisions.SPAWN_IN_JOB * 10
+    calls = _counting(monkeypatch)
+    assert _batch(client, keys)["status"] == "done" and calls == []  # decided in the job's thread
+    proc = _ctx(client)._decider
+    assert proc is not None and proc.started  # spawned as the job ended
+    assert _started(client) is proc
+    assert _batch(client, keys)["status"] == "done" and sum(calls) == N  # the next job decides there

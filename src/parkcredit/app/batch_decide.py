@@ -155,12 +155,14 @@ def _init(model_blob: bytes, model_status: dict[str, Any]) -> None:
 
 
 def _warm(text: str, source: str, content_hash: str) -> int:
-    """Decide a few synthetic enterprises once: the model's kernels are loaded (numba) and the rule set compiled
-    before the first chunk, which otherwise pays ~1.5 s for them. Returns the process id."""
+    """Decide synthetic enterprises once: the model's kernels are loaded (numba; the parallel one runs for more
+    than one block of 128 rows, the serial one for fewer) and the rule set compiled before the first chunk,
+    which otherwise pays ~1.5 s for them. Returns the process id."""
     from parkcredit import synth
 
     ruleset = compile_text(text, source, content_hash=content_hash)
-    canonical_records(decide(synth.generate(16, 1), ruleset, _MODEL["model"]), extra={})
+    for rows in (16, 300):
+        canonical_records(decide(synth.generate(rows, 1), ruleset, _MODEL["model"]), extra={})
     return os.getpid()
 
 
@@ -230,6 +232,11 @@ class DecideProcess:
                             type(exc).__name__, exc)  # fmt: skip
             return False
         return True
+
+    @property
+    def started(self) -> bool:
+        """Whether it was spawned (and not lost since): ready, or getting ready."""
+        return self._pool is not None
 
     @property
     def pid(self) -> int | None:
