@@ -402,15 +402,14 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
     today = dt.date.today()
     with ctx.read() as session:  # which authorizing enterprises have no decision on their data as it is now
         usccs = sorted(set(loans.authorized_for(session, bank=actor.bank, product=product, today=today)))
-        snaps = snapshots.latest_of(session, usccs)
-        latest = store.latest_refs(session, sorted(snaps), product=product)
+        snaps = snapshots.latest_ids_of(session, usccs)  # ids and dates: the profiles are not needed here
+        latest = store.latest_versions(session, sorted(snaps), product=product)  # nor the records
         versions: dict[dt.date, str] = {}
         stale = []
-        for u, snap in sorted(snaps.items()):
-            if snap.as_of not in versions:
-                versions[snap.as_of] = in_force(ctx, session, product, snap.as_of).content_hash
-            d = latest.get(u)
-            if d is None or d.snapshot_id != snap.id or d.ruleset_hash != versions[snap.as_of]:
+        for u, (snapshot_id, as_of) in sorted(snaps.items()):
+            if as_of not in versions:
+                versions[as_of] = in_force(ctx, session, product, as_of).content_hash
+            if latest.get(u) != (snapshot_id, versions[as_of]):
                 stale.append(u)
     for start in range(0, len(stale), 1000):  # decided as a bank query would (by the system, each lookup logged)
         _look_up(ctx, actor, stale[start : start + 1000], product, ("query", "product"))

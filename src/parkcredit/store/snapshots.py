@@ -25,8 +25,8 @@ from parkcredit.store.tables import Snapshot, SnapshotPii, SnapshotProvenance, u
 
 __all__ = [
     "PII_FIELDS", "NewSnapshot", "Prior", "ToDecide", "add", "add_many", "any_snapshot", "count_latest", "erase_pii",
-    "field_sources", "get", "latest", "latest_of", "latest_page", "latest_to_decide", "of_enterprise", "pii_of",
-    "priors_of", "profile_of", "provenance_of", "provenances_of", "single_source", "usccs_without",
+    "field_sources", "get", "latest", "latest_ids_of", "latest_of", "latest_page", "latest_to_decide", "of_enterprise",
+    "pii_of", "priors_of", "profile_of", "provenance_of", "provenances_of", "single_source", "usccs_without",
 ]  # fmt: skip
 
 PII_FIELDS = ("legal_rep_name", "legal_rep_id_hash")  # the fields marked `pii` in profile.FIELDS
@@ -375,6 +375,18 @@ def latest_of(
         newest = newest.group_by(Snapshot.uscc)
         for snap in session.scalars(select(Snapshot).where(Snapshot.id.in_(newest))):
             out[snap.uscc] = snap
+    return out
+
+
+def latest_ids_of(session: Session, usccs: list[str], *, chunk: int = 5000) -> dict[str, tuple[int, dt.date]]:
+    """uscc -> (id, as_of) of the newest snapshot of each of `usccs` that has one: `latest_of` without the
+    profiles (three columns, not ORM objects; a bank's whitelist asks for tens of thousands)."""
+    out: dict[str, tuple[int, dt.date]] = {}
+    for part in chunked(usccs, chunk):
+        newest = select(func.max(Snapshot.id)).where(among(session, Snapshot.uscc, part)).group_by(Snapshot.uscc)
+        for uscc, sid, as_of in session.execute(select(Snapshot.uscc, Snapshot.id, Snapshot.as_of).where(
+                Snapshot.id.in_(newest))):  # fmt: skip
+            out[uscc] = (int(sid), as_of)
     return out
 
 
