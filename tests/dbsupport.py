@@ -146,3 +146,19 @@ def authorization(uscc: str, bank: str = BANK, **overrides: Any) -> dict[str, An
     }  # fmt: skip
     body.update(overrides)
     return body
+
+
+def fail_store_chunk_at(monkeypatch: pytest.MonkeyPatch, n: int, message: str = "disk full") -> Any:
+    """Make the batch's `n`-th chunk fail to store (RuntimeError(message)); returns the real `store_chunk`."""
+    from parkcredit.app import batch
+
+    real, calls = batch.store_chunk, []
+
+    def failing(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == n:
+            raise RuntimeError(message)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(batch, "store_chunk", failing)
+    return real

@@ -200,15 +200,7 @@ def test_a_job_failing_while_the_process_decides_leaves_no_block_behind_and_resu
     _load(client, keys)
     _started(client)
     before = _blocks()
-    real, calls = batch.store_chunk, []
-
-    def failing_second(*args: Any, **kw: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("disk full")
-        return real(*args, **kw)
-
-    monkeypatch.setattr(batch, "store_chunk", failing_second)
+    real = dbsupport.fail_store_chunk_at(monkeypatch, 2)
     job = _batch(client, keys)
     assert job["status"] == "failed" and "disk full" in job["error"] and job["done"] == CHUNK, job
     assert _blocks() <= before  # the chunk queued in the process was let go of, its block freed

@@ -151,15 +151,7 @@ def test_a_failed_batch_resumes_after_its_last_stored_chunk_without_duplicates(
     client: TestClient, keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _load(client, keys)
-    real, calls = batch.store_chunk, []
-
-    def failing_third(*args: Any, **kw: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("disk full")
-        return real(*args, **kw)
-
-    monkeypatch.setattr(batch, "store_chunk", failing_third)
+    real = dbsupport.fail_store_chunk_at(monkeypatch, 3)
     job = _batch(client, keys)
     assert job["status"] == "failed" and "disk full" in job["error"]
     assert job["done"] == 2 * CHUNK and job["result"]["progress"]["decided"] == 2 * CHUNK
