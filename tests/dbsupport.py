@@ -162,3 +162,17 @@ def fail_store_chunk_at(monkeypatch: pytest.MonkeyPatch, n: int, message: str = 
 
     monkeypatch.setattr(batch, "store_chunk", failing)
     return real
+
+
+def wait_job(
+    client: TestClient, keys: dict[str, dict[str, str]], job_id: str, *, seconds: float = 60
+) -> dict[str, Any]:
+    """Poll a job (as the auditor) until it is done or failed."""
+    import time
+
+    for _ in range(int(seconds / 0.05)):
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}", headers=keys["auditor"]).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not end: {job}")

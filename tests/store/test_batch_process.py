@@ -65,18 +65,17 @@ def _load(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
 def _batch(client: TestClient, keys: dict[str, dict[str, str]]) -> dict[str, Any]:
     r = client.post("/v1/decisions/batch", json={"product": "chengxindai"}, headers=keys["committee"])
     assert r.status_code == 202, r.text
-    for _ in range(1200):
-        job: dict[str, Any] = client.get(f"/v1/jobs/{r.json()['job_id']}", headers=keys["auditor"]).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job did not end: {job}")
+    return dbsupport.wait_job(client, keys, r.json()["job_id"])
 
 
 def _started(client: TestClient) -> batch_decide.DecideProcess:
     ctx = _ctx(client)
     proc = batch_decide.process_for(ctx, ctx.model, ctx.model_status)
     proc.start(ctx.product("chengxindai"))
+    return _ready(proc)
+
+
+def _ready(proc: batch_decide.DecideProcess) -> batch_decide.DecideProcess:
     for _ in range(1200):
         if proc.ready():
             return proc
@@ -183,10 +182,7 @@ def test_a_server_starting_on_a_store_large_enough_spawns_the_process_at_once(
             proc = getattr(_ctx(other), "_decider", None)
             assert (proc is not None) is spawned
             if proc is not None:
-                for _ in range(1200):
-                    if proc.ready():
-                        break
-                    time.sleep(0.05)
+                _ready(proc)
                 assert proc.pid is not None and _batch(other, keys)["status"] == "done"
 
 
@@ -207,11 +203,7 @@ def test_a_job_failing_while_the_process_decides_leaves_no_block_behind_and_resu
     monkeypatch.setattr(batch, "store_chunk", real)
     r = client.post(f"/v1/jobs/{job['job_id']}/resume", headers=keys["committee"])
     assert r.status_code == 202, r.text
-    for _ in range(1200):
-        done = client.get(f"/v1/jobs/{job['job_id']}", headers=keys["auditor"]).json()
-        if done["status"] in ("done", "failed"):
-            break
-        time.sleep(0.05)
+    done = dbsupport.wait_job(client, keys, job["job_id"])
     assert done["status"] == "done" and done["done"] == N, done
     rows = _intact(client, keys)
     assert len(rows) == len({d.snapshot_id for d in rows}) == N

@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import json
 import math
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -70,19 +69,10 @@ def _load(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
         assert r.status_code in (200, 201), r.text
 
 
-def _wait(client: TestClient, keys: dict[str, dict[str, str]], job_id: str) -> dict[str, Any]:
-    for _ in range(600):
-        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}", headers=keys["auditor"]).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not end: {job}")
-
-
 def _batch(client: TestClient, keys: dict[str, dict[str, str]]) -> dict[str, Any]:
     r = client.post("/v1/decisions/batch", json={"product": "chengxindai"}, headers=keys["committee"])
     assert r.status_code == 202, r.text
-    return _wait(client, keys, r.json()["job_id"])
+    return dbsupport.wait_job(client, keys, r.json()["job_id"])
 
 
 def test_one_audit_entry_per_chunk_binds_every_decision_with_its_read_back_digest(client: TestClient, keys) -> None:
@@ -158,7 +148,7 @@ def test_a_failed_batch_resumes_after_its_last_stored_chunk_without_duplicates(
     monkeypatch.setattr(batch, "store_chunk", real)
     r = client.post(f"/v1/jobs/{job['job_id']}/resume", headers=keys["committee"])
     assert r.status_code == 202 and r.json()["status"] == "queued", r.text
-    done = _wait(client, keys, job["job_id"])
+    done = dbsupport.wait_job(client, keys, job["job_id"])
     assert done["status"] == "done" and done["done"] == N, done
     assert done["result"]["decided"] == N
     with client.app.state.sessions() as session:  # type: ignore[attr-defined]
