@@ -176,3 +176,10 @@ def wait_job(
             return job
         time.sleep(0.05)
     raise AssertionError(f"job {job_id} did not end: {job}")
+
+
+def batch_job(client: TestClient, keys: dict[str, dict[str, str]], product: str = "chengxindai") -> dict[str, Any]:
+    """Start a batch decision of every enterprise (as the committee) and wait for it to end."""
+    r = client.post("/v1/decisions/batch", json={"product": product}, headers=keys["committee"])
+    assert r.status_code == 202, r.text
+    return wait_job(client, keys, r.json()["job_id"])

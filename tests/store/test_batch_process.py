@@ -62,12 +62,6 @@ def _load(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
         assert r.status_code in (200, 201), r.text
 
 
-def _batch(client: TestClient, keys: dict[str, dict[str, str]]) -> dict[str, Any]:
-    r = client.post("/v1/decisions/batch", json={"product": "chengxindai"}, headers=keys["committee"])
-    assert r.status_code == 202, r.text
-    return dbsupport.wait_job(client, keys, r.json()["job_id"])
-
-
 def _started(client: TestClient) -> batch_decide.DecideProcess:
     ctx = _ctx(client)
     proc = batch_decide.process_for(ctx, ctx.model, ctx.model_status)
@@ -113,7 +107,7 @@ def test_every_chunk_decided_in_the_process_replays_identically(client: TestClie
     proc = _started(client)
     assert proc.pid is not None and proc.pid != os.getpid()
     calls = _counting(monkeypatch)
-    job = _batch(client, keys)
+    job = dbsupport.batch_job(client, keys)
     assert job["status"] == "done" and job["done"] == N, job
     assert sum(calls) == N and len(calls) == -(-N // CHUNK)  # every chunk went there
     rows = _intact(client, keys)
@@ -135,14 +129,14 @@ def test_the_process_killed_mid_job_loses_nothing_and_the_next_job_starts_anothe
             time.sleep(0.3)  # dead before the chunk is handed to it
 
     calls = _counting(monkeypatch, kill_at_third)
-    job = _batch(client, keys)
+    job = dbsupport.batch_job(client, keys)
     assert job["status"] == "done" and job["done"] == N, job  # the lost chunks decided in the job's thread
     assert len(calls) >= 3
     rows = _intact(client, keys)
     assert len(rows) == N and len({d.snapshot_id for d in rows}) == N  # none twice, none missed
     again = _started(client)  # the next large job's start spawns another
     assert again.pid not in (None, first)
-    assert _batch(client, keys)["status"] == "done"
+    assert dbsupport.batch_job(client, keys)["status"] == "done"
 
 
 @pytest.mark.parametrize("where", ["process", "thread"])
@@ -158,7 +152,7 @@ def test_a_snapshot_that_cannot_be_decided_fails_the_job_alike(
     with ctx.write() as session:  # a profile whose as_of disagrees with its row's (edited in the database)
         sid = session.scalar(text("SELECT max(id) FROM snapshots"))
         session.execute(text("UPDATE snapshots SET as_of = :d WHERE id = :i"), {"d": "2020-01-01", "i": sid})
-    job = _batch(client, keys)
+    job = dbsupport.batch_job(client, keys)
     assert job["status"] == "failed", job
     assert f"snapshot {sid}: its as_of 2020-01-01 and its profile's" in job["error"], job["error"]
 
@@ -183,7 +177,7 @@ def test_a_server_starting_on_a_store_large_enough_spawns_the_process_at_once(
             assert (proc is not None) is spawned
             if proc is not None:
                 _ready(proc)
-                assert proc.pid is not None and _batch(other, keys)["status"] == "done"
+                assert proc.pid is not None and dbsupport.batch_job(other, keys)["status"] == "done"
 
 
 def _blocks() -> set[str]:
@@ -197,7 +191,7 @@ def test_a_job_failing_while_the_process_decides_leaves_no_block_behind_and_resu
     _started(client)
     before = _blocks()
     real = dbsupport.fail_store_chunk_at(monkeypatch, 2)
-    job = _batch(client, keys)
+    job = dbsupport.batch_job(client, keys)
     assert job["status"] == "failed" and "disk full" in job["error"] and job["done"] == CHUNK, job
     assert _blocks() <= before  # the chunk queued in the process was let go of, its block freed
     monkeypatch.setattr(batch, "store_chunk", real)
@@ -219,8 +213,8 @@ def test_a_job_too_small_to_pay_for_the_spawn_decides_here_and_leaves_the_proces
     ctx.settings = settings.model_copy(update={"batch_process_min": 10})  # 10 <= N < SPAWN_IN_JOB * 10
     assert 10 <= N < decisions.SPAWN_IN_JOB * 10
     calls = _counting(monkeypatch)
-    assert _batch(client, keys)["status"] == "done" and calls == []  # decided in the job's thread
+    assert dbsupport.batch_job(client, keys)["status"] == "done" and calls == []  # decided in the job's thread
     proc = _ctx(client)._decider
     assert proc is not None and proc.started  # spawned as the job ended
     assert _started(client) is proc
-    assert _batch(client, keys)["status"] == "done" and sum(calls) == N  # the next job decides there
+    assert dbsupport.batch_job(client, keys)["status"] == "done" and sum(calls) == N  # the next job decides there

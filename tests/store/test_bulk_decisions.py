@@ -69,15 +69,9 @@ def _load(client: TestClient, keys: dict[str, dict[str, str]]) -> None:
         assert r.status_code in (200, 201), r.text
 
 
-def _batch(client: TestClient, keys: dict[str, dict[str, str]]) -> dict[str, Any]:
-    r = client.post("/v1/decisions/batch", json={"product": "chengxindai"}, headers=keys["committee"])
-    assert r.status_code == 202, r.text
-    return dbsupport.wait_job(client, keys, r.json()["job_id"])
-
-
 def test_one_audit_entry_per_chunk_binds_every_decision_with_its_read_back_digest(client: TestClient, keys) -> None:
     _load(client, keys)
-    job = _batch(client, keys)
+    job = dbsupport.batch_job(client, keys)
     assert job["status"] == "done" and job["done"] == N, job
     with client.app.state.sessions() as session:  # type: ignore[attr-defined]
         rows = {d.id: d for d in session.scalars(select(Decision))}
@@ -142,7 +136,7 @@ def test_a_failed_batch_resumes_after_its_last_stored_chunk_without_duplicates(
 ) -> None:
     _load(client, keys)
     real = dbsupport.fail_store_chunk_at(monkeypatch, 3)
-    job = _batch(client, keys)
+    job = dbsupport.batch_job(client, keys)
     assert job["status"] == "failed" and "disk full" in job["error"]
     assert job["done"] == 2 * CHUNK and job["result"]["progress"]["decided"] == 2 * CHUNK
     monkeypatch.setattr(batch, "store_chunk", real)
