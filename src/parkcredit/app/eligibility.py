@@ -43,7 +43,7 @@ from parkcredit.profile.uscc import UsccError, parse_uscc
 from parkcredit.rules import RuleSet
 from parkcredit.store import access, audit, loans, overrides, pools, snapshots
 from parkcredit.store import decisions as store
-from parkcredit.store.tables import Decision, Override, Snapshot, WhitelistChange
+from parkcredit.store.tables import Decision, Override, Snapshot
 
 __all__ = [
     "FLAG_PROVIDERS", "LIVE_REASONS", "NO_AUTHORIZATION", "FastLookup", "FlagContext", "OverrideTerms", "Position",
@@ -426,21 +426,17 @@ def whitelist(ctx: AppContext, actor: Actor, *, product: str, since: int | None 
                                           decision_id=d.id)  # fmt: skip
     with ctx.write() as session:  # compared with the list as last recorded, under the lock
         before = loans.whitelist_state(session, bank=actor.bank, product=product)
-        changes: list[WhitelistChange] = []
+        changes: list[dict[str, Any]] = []
         for u, e in now.items():
             old = before.get(u)
-            if old is None or (old.limit_available_yuan, old.band, old.decision_id) != (
-                e.limit_available_yuan, e.band, e.decision_id
-            ):  # fmt: skip
-                changes.append(WhitelistChange(bank=actor.bank, product=product, uscc=u,
-                                               change="added" if old is None else "changed",
-                                               limit_available_yuan=e.limit_available_yuan, band=e.band,
-                                               decision_id=e.decision_id))  # fmt: skip
+            if old is None or old != (e.limit_available_yuan, e.band, e.decision_id):
+                changes.append({"uscc": u, "change": "added" if old is None else "changed",
+                                "limit_available_yuan": e.limit_available_yuan, "band": e.band,
+                                "decision_id": e.decision_id})  # fmt: skip
         for u in sorted(set(before) - set(now)):
-            changes.append(WhitelistChange(bank=actor.bank, product=product, uscc=u, change="removed",
-                                           limit_available_yuan=0, band=None, decision_id=None))  # fmt: skip
-        session.add_all(changes)
-        session.flush()
+            changes.append({"uscc": u, "change": "removed", "limit_available_yuan": 0, "band": None,
+                            "decision_id": None})  # fmt: skip
+        loans.add_whitelist_changes(session, bank=actor.bank, product=product, changes=changes)
         access.log_query(session, bank=actor.bank, key_id=actor.key_id, uscc="whitelist", product=product,
                          allowed=True, reason=f"whitelist: {len(now)} eligible")  # fmt: skip
         cursor = loans.whitelist_cursor(session, bank=actor.bank, product=product)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from parkcredit.store import audit
@@ -20,7 +20,7 @@ from parkcredit.store.db import chunked
 from parkcredit.store.tables import Authorization, Loan, LoanDecline, LoanEvent, WhitelistChange, utcnow
 
 __all__ = [
-    "CLOSED", "LIVE", "SERIOUS", "add", "add_decline", "add_event", "authorization_on",
+    "CLOSED", "LIVE", "SERIOUS", "add", "add_decline", "add_event", "add_whitelist_changes", "authorization_on",
     "by_ref", "declines", "events_of", "get", "lock", "outstanding", "outstanding_by", "page", "pool_outstanding",
     "reports_frame", "serious", "authorized_for", "whitelist_changes", "whitelist_cursor", "whitelist_state",
 ]  # fmt: skip
@@ -235,15 +235,22 @@ def authorized_for(session: Session, *, bank: str, product: str, today: dt.date)
     return [uscc for uscc, products in session.execute(q) if product in products]
 
 
-def whitelist_state(session: Session, *, bank: str, product: str) -> dict[str, WhitelistChange]:
-    """The whitelist as last computed: each listed enterprise's newest change (removed ones left out)."""
-    newest = (
-        select(func.max(WhitelistChange.id))
-        .where(WhitelistChange.bank == bank, WhitelistChange.product == product)
-        .group_by(WhitelistChange.uscc)
-    )
-    rows = session.scalars(select(WhitelistChange).where(WhitelistChange.id.in_(newest)))
-    return {r.uscc: r for r in rows if r.change != "removed"}
+def whitelist_state(session: Session, *, bank: str, product: str) -> dict[str, tuple[int, str | None, str | None]]:
+    """The whitelist as last computed: uscc -> (limit available, band, decision id) of each listed enterprise's
+    newest change (removed ones left out). Columns, not ORM objects: a bank's list holds tens of thousands."""
+    w = WhitelistChange
+    newest = select(func.max(w.id)).where(w.bank == bank, w.product == product).group_by(w.uscc)
+    q = select(w.uscc, w.change, w.limit_available_yuan, w.band, w.decision_id).where(w.id.in_(newest))
+    return {u: (int(limit), band, d) for u, change, limit, band, d in session.execute(q) if change != "removed"}
+
+
+def add_whitelist_changes(session: Session, *, bank: str, product: str, changes: list[dict[str, Any]]) -> None:
+    """Record changes of a bank's whitelist (uscc, change, limit_available_yuan, band, decision_id each) in one
+    bulk insert (exempt from binding: derived from bound rows, `binding.EXEMPT`)."""
+    if changes:
+        now = utcnow()
+        session.execute(insert(WhitelistChange), [{"bank": bank, "product": product, "created_at": now, **c}
+                                                  for c in changes])  # fmt: skip
 
 
 def whitelist_cursor(session: Session, *, bank: str, product: str) -> int:
