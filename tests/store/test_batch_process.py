@@ -218,3 +218,19 @@ def test_a_job_too_small_to_pay_for_the_spawn_decides_here_and_leaves_the_proces
     assert proc is not None and proc.started  # spawned as the job ended
     assert _started(client) is proc
     assert dbsupport.batch_job(client, keys)["status"] == "done" and sum(calls) == N  # the next job decides there
+
+
+def test_without_room_in_dev_shm_the_chunks_go_through_the_pipe(
+    client: TestClient, keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A container's /dev/shm may be 64 MB and a full tmpfs is a SIGBUS: with no room the texts are pickled."""
+    monkeypatch.setattr(batch_decide, "SHM_DIR", "/nonexistent-shm")  # statvfs fails: no room (this process)
+    assert batch_decide.ship([b"abc", b""]) == [b"abc", b""] and batch_decide.land([b"abc"]) == [b"abc"]
+    _load(client, keys)
+    _started(client)
+    calls = _counting(monkeypatch)
+    before = _blocks()
+    job = dbsupport.batch_job(client, keys)
+    assert job["status"] == "done" and job["done"] == N and sum(calls) == N, job
+    assert _blocks() <= before
+    assert len(_intact(client, keys)) == N

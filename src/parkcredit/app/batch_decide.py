@@ -41,7 +41,18 @@ from parkcredit.rules import RuleSet
 from parkcredit.rules.source import compile_text
 from parkcredit.store import bulk
 
-__all__ = ["DecideProcess", "Decided", "Packed", "Task", "decide_group", "discard", "pack", "unpack"]
+__all__ = [
+    "DecideProcess",
+    "Decided",
+    "Packed",
+    "Task",
+    "decide_group",
+    "discard",
+    "land",
+    "pack",
+    "ship",
+    "unpack",
+]
 
 log = logging.getLogger("parkcredit")
 
@@ -92,6 +103,9 @@ def decide_group(model: Any, model_status: Mapping[str, Any], ruleset: RuleSet, 
 # decision and slowed the job's SQLite calls alike. One block of shared memory is one copy in, one copy out.
 
 
+SHM_DIR = "/dev/shm"  # where Python's SharedMemory blocks live (POSIX shm_open on Linux)
+
+
 @dataclass
 class Packed:
     """Byte strings laid end to end in a block of shared memory (made by `pack`, read once by `unpack`)."""
@@ -130,8 +144,27 @@ def unpack(packed: Packed) -> list[bytes]:
         shm.unlink()
 
 
-def discard(packed: Packed) -> None:
+def ship(items: Sequence[bytes]) -> Packed | Sequence[bytes]:
+    """`items` packed in shared memory, or as they are (pickled through the pipe, slower) when /dev/shm has not
+    room for twice them: a container's /dev/shm may be 64 MB, and writing past a full tmpfs is a SIGBUS."""
+    need = 2 * sum(map(len, items))
+    try:
+        st = os.statvfs(SHM_DIR)
+        room = st.f_bavail * st.f_frsize
+    except OSError:
+        room = 0
+    return pack(items) if need <= room else items
+
+
+def land(shipped: Packed | Sequence[bytes]) -> list[bytes]:
+    """The byte strings `ship` sent."""
+    return unpack(shipped) if isinstance(shipped, Packed) else list(shipped)
+
+
+def discard(packed: Packed | Sequence[bytes]) -> None:
     """Free a block nobody will read (its reader died)."""
+    if not isinstance(packed, Packed):
+        return
     try:
         shm = SharedMemory(name=packed.name)
     except FileNotFoundError:
@@ -140,9 +173,9 @@ def discard(packed: Packed) -> None:
     shm.unlink()
 
 
-def _pack_page(page: bulk.StoredPage) -> tuple[bulk.StoredPage, Packed]:
+def _pack_page(page: bulk.StoredPage) -> tuple[bulk.StoredPage, Packed | Sequence[bytes]]:
     texts = [t.encode("utf-8") if isinstance(t, str) else t for t in page.texts]
-    return bulk.StoredPage(page.ids, page.as_of, [], page.legal_rep_name, page.legal_rep_id_hash), pack(texts)
+    return bulk.StoredPage(page.ids, page.as_of, [], page.legal_rep_name, page.legal_rep_id_hash), ship(texts)
 
 
 # -- the process's side: its model, set once by `_init` ------------------------------------------------------
@@ -167,24 +200,24 @@ def _warm(text: str, source: str, content_hash: str) -> int:
 
 
 def _decide_task(
-    text: str, source: str, content_hash: str, page: bulk.StoredPage, texts: Packed
-) -> tuple[Decided, Packed] | InvalidInput:
-    page.texts = unpack(texts)  # UTF-8 bytes: orjson reads them as they are
+    text: str, source: str, content_hash: str, page: bulk.StoredPage, texts: Packed | Sequence[bytes]
+) -> tuple[Decided, Packed | Sequence[bytes]] | InvalidInput:
+    page.texts = land(texts)  # UTF-8 bytes: orjson reads them as they are
     ruleset = compile_text(text, source, content_hash=content_hash)  # cached by content hash
     try:
         rows, version, status = decide_group(_MODEL["model"], _MODEL["status"], ruleset, page)
     except InvalidInput as exc:  # returned, not raised: its constructor's arguments are not its `args`
         return exc
-    records, rows.records = pack(rows.records), []
+    records, rows.records = ship(rows.records), []
     return (rows, version, status), records
 
 
-def _received(result: tuple[Decided, Packed] | InvalidInput) -> Decided:
+def _received(result: tuple[Decided, Packed | Sequence[bytes]] | InvalidInput) -> Decided:
     """A task's result in the job's process: the records copied out of shared memory; its InvalidInput raised."""
     if isinstance(result, InvalidInput):
         raise result
     (rows, version, status), records = result
-    rows.records = unpack(records)
+    rows.records = land(records)
     return rows, version, status
 
 
@@ -195,8 +228,8 @@ def _received(result: tuple[Decided, Packed] | InvalidInput) -> Decided:
 class Task:
     """A chunk handed to the process: its result to come, and the block of its profiles."""
 
-    future: Future[tuple[Decided, Packed] | InvalidInput]
-    texts: Packed
+    future: Future[tuple[Decided, Packed | Sequence[bytes]] | InvalidInput]
+    texts: Packed | Sequence[bytes]
 
 
 class DecideProcess:
