@@ -211,10 +211,10 @@ def run_batch(ctx: AppContext, job_id: str) -> None:
         progress = batch.Progress.of(job.result)  # a resumed job goes on after its last stored chunk
         jobs.update(session, job_id, total=total)
     done = progress.decided
-    process, spawn_after = None, None
     try:
         latest = ctx.product(params["product"])
         left, minimum = total - progress.decided, ctx.settings.batch_process_min
+        process, spawn_after = None, None
         if 0 < minimum <= left:  # large enough to pay for a process
             process = batch_decide.process_for(ctx, ctx.model, ctx.model_status)
             if process.started or left >= SPAWN_IN_JOB * minimum:
@@ -230,6 +230,8 @@ def run_batch(ctx: AppContext, job_id: str) -> None:
                   "progress": progress.as_json()}  # fmt: skip
         with ctx.write() as session:
             jobs.release(session, job_id, worker=worker, status="done", done=done, result=result)
+        if process is not None and spawn_after is not None:  # a job that ended well (not at a shutdown)
+            process.start(spawn_after)
     except Interrupted:
         with ctx.write() as session:
             error = SHUTDOWN.format(done=progress.decided, total=total)
@@ -237,9 +239,6 @@ def run_batch(ctx: AppContext, job_id: str) -> None:
     except Exception as exc:  # a failed job must say why, not vanish with the thread
         with ctx.write() as session:
             jobs.release(session, job_id, worker=worker, status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-    finally:
-        if process is not None and spawn_after is not None:
-            process.start(spawn_after)
 
 
 # A job of this many times `batch_process_min` snapshots spawns the decide process at once, a smaller one when it
