@@ -212,15 +212,6 @@ def _decide_task(
     return (rows, version, status), records
 
 
-def _received(result: tuple[Decided, Packed | Sequence[bytes]] | InvalidInput) -> Decided:
-    """A task's result in the job's process: the records copied out of shared memory; its InvalidInput raised."""
-    if isinstance(result, InvalidInput):
-        raise result
-    (rows, version, status), records = result
-    rows.records = land(records)
-    return rows, version, status
-
-
 # -- the job's side ------------------------------------------------------------------------------------------
 
 
@@ -298,7 +289,11 @@ class DecideProcess:
         except BaseException:
             discard(task.texts)
             raise
-        return _received(result)
+        if isinstance(result, InvalidInput):
+            raise result
+        (rows, version, status), records = result
+        rows.records = land(records)
+        return rows, version, status
 
     def lost(self, exc: BaseException) -> None:
         """The process died (BrokenProcessPool): forget it; the next job starts another."""

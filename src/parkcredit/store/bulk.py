@@ -39,7 +39,7 @@ from parkcredit.store.tables import AuditEntry, Decision, RuleSetVersion, Snapsh
 
 __all__ = [
     "DecisionRows", "PreparedRows", "StoredChunk", "StoredPage", "add_decisions", "creating_entry", "insert_rows",
-    "latest_profiles", "latest_stored", "next_ids", "prepare_rows", "record_digests", "run_prepared",
+    "latest_stored", "next_ids", "prepare_rows", "record_digests", "run_prepared",
 ]  # fmt: skip
 
 log = logging.getLogger("parkcredit")
@@ -110,14 +110,6 @@ def latest_stored(session: Session, *, park_id: str | None, after_id: int = 0, l
         return StoredPage([], [], [], [], [])
     ids, as_of, texts, names, id_hashes = (list(col) for col in zip(*rows, strict=True))
     return StoredPage(ids, as_of, texts, names, id_hashes)
-
-
-def latest_profiles(
-    session: Session, *, park_id: str | None, after_id: int = 0, limit: int = 1000
-) -> list[tuple[int, dict[str, Any]]]:
-    """(snapshot id, profile incl. personal data) of the newest snapshots after `after_id` (`latest_stored`)."""
-    page = latest_stored(session, park_id=park_id, after_id=after_id, limit=limit)
-    return list(zip(page.ids, page.profiles(), strict=True))
 
 
 @dataclass
