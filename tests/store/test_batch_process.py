@@ -188,12 +188,14 @@ def test_a_job_failing_while_the_process_decides_leaves_no_block_behind_and_resu
     client: TestClient, keys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _load(client, keys)
-    _started(client)
+    proc = _started(client)
     before = _blocks()
     real = dbsupport.fail_store_chunk_at(monkeypatch, 2)
     job = dbsupport.batch_job(client, keys)
     assert job["status"] == "failed" and "disk full" in job["error"] and job["done"] == CHUNK, job
-    assert _blocks() <= before  # the chunk queued in the process was let go of, its block freed
+    # the chunk queued in the process was let go of: its blocks handed back, none other left
+    assert proc.blocks.names and not proc.blocks.lent
+    assert _blocks() - before <= proc.blocks.names
     monkeypatch.setattr(batch, "store_chunk", real)
     r = client.post(f"/v1/jobs/{job['job_id']}/resume", headers=keys["committee"])
     assert r.status_code == 202, r.text
@@ -223,6 +225,42 @@ def test_a_job_too_small_to_pay_for_the_spawn_decides_here_and_leaves_the_proces
     assert proc.started
     assert _started(client) is proc
     assert dbsupport.batch_job(client, keys)["status"] == "done" and sum(calls) == N  # the next job decides there
+
+
+def test_the_blocks_are_used_again_job_after_job_and_freed_with_the_service(settings: Settings, keys) -> None:
+    before = _blocks()
+    with TestClient(create_app(settings)) as c:
+        _load(c, keys)
+        proc = _started(c)
+        assert dbsupport.batch_job(c, keys)["status"] == "done"
+        kept = proc.blocks.names
+        assert kept and kept <= _blocks() and not proc.blocks.lent
+        assert dbsupport.batch_job(c, keys)["status"] == "done"
+        assert proc.blocks.names == kept  # the second job's chunks went through the same blocks
+        rows = _intact(c, keys)
+        assert len(rows) == 2 * N and len({d.id for d in rows}) == 2 * N
+    assert _blocks() <= before  # the service stopped: every kept block freed
+
+
+def test_blocks_hand_out_the_smallest_free_block_that_fits_within_their_budget() -> None:
+    pool = batch_decide.Blocks(budget=1 << 20)
+    try:
+        a = pool.take(1000)
+        assert a is not None and a.size >= 1000 and pool.lent == {a.name}
+        packed = batch_decide._into(a, [b"abc", "企业".encode()])
+        assert packed.pooled and batch_decide._out_of(a, packed) == [b"abc", "企业".encode()]
+        pool.give(a)
+        assert pool.take(500) is a  # used again, not made again
+        assert pool.take(2 << 20) is None  # past the budget: shipped as before
+        b = pool.take(100_000)
+        assert b is not None and b is not a and pool.names == {a.name, b.name}
+        pool.give(a)
+        pool.give(b)
+        c = pool.take(700_000)  # over budget with both kept: the free ones make room
+        assert c is not None and pool.names == {c.name} and c.size >= 700_000
+    finally:
+        pool.close()
+    assert not pool.names and not {a.name, c.name} & _blocks()
 
 
 def test_without_room_in_dev_shm_the_chunks_go_through_the_pipe(

@@ -240,7 +240,7 @@ class _Decisions:
         for (rs, part), task in zip(self.plan, self.tasks, strict=True):
             got = None
             try:
-                got = DecideProcess.received(task) if task is not None else None
+                got = self.process.received(task) if task is not None and self.process is not None else None
             except InvalidInput as exc:  # the same error deciding here would raise; the other groups read first
                 invalid = invalid or exc
                 continue
@@ -257,6 +257,6 @@ class _Decisions:
     def drop(self) -> None:
         """Let go of results that will not be stored (the job was lost or failed): their shared memory freed."""
         for task in self.tasks:
-            if task is not None:
-                with contextlib.suppress(Exception):  # nothing of it is used: only its block is freed
-                    DecideProcess.received(task)
+            if task is not None and self.process is not None:
+                with contextlib.suppress(Exception):  # nothing of it is used: only its blocks are handed back
+                    self.process.received(task)

@@ -18,6 +18,8 @@ the chunks it held are decided in the job's thread and the next job starts anoth
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import datetime as dt
 import logging
 import multiprocessing
@@ -27,7 +29,7 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.shared_memory import SharedMemory
 from typing import Any
 
@@ -42,6 +44,7 @@ from parkcredit.rules.source import compile_text
 from parkcredit.store import bulk
 
 __all__ = [
+    "Blocks",
     "DecideProcess",
     "Decided",
     "Packed",
@@ -101,28 +104,46 @@ def decide_group(model: Any, model_status: Mapping[str, Any], ruleset: RuleSet, 
 # A chunk's records are ~17 MB (2,000 decisions). Through the pipe they arrive 64 KB a read, and each read lets
 # go of the GIL and takes it back while the job's thread runs Python: measured (py-spy), receiving took ~30 µs a
 # decision and slowed the job's SQLite calls alike. One block of shared memory is one copy in, one copy out.
+# The blocks are kept and used again chunk after chunk (`Blocks`): a new block's pages fault in on first touch,
+# in each process, and are unmapped after it; writing a chunk's records took ~9 ms into a new block and ~2 ms
+# into one written before (see docs/performance.md for what the job gained).
 
 
 SHM_DIR = "/dev/shm"  # where Python's SharedMemory blocks live (POSIX shm_open on Linux)
+POOL_BYTES = 512 << 20  # the most the kept blocks hold (and never more than a quarter of /dev/shm)
 
 
 @dataclass
 class Packed:
-    """Byte strings laid end to end in a block of shared memory (made by `pack`, read once by `unpack`)."""
+    """Byte strings laid end to end in a block of shared memory: made by `pack` and read once by `unpack`
+    (which frees it), or written into a kept block (`pooled`: the block stays, `Blocks` owns it)."""
 
     name: str
     lengths: np.ndarray  # int64
+    pooled: bool = False
+
+
+def write_items(buf: memoryview, items: Sequence[bytes]) -> np.ndarray:
+    """Lay `items` end to end at the start of `buf`; their lengths."""
+    at = 0
+    for item in items:
+        buf[at : at + len(item)] = item
+        at += len(item)
+    return np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+
+
+def read_items(buf: memoryview, lengths: np.ndarray) -> list[bytes]:
+    """The byte strings of `lengths` laid end to end at the start of `buf`, copied out."""
+    ends = np.cumsum(lengths).tolist()
+    return [bytes(buf[a:b]) for a, b in zip([0, *ends][:-1], ends, strict=True)]
 
 
 def pack(items: Sequence[bytes]) -> Packed:
-    lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
-    shm = SharedMemory(create=True, size=max(1, int(lengths.sum())))
+    shm = SharedMemory(create=True, size=max(1, sum(map(len, items))))
     try:
-        buf, at = shm.buf, 0
+        buf = shm.buf
         assert buf is not None
-        for item in items:
-            buf[at : at + len(item)] = item
-            at += len(item)
+        lengths = write_items(buf, items)
         del buf
         return Packed(shm.name, lengths)
     finally:
@@ -135,8 +156,7 @@ def unpack(packed: Packed) -> list[bytes]:
     try:
         buf = shm.buf
         assert buf is not None
-        ends = np.cumsum(packed.lengths).tolist()
-        out = [bytes(buf[a:b]) for a, b in zip([0, *ends][:-1], ends, strict=True)]
+        out = read_items(buf, packed.lengths)
         del buf
         return out
     finally:
@@ -144,26 +164,33 @@ def unpack(packed: Packed) -> list[bytes]:
         shm.unlink()
 
 
+def _shm_room() -> tuple[int, int]:
+    """(bytes free, bytes in all) of /dev/shm; (0, 0) where it cannot be read."""
+    try:
+        st = os.statvfs(SHM_DIR)
+    except OSError:
+        return 0, 0
+    return st.f_bavail * st.f_frsize, st.f_blocks * st.f_frsize
+
+
 def ship(items: Sequence[bytes]) -> Packed | Sequence[bytes]:
     """`items` packed in shared memory, or as they are (pickled through the pipe, slower) when /dev/shm has not
     room for twice them: a container's /dev/shm may be 64 MB, and writing past a full tmpfs is a SIGBUS."""
-    need = 2 * sum(map(len, items))
-    try:
-        st = os.statvfs(SHM_DIR)
-        room = st.f_bavail * st.f_frsize
-    except OSError:
-        room = 0
-    return pack(items) if need <= room else items
+    return pack(items) if 2 * sum(map(len, items)) <= _shm_room()[0] else items
 
 
 def land(shipped: Packed | Sequence[bytes]) -> list[bytes]:
-    """The byte strings `ship` sent."""
-    return unpack(shipped) if isinstance(shipped, Packed) else list(shipped)
+    """The byte strings `ship` sent, or those written into a kept block (read where this process maps it)."""
+    if isinstance(shipped, Packed):
+        if shipped.pooled:
+            return _out_of(_attached(shipped.name), shipped)
+        return unpack(shipped)
+    return list(shipped)
 
 
 def discard(packed: Packed | Sequence[bytes]) -> None:
-    """Free a block nobody will read (its reader died)."""
-    if not isinstance(packed, Packed):
+    """Free a block nobody will read (its reader died); a kept block is not freed here (`Blocks.give`)."""
+    if not isinstance(packed, Packed) or packed.pooled:
         return
     try:
         shm = SharedMemory(name=packed.name)
@@ -173,14 +200,107 @@ def discard(packed: Packed | Sequence[bytes]) -> None:
     shm.unlink()
 
 
-def _pack_page(page: bulk.StoredPage) -> tuple[bulk.StoredPage, Packed | Sequence[bytes]]:
-    texts = [t.encode("utf-8") if isinstance(t, str) else t for t in page.texts]
-    return bulk.StoredPage(page.ids, page.as_of, [], page.legal_rep_name, page.legal_rep_id_hash), ship(texts)
+class Blocks:
+    """The blocks of shared memory the job's side makes once and hands out chunk after chunk, both ways: one
+    with a chunk's profiles for the process to read, one empty for the process to write its records into. It
+    owns them: `close` frees them (the process only maps them), the resource tracker should this process die."""
+
+    def __init__(self, budget: int = POOL_BYTES) -> None:
+        self._budget = min(budget, _shm_room()[1] // 4)
+        self._lock = threading.Lock()
+        self._blocks: dict[str, SharedMemory] = {}
+        self._free: list[SharedMemory] = []
+
+    def take(self, need: int) -> SharedMemory | None:
+        """A free block of at least `need` bytes, else a new one a quarter larger; None when keeping it would pass
+        the budget or /dev/shm has not room for twice it (then the transfer is shipped as before)."""
+        need = max(1, need)
+        with self._lock:
+            fits = [b for b in self._free if b.size >= need]
+            if fits:
+                block = min(fits, key=lambda b: b.size)
+                self._free.remove(block)
+                return block
+            size = need + need // 4
+            while self._free and self._held() + size > self._budget:  # too small for this chunk: made again
+                self._drop(self._free.pop(0))
+            if self._held() + size > self._budget or 2 * size > _shm_room()[0]:
+                return None
+            block = SharedMemory(create=True, size=size)
+            self._blocks[block.name] = block
+            return block
+
+    def give(self, block: SharedMemory) -> None:
+        """`block` may be handed out again (its reader is done with it)."""
+        with self._lock:
+            if self._blocks.get(block.name) is block and block not in self._free:
+                self._free.append(block)
+
+    @property
+    def names(self) -> set[str]:
+        """The blocks kept now (free or handed out)."""
+        with self._lock:
+            return set(self._blocks)
+
+    @property
+    def lent(self) -> set[str]:
+        """The blocks handed out and not yet given back."""
+        with self._lock:
+            return set(self._blocks) - {b.name for b in self._free}
+
+    def close(self) -> None:
+        """Free every block (nothing may read one after this)."""
+        with self._lock:
+            for block in list(self._blocks.values()):
+                self._drop(block)
+            self._free.clear()
+
+    def _held(self) -> int:
+        return sum(b.size for b in self._blocks.values())
+
+    def _drop(self, block: SharedMemory) -> None:
+        self._blocks.pop(block.name, None)
+        with contextlib.suppress(BufferError):  # a reader still holds a view: the mapping goes with it
+            block.close()
+        with contextlib.suppress(FileNotFoundError):
+            block.unlink()
+
+
+def _into(block: SharedMemory, items: Sequence[bytes]) -> Packed:
+    buf = block.buf
+    assert buf is not None
+    try:
+        return Packed(block.name, write_items(buf, items), pooled=True)
+    finally:
+        del buf
+
+
+def _out_of(block: SharedMemory, packed: Packed) -> list[bytes]:
+    buf = block.buf
+    assert buf is not None
+    try:
+        return read_items(buf, packed.lengths)
+    finally:
+        del buf
 
 
 # -- the process's side: its model, set once by `_init` ------------------------------------------------------
 
 _MODEL: dict[str, Any] = {}
+_ATTACHED: collections.OrderedDict[str, SharedMemory] = collections.OrderedDict()
+_KEEP_ATTACHED = 8  # the job's side keeps a few blocks; one it has replaced is unmapped here when it is not used
+
+
+def _attached(name: str) -> SharedMemory:
+    """The job's side's block `name`, kept mapped in this process (mapped again it would fault in again)."""
+    block = _ATTACHED.pop(name, None)
+    if block is None:
+        block = SharedMemory(name=name)
+        while len(_ATTACHED) >= _KEEP_ATTACHED:
+            with contextlib.suppress(BufferError):
+                _ATTACHED.popitem(last=False)[1].close()
+    _ATTACHED[name] = block
+    return block
 
 
 def _init(model_blob: bytes, model_status: dict[str, Any]) -> None:
@@ -200,15 +320,19 @@ def _warm(text: str, source: str, content_hash: str) -> int:
 
 
 def _decide_task(
-    text: str, source: str, content_hash: str, page: bulk.StoredPage, texts: Packed | Sequence[bytes]
-) -> tuple[Decided, Packed | Sequence[bytes]] | InvalidInput:
+    text: str, source: str, content_hash: str, page: bulk.StoredPage, texts: Packed | Sequence[bytes],
+    out: tuple[str, int] | None,
+) -> tuple[Decided, Packed | Sequence[bytes]] | InvalidInput:  # fmt: skip
+    """Decide a chunk; its records written into the job's side's block `out` (name, size) when they fit."""
     page.texts = land(texts)  # UTF-8 bytes: orjson reads them as they are
     ruleset = compile_text(text, source, content_hash=content_hash)  # cached by content hash
     try:
         rows, version, status = decide_group(_MODEL["model"], _MODEL["status"], ruleset, page)
     except InvalidInput as exc:  # returned, not raised: its constructor's arguments are not its `args`
         return exc
-    records, rows.records = ship(rows.records), []
+    fits = out is not None and sum(map(len, rows.records)) <= out[1]
+    records = _into(_attached(out[0]), rows.records) if fits and out is not None else ship(rows.records)
+    rows.records = []
     return (rows, version, status), records
 
 
@@ -217,10 +341,22 @@ def _decide_task(
 
 @dataclass
 class Task:
-    """A chunk handed to the process: its result to come, and the block of its profiles."""
+    """A chunk handed to the process: its result to come, the transfer of its profiles, and the kept blocks it
+    was given (its profiles' and the one for its records), handed back to `pool` once the result is read."""
 
     future: Future[tuple[Decided, Packed | Sequence[bytes]] | InvalidInput]
     texts: Packed | Sequence[bytes]
+    pool: Blocks | None = None
+    given: list[SharedMemory] = field(default_factory=list)
+    out: SharedMemory | None = None
+
+    def release(self) -> None:
+        """Its blocks handed back (a block not from the pool freed)."""
+        discard(self.texts)
+        if self.pool is not None:
+            for block in self.given:
+                self.pool.give(block)
+        self.given = []
 
 
 class DecideProcess:
@@ -232,12 +368,15 @@ class DecideProcess:
         self._pool: ProcessPoolExecutor | None = None
         self._started: Future[int] | None = None
         self._told = False
+        self.blocks = Blocks()
+        self._record_bytes = 10_000  # a decision's record, as last seen (bytes), to size the block for them
 
     def start(self, warm: RuleSet) -> None:
         """Spawn the process in the background (once; again after it died), warmed up with `warm`."""
         with self._lock:
             if self._pool is not None:
                 return
+            self.blocks = Blocks()  # this process's: freed once it is gone
             self._pool = ProcessPoolExecutor(
                 1, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
                 initargs=(pickle.dumps(self.model, protocol=pickle.HIGHEST_PROTOCOL), self.model_status),
@@ -272,27 +411,43 @@ class DecideProcess:
         pool = self._pool
         if pool is None:
             raise RuntimeError("the decide process is not started")
-        rest, texts = _pack_page(page)
+        rest = bulk.StoredPage(page.ids, page.as_of, [], page.legal_rep_name, page.legal_rep_id_hash)
+        items = [t.encode("utf-8") if isinstance(t, str) else t for t in page.texts]
+        task = Task(Future(), [], self.blocks)
         try:
-            return Task(pool.submit(_decide_task, ruleset.text, ruleset.source, ruleset.content_hash, rest, texts),
-                        texts)  # fmt: skip
+            if (inp := self.blocks.take(sum(map(len, items)))) is not None:
+                task.given.append(inp)
+                task.texts = _into(inp, items)
+            else:
+                task.texts = ship(items)
+            if (out := self.blocks.take(int(self._record_bytes * 1.1) * len(items))) is not None:
+                task.given.append(out)
+                task.out = out
+            where = (out.name, out.size) if out is not None else None
+            task.future = pool.submit(_decide_task, ruleset.text, ruleset.source, ruleset.content_hash, rest,
+                                      task.texts, where)  # fmt: skip
+            return task
         except BaseException:
-            discard(texts)
+            task.release()
             raise
 
-    @staticmethod
-    def received(task: Task) -> Decided:
-        """A task's result: the records copied out of shared memory; its InvalidInput raised. If the process
-        died first (BrokenProcessPool), the block it was to read is freed."""
+    def received(self, task: Task) -> Decided:
+        """A task's result: the records copied out of shared memory; its InvalidInput raised. Its blocks are
+        handed back (or freed) whatever came, a process that died first (BrokenProcessPool) included."""
         try:
             result = task.future.result()
-        except BaseException:
-            discard(task.texts)
-            raise
-        if isinstance(result, InvalidInput):
-            raise result
-        (rows, version, status), records = result
-        rows.records = land(records)
+            if isinstance(result, InvalidInput):
+                raise result
+            (rows, version, status), records = result
+            if isinstance(records, Packed) and records.pooled:
+                assert task.out is not None and records.name == task.out.name
+                rows.records = _out_of(task.out, records)
+            else:
+                rows.records = land(records)
+        finally:
+            task.release()
+        if len(rows):
+            self._record_bytes = max(1, sum(map(len, rows.records)) // len(rows))
         return rows, version, status
 
     def lost(self, exc: BaseException) -> None:
@@ -301,10 +456,22 @@ class DecideProcess:
         self.close(wait=False)
 
     def close(self, *, wait: bool = True) -> None:
+        """Stop the process; its blocks are freed once it has stopped (in the background with `wait=False`)."""
         with self._lock:
-            pool, self._pool, self._started = self._pool, None, None
-        if pool is not None:
-            pool.shutdown(wait=wait, cancel_futures=True)
+            pool, self._pool, self._started, blocks = self._pool, None, None, self.blocks
+        if pool is None:
+            blocks.close()
+        elif wait:
+            pool.shutdown(wait=True, cancel_futures=True)
+            blocks.close()
+        else:
+            pool.shutdown(wait=False, cancel_futures=True)
+            threading.Thread(target=_close_after, args=(pool, blocks), name="decide-blocks", daemon=True).start()
+
+
+def _close_after(pool: ProcessPoolExecutor, blocks: Blocks) -> None:
+    pool.shutdown(wait=True)  # nothing reads or writes the blocks after this
+    blocks.close()
 
 
 def process_for(holder: Any, model: Any, model_status: Mapping[str, Any]) -> DecideProcess:
