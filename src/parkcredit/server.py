@@ -35,6 +35,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessions = ctx.sessions  # for tests and tools that open their own sessions
     ctx.runner.start()  # jobs whose worker died are marked failed; this process's job leases are kept
     decisions.start_decide_process(ctx)  # a store of a province's size: the batch's decide process, warm
+    decisions.warm(ctx)  # the model's kernels loaded now, not by the first decision request
     # webhook deliveries of bank alerts (issue 14): one thread, woken after commits that queue them
     webhooks = alerts.DeliveryWorker(ctx).start() if ctx.settings.webhook_worker else None
     # signed checkpoints of the audit chain head, every audit_checkpoint_interval_s (docs/operations.md)
