@@ -277,4 +277,3 @@ def test_without_room_in_dev_shm_the_chunks_go_through_the_pipe(
     assert job["status"] == "done" and job["done"] == N and sum(calls) == N, job
     assert _blocks() <= before
     assert len(_intact(client, keys)) == N
-
