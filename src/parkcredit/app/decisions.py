@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +40,8 @@ __all__ = [
     "read_job",
     "replay_decision", "resume_batch", "run_batch", "start_batch", "start_decide_process", "store_records",
 ]  # fmt: skip
+
+log = logging.getLogger("parkcredit")
 
 
 def _records(
@@ -273,8 +276,11 @@ def warm(ctx: AppContext) -> None:
     from parkcredit import synth
 
     ruleset = ctx.latest[min(ctx.latest)]
-    for rows in (1, 130):  # the serial kernel (one block of 128 rows or fewer), then the parallel one
-        decide(synth.generate(rows, 1), ruleset, ctx.model)
+    try:
+        for rows in (1, 130):  # the serial kernel (one block of 128 rows or fewer), then the parallel one
+            decide(synth.generate(rows, 1), ruleset, ctx.model)
+    except Exception as exc:  # a model of its own that cannot decide these rows: the first request will say why
+        log.warning("the model was not warmed at start (%s: %s)", type(exc).__name__, exc)
 
 
 @dataclass
